@@ -1,0 +1,121 @@
+"""Send requests: recorded answers first, each distinct request at most once.
+
+Every configuration of a run sends its requests through one :class:`Executor`.
+A request whose hash matches a golden or an earlier response is answered from
+that record; identical requests in flight at the same time share one call.
+This is what keeps a router sweep over K thresholds at two calls per case, not
+K, and a rerun with nothing changed at zero calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+
+from .providers import Provider, make_provider
+from .types import Request, Response
+
+DEFAULT_CONCURRENCY = 16
+
+
+class Executor:
+    """Deduplicating, bounded sender of requests.
+
+    Args:
+        recorded: Responses already known, by request hash (goldens, the store).
+        concurrency: Most provider calls in flight at once.
+        provider_factory: Builds the provider for a model-spec prefix.
+    """
+
+    def __init__(
+        self,
+        recorded: Mapping[str, Response],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        provider_factory: Callable[[str], Provider] | None = None,
+    ) -> None:
+        self.recorded = dict(recorded)
+        self._inflight: dict[str, asyncio.Future[Response]] = {}
+        self._providers: dict[str, Provider] = {}
+        self._factory = provider_factory or (
+            lambda prefix: make_provider(prefix, lookup=self.recorded.get)
+        )
+        self._semaphore: asyncio.Semaphore | None = None
+        self._concurrency = concurrency
+        self.calls = 0
+        """Provider calls made (requests not answered from records)."""
+        self.new_responses: dict[str, tuple[Request, Response]] = {}
+        """Responses obtained from providers in this run, by request hash."""
+
+    def provider(self, model: str) -> Provider:
+        """The provider serving ``model`` (one instance per prefix)."""
+        prefix = model.partition(":")[0]
+        provider = self._providers.get(prefix)
+        if provider is None:
+            provider = self._providers[prefix] = self._factory(prefix)
+        return provider
+
+    async def send(self, request: Request, *, fresh: bool = False) -> Response:
+        """The response to ``request``: recorded if known, else from its provider.
+
+        Args:
+            fresh: Ignore records and call the provider (re-recording goldens).
+        """
+        key = request.hash()
+        if not fresh:
+            recorded = self.recorded.get(key)
+            if recorded is not None:
+                return _as_sent(recorded, request)
+        future = self._inflight.get(key)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._inflight[key] = future
+            try:
+                response = await self._call(request)
+            except BaseException as exc:
+                future.set_exception(exc)
+                # Retrieve it so an unawaited future does not warn; callers re-raise.
+                future.exception()
+                del self._inflight[key]
+                raise
+            future.set_result(response)
+            del self._inflight[key]
+            if response.error is None:
+                self.recorded[key] = response
+                self.new_responses[key] = (request, response)
+        return _as_sent(await future, request)
+
+    async def _call(self, request: Request) -> Response:
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self._concurrency)
+        async with self._semaphore:
+            self.calls += 1
+            started = time.perf_counter()
+            try:
+                response = await self.provider(request.model).complete(request)
+            except Exception as exc:
+                # A provider must return errors, but a bug in one must not end the run:
+                # the case becomes an error row.
+                return Response(
+                    text="",
+                    model=request.model,
+                    latency_ms=(time.perf_counter() - started) * 1000,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+            return response
+
+
+def _as_sent(response: Response, request: Request) -> Response:
+    """The response as this request sees it: flagged batch when it was sent as batch."""
+    if response.batch == request.batch:
+        return response
+    return Response(
+        text=response.text,
+        model=response.model,
+        usage=response.usage,
+        latency_ms=response.latency_ms,
+        error=response.error,
+        cache_hit=response.cache_hit,
+        batch=request.batch,
+    )

@@ -1,0 +1,110 @@
+"""The pytest plugin: options, and the session registered when ``--cost-eval`` is on.
+
+This module is imported by every pytest run in every project that installs the
+harness, so it imports nothing heavy: without ``--cost-eval`` it adds its
+options and does nothing else (no suites collected, no openai, anthropic,
+datasets, evaluate or duckdb imported). With the flag, :mod:`harness.session`
+is imported and a :class:`~harness.session.CostEvalSession` registered, which
+collects the suites and runs the evaluation.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from .session import CostEvalSession  # noqa: F401  (used in a string annotation)
+
+session_key = pytest.StashKey["CostEvalSession"]()
+"""Where the run state lives: ``config.stash[session_key]``."""
+
+UPDATE_MODES = ("new", "all")
+
+
+def parse_update_mode(value: str) -> str:
+    """``--cost-eval-update-goldens[=new|all]``: which goldens to (re)record."""
+    if value not in UPDATE_MODES:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an update mode. Use 'new' (missing and stale goldens, the "
+            "default) or 'all' (re-record every golden)."
+        )
+    return value
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add the ``--cost-eval-*`` flags and their ini keys."""
+    group = parser.getgroup("cost-eval", "LLM cost-optimization evaluation (harness)")
+    group.addoption(
+        "--cost-eval",
+        action="store_true",
+        dest="cost_eval",
+        default=False,
+        help="Run the golden query suites through every configuration in [tool.cost-eval] "
+        "and gate on quality. Without paths, collects only the suites folder. Default: False",
+    )
+    group.addoption(
+        "--cost-eval-config",
+        dest="cost_eval_config",
+        metavar="PATH",
+        default=None,
+        help="TOML file holding the [tool.cost-eval] table. Default: pyproject.toml",
+    )
+    group.addoption(
+        "--cost-eval-db",
+        dest="cost_eval_db",
+        metavar="PATH",
+        default=None,
+        help="DuckDB file for runs and results. Default: the 'db' setting, "
+        "results/cost_eval.duckdb",
+    )
+    group.addoption(
+        "--cost-eval-report",
+        dest="cost_eval_report",
+        metavar="PATH",
+        default=None,
+        help="Where to write the HTML report. Default: the 'report' setting, results/report.html",
+    )
+    group.addoption(
+        "--cost-eval-update-goldens",
+        dest="cost_eval_update_goldens",
+        nargs="?",
+        const="new",
+        default=None,
+        type=parse_update_mode,
+        metavar="new|all",
+        help="Record the baseline model's answers as goldens: 'new' for cases without a "
+        "golden or with a stale one, 'all' to re-record every case. Default: None",
+    )
+    parser.addini("cost_eval_config", "TOML file holding the [tool.cost-eval] table", default=None)
+    parser.addini("cost_eval_db", "DuckDB file for runs and results", default=None)
+    parser.addini("cost_eval_report", "Where to write the HTML report", default=None)
+
+
+def option_or_ini(config: pytest.Config, name: str) -> str | None:
+    """A flag's value, else its ini key's, else None."""
+    value = config.getoption(name)
+    if value is None:
+        ini = config.getini(name)
+        value = ini if ini else None
+    return None if value is None else str(value)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the evaluation session, only when ``--cost-eval`` is given."""
+    if not config.getoption("cost_eval"):
+        return
+    # Imported here, not at module level: the session pulls in the pipeline.
+    from .errors import CostEvalError
+    from .session import CostEvalSession
+
+    try:
+        session = CostEvalSession(config)
+    except CostEvalError as exc:
+        # A UsageError prints as one "ERROR: ..." paragraph, no traceback.
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[session_key] = session
+    config.pluginmanager.register(session, "cost-eval-session")

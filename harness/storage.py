@@ -1,0 +1,433 @@
+"""DuckDB storage: runs, configurations, per-case results, summaries, responses.
+
+One file (``results/cost_eval.duckdb`` by default). Every table carries a
+``schema_version`` column; migrations are forward-only. Rows go in through
+Arrow tables, not row by row. Only one process writes (DuckDB allows a single
+writer per file); the report and the CLI read.
+
+Tables:
+
+- ``runs``: one row per run: times, git sha and branch, harness version,
+  settings, the price snapshot, provider calls made.
+- ``configs``: each configuration of a run, as evaluated.
+- ``results``: one row per run x configuration x case.
+- ``summaries``: one row per run x suite x configuration: the verdict.
+- ``problems``: suites a run could not evaluate, and why.
+- ``responses``: the response store, keyed by request hash (no secrets: the
+  request is its model, messages and parameters only).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import StorageError
+from .types import SCHEMA_VERSION, CaseResult, CategorySummary, Response, Summary, Usage
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from .pipeline import RunOutcome
+
+MONEY = "DECIMAL(28, 12)"
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS runs (
+    schema_version INTEGER, run_id VARCHAR PRIMARY KEY, started_at VARCHAR,
+    finished_at VARCHAR, git_sha VARCHAR, git_branch VARCHAR, harness_version VARCHAR,
+    python_version VARCHAR, baseline VARCHAR, volume VARCHAR, seed BIGINT,
+    settings_json VARCHAR, prices_json VARCHAR, calls BIGINT
+);
+CREATE TABLE IF NOT EXISTS configs (
+    schema_version INTEGER, run_id VARCHAR, config VARCHAR, family VARCHAR,
+    enforce BOOLEAN, spec_json VARCHAR
+);
+CREATE TABLE IF NOT EXISTS results (
+    schema_version INTEGER, run_id VARCHAR, suite VARCHAR, config VARCHAR, case_id VARCHAR,
+    category VARCHAR, model VARCHAR, output VARCHAR, reference VARCHAR, expected VARCHAR,
+    score DOUBLE, baseline_score DOUBLE, delta DOUBLE, cost_usd {MONEY},
+    baseline_cost_usd {MONEY}, input_tokens BIGINT, cached_input_tokens BIGINT,
+    cache_write_tokens BIGINT, output_tokens BIGINT, reasoning_tokens BIGINT,
+    latency_ms DOUBLE, cache_hit BOOLEAN, calls INTEGER, error VARCHAR, flagged BOOLEAN
+);
+CREATE TABLE IF NOT EXISTS summaries (
+    schema_version INTEGER, run_id VARCHAR, suite VARCHAR, config VARCHAR, n INTEGER,
+    errors INTEGER, quality DOUBLE, baseline_quality DOUBLE, delta DOUBLE, ci_low DOUBLE,
+    ci_high DOUBLE, margin DOUBLE, verdict VARCHAR, reasons_json VARCHAR, enforced BOOLEAN,
+    cost_per_query {MONEY}, baseline_cost_per_query {MONEY}, savings_pct DOUBLE,
+    monthly_cost {MONEY}, baseline_monthly_cost {MONEY}, flagged_cases INTEGER,
+    categories_json VARCHAR
+);
+CREATE TABLE IF NOT EXISTS problems (
+    schema_version INTEGER, run_id VARCHAR, suite VARCHAR, message VARCHAR
+);
+CREATE TABLE IF NOT EXISTS responses (
+    schema_version INTEGER, request_hash VARCHAR PRIMARY KEY, model VARCHAR,
+    request_json VARCHAR, response VARCHAR, input_tokens BIGINT, cached_input_tokens BIGINT,
+    cache_write_tokens BIGINT, output_tokens BIGINT, reasoning_tokens BIGINT,
+    latency_ms DOUBLE, recorded_at VARCHAR
+);
+"""
+
+USAGE_FIELDS = (
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
+
+
+@contextmanager
+def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the database (creating it and its tables for writing), close when done.
+
+    Raises:
+        StorageError: the file is locked by another process or is not a DuckDB file.
+    """
+    import duckdb
+
+    if read_only and not path.is_file():
+        raise StorageError(
+            f"{path}: no results database. Run `pytest --cost-eval` first, or give the "
+            "right file with --db."
+        )
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        connection = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        raise StorageError(
+            f"{path}: cannot open the results database: {exc}. If another run is writing "
+            "to it, wait for it to finish or give this run another file with --cost-eval-db."
+        ) from None
+    try:
+        if not read_only:
+            connection.execute(SCHEMA)
+        yield connection
+    finally:
+        connection.close()
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("1e-12"))
+
+
+def _insert(
+    connection: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert rows through an Arrow table (one statement, not one per row)."""
+    if not rows:
+        return
+    import pyarrow as pa
+
+    columns = [row[0] for row in connection.execute(f"DESCRIBE {table}").fetchall()]
+    arrow = pa.table({c: [row.get(c) for row in rows] for c in columns})
+    connection.register("incoming_rows", arrow)
+    try:
+        connection.execute(f"INSERT INTO {table} SELECT * FROM incoming_rows")
+    finally:
+        connection.unregister("incoming_rows")
+
+
+def write_run(path: Path, outcome: RunOutcome) -> None:
+    """Store a run: its metadata, configurations, results, summaries and new responses."""
+    settings = outcome.settings
+    with connect(path) as connection:
+        connection.execute("BEGIN TRANSACTION")
+        meta = outcome.metadata
+        _insert(
+            connection,
+            "runs",
+            [
+                {
+                    "schema_version": SCHEMA_VERSION,
+                    "run_id": outcome.run_id,
+                    "started_at": outcome.started_at,
+                    "finished_at": outcome.finished_at,
+                    "git_sha": meta.get("git_sha", ""),
+                    "git_branch": meta.get("git_branch", ""),
+                    "harness_version": meta.get("harness_version", ""),
+                    "python_version": meta.get("python_version", ""),
+                    "baseline": settings.baseline,
+                    "volume": settings.volume,
+                    "seed": settings.seed,
+                    "settings_json": json.dumps(
+                        {
+                            "source": settings.source,
+                            "gate": asdict(settings.gate),
+                        },
+                        default=str,
+                    ),
+                    "prices_json": json.dumps(outcome.price_snapshot),
+                    "calls": outcome.calls,
+                }
+            ],
+        )
+        used = {s.config for s in outcome.summaries}
+        _insert(
+            connection,
+            "configs",
+            [
+                {
+                    "schema_version": SCHEMA_VERSION,
+                    "run_id": outcome.run_id,
+                    "config": spec.name,
+                    "family": spec.family,
+                    "enforce": spec.enforce,
+                    "spec_json": json.dumps(asdict(spec), default=str),
+                }
+                for spec in settings.configs
+                if spec.name in used
+            ],
+        )
+        _insert(connection, "results", [_result_row(outcome.run_id, r) for r in outcome.results])
+        _insert(
+            connection, "summaries", [_summary_row(outcome.run_id, s) for s in outcome.summaries]
+        )
+        _insert(
+            connection,
+            "problems",
+            [
+                {
+                    "schema_version": SCHEMA_VERSION,
+                    "run_id": outcome.run_id,
+                    "suite": suite,
+                    "message": message,
+                }
+                for suite, message in outcome.problems.items()
+            ],
+        )
+        responses = [
+            {
+                "schema_version": SCHEMA_VERSION,
+                "request_hash": key,
+                "model": request.model,
+                "request_json": json.dumps(
+                    {
+                        "model": request.model,
+                        "messages": [[m.role, m.content] for m in request.messages],
+                        "params": [list(p) for p in request.params],
+                    },
+                    ensure_ascii=False,
+                ),
+                "response": response.text,
+                **{f: getattr(response.usage, f) for f in USAGE_FIELDS},
+                "latency_ms": response.latency_ms,
+                "recorded_at": outcome.finished_at,
+            }
+            for key, (request, response) in outcome.new_responses.items()
+        ]
+        if responses:
+            hashes = [row["request_hash"] for row in responses]
+            # `all` record mode replaces: delete before insert keeps the key unique.
+            connection.execute(
+                "DELETE FROM responses WHERE request_hash IN (SELECT unnest(?))", [hashes]
+            )
+            _insert(connection, "responses", responses)
+        connection.execute("COMMIT")
+
+
+def _result_row(run_id: str, r: CaseResult) -> dict[str, Any]:
+    row = {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "suite": r.suite,
+        "config": r.config,
+        "case_id": r.case_id,
+        "category": r.category,
+        "model": r.model,
+        "output": r.output,
+        "reference": r.reference,
+        "expected": r.expected,
+        "score": r.score,
+        "baseline_score": r.baseline_score,
+        "delta": r.delta,
+        "cost_usd": _money(r.cost_usd),
+        "baseline_cost_usd": _money(r.baseline_cost_usd),
+        "latency_ms": r.latency_ms,
+        "cache_hit": r.cache_hit,
+        "calls": r.calls,
+        "error": r.error,
+        "flagged": r.flagged,
+    }
+    row.update({f: getattr(r.usage, f) for f in USAGE_FIELDS})
+    return row
+
+
+def _summary_row(run_id: str, s: Summary) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "suite": s.suite,
+        "config": s.config,
+        "n": s.n,
+        "errors": s.errors,
+        "quality": s.quality,
+        "baseline_quality": s.baseline_quality,
+        "delta": s.delta,
+        "ci_low": s.ci_low,
+        "ci_high": s.ci_high,
+        "margin": s.margin,
+        "verdict": s.verdict,
+        "reasons_json": json.dumps(list(s.reasons)),
+        "enforced": s.enforced,
+        "cost_per_query": _money(s.cost_per_query),
+        "baseline_cost_per_query": _money(s.baseline_cost_per_query),
+        "savings_pct": s.savings_pct,
+        "monthly_cost": _money(s.monthly_cost),
+        "baseline_monthly_cost": _money(s.baseline_monthly_cost),
+        "flagged_cases": s.flagged_cases,
+        "categories_json": json.dumps([asdict(c) for c in s.categories]),
+    }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredRun:
+    """A run as read back from the database: enough to render its report."""
+
+    run: Mapping[str, Any]
+    summaries: tuple[Summary, ...]
+    results: tuple[CaseResult, ...]
+    problems: Mapping[str, str]
+
+
+def _rows(
+    connection: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()
+) -> list[dict[str, Any]]:
+    cursor = connection.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def resolve_run_id(connection: duckdb.DuckDBPyConnection, run: str, path: Path) -> str:
+    """``latest`` or a run id (or a unique prefix of one) -> the run id."""
+    if run == "latest":
+        found = connection.execute(
+            "SELECT run_id FROM runs ORDER BY started_at DESC, run_id DESC LIMIT 1"
+        ).fetchone()
+        if found is None:
+            raise StorageError(f"{path}: holds no runs yet. Run `pytest --cost-eval` first.")
+        return str(found[0])
+    matches = [
+        r[0]
+        for r in connection.execute(
+            "SELECT run_id FROM runs WHERE starts_with(run_id, ?) ORDER BY run_id", [run]
+        ).fetchall()
+    ]
+    if len(matches) != 1:
+        recent = [
+            r[0]
+            for r in connection.execute(
+                "SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 5"
+            ).fetchall()
+        ]
+        what = "matches no run" if not matches else f"matches {len(matches)} runs"
+        raise StorageError(
+            f"{path}: run {run!r} {what}. Use 'latest' or one of: {', '.join(recent)}."
+        )
+    return str(matches[0])
+
+
+def load_run(path: Path, run: str = "latest") -> StoredRun:
+    """Read one run back.
+
+    Raises:
+        StorageError: no database, no runs, or no such run.
+    """
+    with connect(path, read_only=True) as connection:
+        tables = {r[0] for r in connection.execute("SHOW TABLES").fetchall()}
+        if "runs" not in tables:
+            raise StorageError(f"{path}: not a harness results database (no 'runs' table).")
+        run_id = resolve_run_id(connection, run, path)
+        run_row = _rows(connection, "SELECT * FROM runs WHERE run_id = ?", [run_id])[0]
+        summaries = tuple(
+            _summary_from_row(row)
+            for row in _rows(
+                connection, "SELECT * FROM summaries WHERE run_id = ? ORDER BY rowid", [run_id]
+            )
+        )
+        results = tuple(
+            _result_from_row(row)
+            for row in _rows(
+                connection, "SELECT * FROM results WHERE run_id = ? ORDER BY rowid", [run_id]
+            )
+        )
+        problems = {
+            row["suite"]: row["message"]
+            for row in _rows(
+                connection, "SELECT suite, message FROM problems WHERE run_id = ?", [run_id]
+            )
+        }
+    return StoredRun(run=run_row, summaries=summaries, results=results, problems=problems)
+
+
+def _summary_from_row(row: Mapping[str, Any]) -> Summary:
+    return Summary(
+        suite=row["suite"],
+        config=row["config"],
+        n=row["n"],
+        errors=row["errors"],
+        quality=row["quality"],
+        baseline_quality=row["baseline_quality"],
+        delta=row["delta"],
+        ci_low=row["ci_low"],
+        ci_high=row["ci_high"],
+        margin=row["margin"],
+        verdict=row["verdict"],
+        reasons=tuple(json.loads(row["reasons_json"])),
+        enforced=row["enforced"],
+        cost_per_query=row["cost_per_query"],
+        baseline_cost_per_query=row["baseline_cost_per_query"],
+        savings_pct=row["savings_pct"],
+        monthly_cost=row["monthly_cost"],
+        baseline_monthly_cost=row["baseline_monthly_cost"],
+        flagged_cases=row["flagged_cases"],
+        categories=tuple(CategorySummary(**c) for c in json.loads(row["categories_json"])),
+    )
+
+
+def _result_from_row(row: Mapping[str, Any]) -> CaseResult:
+    return CaseResult(
+        suite=row["suite"],
+        config=row["config"],
+        case_id=row["case_id"],
+        category=row["category"],
+        model=row["model"],
+        output=row["output"],
+        reference=row["reference"],
+        expected=row["expected"],
+        score=row["score"],
+        baseline_score=row["baseline_score"],
+        delta=row["delta"],
+        cost_usd=row["cost_usd"],
+        baseline_cost_usd=row["baseline_cost_usd"],
+        usage=Usage(**{f: row[f] for f in USAGE_FIELDS}),
+        latency_ms=row["latency_ms"],
+        cache_hit=row["cache_hit"],
+        calls=row["calls"],
+        error=row["error"],
+        flagged=row["flagged"],
+    )
+
+
+def load_responses(path: Path) -> dict[str, Response]:
+    """The response store: every recorded response by request hash (empty without a file)."""
+    if not path.is_file():
+        return {}
+    with connect(path) as connection:
+        rows = _rows(connection, "SELECT * FROM responses")
+    return {
+        row["request_hash"]: Response(
+            text=row["response"],
+            model=row["model"],
+            usage=Usage(**{f: row[f] for f in USAGE_FIELDS}),
+            latency_ms=row["latency_ms"],
+        )
+        for row in rows
+    }

@@ -1,0 +1,105 @@
+"""Build a configuration's chain and send a request through it.
+
+The order is fixed: ``compress -> cache -> route -> batch -> provider``. The
+compressor rewrites what the cache and the model see; the cache sits before
+the router so a hit skips routing; the batch flag only changes the price.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..registry import Registry
+from ..settings import ConfigSpec, StrategySpec
+from ..types import Request, Response
+from . import cache as _cache  # noqa: F401  (registers the built-in caches)
+from . import compress as _compress  # noqa: F401  (registers the built-in compressors)
+from . import router as _router  # noqa: F401  (registers the built-in routers)
+from .base import CallNext, Strategy, StrategyFactory, caches, compressors, routers
+
+
+class BatchFlag:
+    """Mark requests for batch processing: priced at batch rates."""
+
+    name = "batch"
+    stateful = False
+
+    async def __call__(self, request: Request, call_next: CallNext) -> Response:
+        return await call_next(request.with_batch(True))
+
+
+class FixedModel:
+    """Send every request to one model (a configuration without a router)."""
+
+    name = "model"
+    stateful = False
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.models = (model,)
+
+    async def __call__(self, request: Request, call_next: CallNext) -> Response:
+        return await call_next(request.with_model(self.model))
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """A configuration's strategies, outermost first."""
+
+    strategies: tuple[Strategy, ...]
+
+    @property
+    def stateful(self) -> bool:
+        """True when any link depends on earlier cases (run the cases in order)."""
+        return any(s.stateful for s in self.strategies)
+
+    def models(self) -> tuple[str, ...]:
+        """Every model spec the chain may call."""
+        found: list[str] = []
+        for strategy in self.strategies:
+            for model in getattr(strategy, "models", ()):
+                if model not in found:
+                    found.append(model)
+        return tuple(found)
+
+    async def send(self, request: Request, provider: CallNext) -> Response:
+        """Send ``request`` through every link, then to ``provider``."""
+        return await _call(self.strategies, request, provider)
+
+
+async def _call(links: Sequence[Strategy], request: Request, provider: CallNext) -> Response:
+    if not links:
+        return await provider(request)
+    head, rest = links[0], links[1:]
+
+    async def call_next(inner: Request) -> Response:
+        return await _call(rest, inner, provider)
+
+    return await head(request, call_next)
+
+
+def build_chain(spec: ConfigSpec, *, where: str) -> Chain:
+    """The chain of ``spec``, each strategy built and its options checked.
+
+    Raises:
+        UnknownComponent: a strategy kind nobody registered.
+        ConfigError: a strategy option is missing or invalid.
+    """
+    links: list[Strategy] = []
+
+    def build(registry: Registry[StrategyFactory], strategy: StrategySpec, slot: str) -> Strategy:
+        factory = registry.get(strategy.kind, where=f"{where}.{slot}")
+        return factory(strategy.options, f"{where}.{slot}")
+
+    if spec.compress is not None:
+        links.append(build(compressors, spec.compress, "compress"))
+    if spec.cache is not None:
+        links.append(build(caches, spec.cache, "cache"))
+    if spec.router is not None:
+        links.append(build(routers, spec.router, "router"))
+    elif spec.model is not None:
+        links.append(FixedModel(spec.model))
+    if spec.batch:
+        links.append(BatchFlag())
+    return Chain(tuple(links))

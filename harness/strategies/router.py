@@ -1,0 +1,137 @@
+"""Routers: pick the model for each request.
+
+The reference router is ``threshold``: a score function gives each request a
+score in [0, 1], the predicted need for the strong model, and the request goes
+to ``strong`` when ``score >= threshold``, else to ``weak``. Scores built in:
+
+- ``random``: a seeded pseudo-random score per request (the baseline any real
+  router must beat);
+- ``length``: the length of the question, ``min(1, characters / scale)``
+  (longer questions tend to be harder);
+- any ``"package.module:function"`` taking a :class:`~harness.types.Request`
+  and returning a float in [0, 1].
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..errors import ConfigError, UnknownComponent
+from ..registry import load_import_path
+from ..types import Request, Response
+from .base import CallNext, routers
+from .options import positive_int, read_options, unit_interval
+
+ScoreFunction = Callable[[Request], float]
+
+
+def last_user_text(request: Request) -> str:
+    """The question: the content of the last user message."""
+    for message in reversed(request.messages):
+        if message.role == "user":
+            return message.content
+    return ""
+
+
+def random_score(seed: int) -> ScoreFunction:
+    """A score that is uniform in [0, 1) and fixed for a given seed and question."""
+
+    def score(request: Request) -> float:
+        digest = hashlib.sha256(f"{seed}\x00{request.hash()}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
+
+    return score
+
+
+def length_score(scale: int) -> ScoreFunction:
+    """``min(1, len(question) / scale)``: longer questions go to the strong model."""
+
+    def score(request: Request) -> float:
+        return min(1.0, len(last_user_text(request)) / scale)
+
+    return score
+
+
+SCORES = ("random", "length")
+
+
+class ThresholdRouter:
+    """Send a request to ``strong`` when its score is at least ``threshold``."""
+
+    name = "threshold"
+    stateful = False
+
+    def __init__(
+        self, *, strong: str, weak: str, threshold: float, score: ScoreFunction, score_name: str
+    ) -> None:
+        self.strong = strong
+        self.weak = weak
+        self.threshold = threshold
+        self.score = score
+        self.score_name = score_name
+        self.models = (strong, weak)
+
+    async def __call__(self, request: Request, call_next: CallNext) -> Response:
+        try:
+            value = float(self.score(request))
+        except Exception as exc:  # a user's score function: record, never crash the run
+            return Response(
+                text="",
+                model="router",
+                error=f"router score {self.score_name!r} raised {type(exc).__name__}: {exc}",
+            )
+        if math.isnan(value) or not 0.0 <= value <= 1.0:
+            return Response(
+                text="",
+                model="router",
+                error=f"router score {self.score_name!r} returned {value!r}, outside [0, 1]",
+            )
+        model = self.strong if value >= self.threshold else self.weak
+        return await call_next(request.with_model(model))
+
+
+@routers.register("threshold")
+def threshold_router() -> Callable[[Mapping[str, Any], str], ThresholdRouter]:
+    """Factory of the ``threshold`` router from its options table."""
+
+    def build(options: Mapping[str, Any], where: str) -> ThresholdRouter:
+        opts = read_options(
+            options,
+            kind="threshold",
+            required=("strong", "weak", "threshold"),
+            optional=("score", "seed", "scale"),
+            where=where,
+        )
+        threshold = unit_interval(opts["threshold"], key="threshold", where=where)
+        score_name = str(opts.get("score", "random"))
+        score: ScoreFunction
+        if score_name == "random":
+            score = random_score(positive_int(opts.get("seed", 0), key="seed", where=where))
+        elif score_name == "length":
+            score = length_score(
+                positive_int(opts.get("scale", 1000), key="scale", where=where, minimum=1)
+            )
+        elif ":" in score_name:
+            loaded = load_import_path(score_name, where=where)
+            if not callable(loaded):
+                raise ConfigError(f"{where}: {score_name!r} is not callable.")
+            score = loaded
+        else:
+            raise UnknownComponent("router score", score_name, SCORES, where=where)
+        for key in ("strong", "weak"):
+            if not isinstance(opts[key], str) or ":" not in opts[key]:
+                raise ConfigError(
+                    f"{where}: {key!r} must be a model spec like 'sim:small', got {opts[key]!r}."
+                )
+        return ThresholdRouter(
+            strong=opts["strong"],
+            weak=opts["weak"],
+            threshold=threshold,
+            score=score,
+            score_name=score_name,
+        )
+
+    return build

@@ -1,0 +1,298 @@
+"""The data the harness passes around: frozen dataclasses, nothing else.
+
+Every type here is immutable and holds plain values, so it can be hashed,
+compared in tests and sent between pytest-xdist workers. Money is USD as
+:class:`~decimal.Decimal`; token counts are ints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+SCHEMA_VERSION = 1
+"""Version of every persisted row and file (goldens, DuckDB tables)."""
+
+Role = Literal["system", "user", "assistant"]
+Reference = Literal["golden", "expected", "both"]
+Verdict = Literal["pass", "fail", "inconclusive", "error"]
+
+CONTEXT_PREFIX = "Context documents:"
+"""First line of the user message that carries a case's context documents.
+
+Compressors recognise that message by it (a history compressor keeps it, a
+retrieval compressor rewrites it); the simulated models read passages from it.
+"""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message:
+    """One chat message."""
+
+    role: Role
+    """Who speaks: ``system``, ``user`` or ``assistant``."""
+    content: str
+    """The text of the message."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Case:
+    """One golden query of a suite."""
+
+    id: str
+    """Unique within its suite; names the case in reports and goldens."""
+    suite: str
+    """Name of the suite the case belongs to."""
+    prompt: str
+    """The final user message: the question being asked."""
+    system: str | None = None
+    """Optional system prompt sent before everything else."""
+    context: tuple[str, ...] = ()
+    """Context documents (passages) the answer may depend on, sent with the prompt."""
+    history: tuple[Message, ...] = ()
+    """Earlier conversation turns, oldest first, sent before the prompt."""
+    category: str = "default"
+    """Group for per-category checks."""
+    tags: tuple[str, ...] = ()
+    """Free-form labels."""
+    expected: str | None = None
+    """The known correct answer, when there is one."""
+    paraphrase_of: str | None = None
+    """Id of the case this one rephrases (same meaning, same answer)."""
+    knowledge_version: str | None = None
+    """Version of the facts the answer depends on (cache staleness)."""
+
+    def messages(self) -> tuple[Message, ...]:
+        """The chat messages this case sends to a model, in order.
+
+        Context documents go in a user message before the history, each
+        passage on its own numbered line, so a compressor can drop passages.
+        """
+        out: list[Message] = []
+        if self.system:
+            out.append(Message(role="system", content=self.system))
+        if self.context:
+            docs = "\n".join(f"[{i + 1}] {doc}" for i, doc in enumerate(self.context))
+            out.append(Message(role="user", content=f"{CONTEXT_PREFIX}\n{docs}"))
+            out.append(Message(role="assistant", content="Understood."))
+        out.extend(self.history)
+        out.append(Message(role="user", content=self.prompt))
+        return tuple(out)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Request:
+    """A request to one model: what a provider receives.
+
+    Only ``model``, ``messages`` and ``params`` identify a request; ``batch``
+    and ``case_id`` are routing metadata that never change the answer.
+    """
+
+    model: str
+    """Full model spec, ``provider:model`` (e.g. ``sim:frontier``, ``openai:gpt-4o``)."""
+    messages: tuple[Message, ...]
+    """The conversation to send."""
+    params: tuple[tuple[str, Any], ...] = ()
+    """Sampling parameters (``temperature``, ``max_tokens`` ...) as sorted pairs."""
+    batch: bool = False
+    """Send through a batch API (priced at batch rates); does not change the hash."""
+    case_id: str = ""
+    """The case this request serves, for error messages and logs."""
+
+    def with_model(self, model: str) -> Request:
+        """A copy sent to another model."""
+        return Request(
+            model=model,
+            messages=self.messages,
+            params=self.params,
+            batch=self.batch,
+            case_id=self.case_id,
+        )
+
+    def with_messages(self, messages: tuple[Message, ...]) -> Request:
+        """A copy with other messages (what a compressor returns)."""
+        return Request(
+            model=self.model,
+            messages=messages,
+            params=self.params,
+            batch=self.batch,
+            case_id=self.case_id,
+        )
+
+    def with_batch(self, batch: bool) -> Request:
+        """A copy flagged for (or not for) batch processing."""
+        return Request(
+            model=self.model,
+            messages=self.messages,
+            params=self.params,
+            batch=batch,
+            case_id=self.case_id,
+        )
+
+    def hash(self) -> str:
+        """Stable hash of the normalized request: provider, model, messages, params.
+
+        The key of the response store and of a golden: two requests with the
+        same hash get the same answer, so the harness pays for one of them.
+        """
+        payload = {
+            "model": self.model,
+            "messages": [[m.role, m.content] for m in self.messages],
+            "params": [[k, v] for k, v in sorted(self.params)],
+        }
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Usage:
+    """Tokens a response consumed, as the provider reported them."""
+
+    input_tokens: int = 0
+    """Prompt tokens billed at the full input rate (excludes cache reads and writes)."""
+    cached_input_tokens: int = 0
+    """Prompt tokens read from the provider's prompt cache (cheaper rate)."""
+    cache_write_tokens: int = 0
+    """Prompt tokens written to the provider's prompt cache (Anthropic bills these)."""
+    output_tokens: int = 0
+    """Completion tokens, including reasoning tokens."""
+    reasoning_tokens: int = 0
+    """Of ``output_tokens``, those spent on hidden reasoning."""
+
+    @property
+    def total_input_tokens(self) -> int:
+        """Every prompt token, whatever its rate."""
+        return self.input_tokens + self.cached_input_tokens + self.cache_write_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Response:
+    """What a model (or a strategy answering for it) returned."""
+
+    text: str
+    """The answer text; empty when ``error`` is set."""
+    model: str
+    """Full spec of the model that produced the text."""
+    usage: Usage = field(default_factory=Usage)
+    """Tokens consumed by this call (zero for a cache hit)."""
+    latency_ms: float = 0.0
+    """Wall time of the call as the caller saw it."""
+    error: str | None = None
+    """Set when the call failed: never scored as a wrong answer."""
+    cache_hit: bool = False
+    """True when a cache strategy answered without calling a model."""
+    batch: bool = False
+    """True when the call went (or is priced as going) through a batch API."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Golden:
+    """The baseline model's recorded answer to a case."""
+
+    case_id: str
+    """The case this answers."""
+    model: str
+    """Full spec of the baseline model that produced it."""
+    request_hash: str
+    """Hash of the request it answered; a different hash now means a stale golden."""
+    text: str
+    """The recorded answer."""
+    usage: Usage = field(default_factory=Usage)
+    """Tokens it consumed."""
+    latency_ms: float = 0.0
+    """How long it took when recorded."""
+    recorded_at: str = ""
+    """ISO-8601 UTC time of recording."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Score:
+    """A scorer's verdict on one output."""
+
+    value: float
+    """Quality in [0, 1]; higher is better."""
+    rationale: str = ""
+    """Why, when the scorer can say (judges)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseResult:
+    """One case under one configuration: what happened and how good it was."""
+
+    suite: str
+    config: str
+    case_id: str
+    category: str
+    model: str
+    """Model(s) that produced the answer, ``+``-joined when several were called."""
+    output: str
+    reference: str
+    """The golden text the output was compared with (or the expected answer)."""
+    expected: str | None
+    score: float | None
+    """None when the case errored."""
+    baseline_score: float | None
+    delta: float | None
+    cost_usd: Decimal
+    baseline_cost_usd: Decimal
+    usage: Usage
+    latency_ms: float
+    cache_hit: bool
+    calls: int
+    """Model calls the configuration made for this case."""
+    error: str | None = None
+    flagged: bool = False
+    """True when the case got worse than the baseline."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Summary:
+    """The verdict for one (suite, configuration)."""
+
+    suite: str
+    config: str
+    n: int
+    """Cases scored (errors excluded)."""
+    errors: int
+    quality: float
+    baseline_quality: float
+    delta: float
+    ci_low: float
+    ci_high: float
+    margin: float
+    """The non-inferiority margin (max quality drop) applied."""
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    """Why the verdict is not ``pass``, one sentence each."""
+    enforced: bool
+    cost_per_query: Decimal
+    baseline_cost_per_query: Decimal
+    savings_pct: float
+    monthly_cost: Decimal
+    baseline_monthly_cost: Decimal
+    flagged_cases: int
+    categories: tuple[CategorySummary, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CategorySummary:
+    """Per-category quality for one (suite, configuration)."""
+
+    category: str
+    n: int
+    quality: float
+    baseline_quality: float
+    delta: float
+    failed: bool
