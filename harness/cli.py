@@ -126,7 +126,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         for summary in stored.summaries:
             print(json.dumps(summary_object(summary)))
         return 0
-    from .collect import money, points
+    from .format import money, points
 
     print(
         f"run {stored.run['run_id']} ({stored.run['started_at']}), baseline "

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .errors import CostEvalError
+from .format import cost_change, money, points
 from .types import CaseResult, Summary
 
 if TYPE_CHECKING:
@@ -116,23 +117,6 @@ def junit_properties(summary: Summary) -> list[tuple[str, object]]:
     ]
 
 
-def money(value: Any) -> str:
-    """USD, with enough digits to tell small per-query prices apart."""
-    amount = float(value)
-    if amount == 0:
-        return "$0"
-    if abs(amount) >= 100:
-        return f"${amount:,.0f}"
-    if abs(amount) >= 1:
-        return f"${amount:,.2f}"
-    return f"${amount:.6f}".rstrip("0")
-
-
-def points(value: float) -> str:
-    """A quality difference in points (0.01 = 1 point), signed."""
-    return f"{value * 100:+.1f}"
-
-
 def failure_text(summary: Summary, cases: list[CaseResult], volume: str) -> str:
     """What a person needs to judge a failed gate, in a few lines."""
     lines = [
@@ -142,7 +126,7 @@ def failure_text(summary: Summary, cases: list[CaseResult], volume: str) -> str:
         f"{points(summary.ci_high)}], margin -{summary.margin * 100:.1f} points, n = {summary.n}"
         + (f", {summary.errors} errored" if summary.errors else ""),
         f"  cost per query {money(summary.cost_per_query)} vs "
-        f"{money(summary.baseline_cost_per_query)} ({-summary.savings_pct:+.1f}%); "
+        f"{money(summary.baseline_cost_per_query)} ({cost_change(summary.savings_pct)}); "
         f"monthly {money(summary.monthly_cost)} vs {money(summary.baseline_monthly_cost)} "
         f"at {volume}",
     ]

@@ -12,11 +12,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Literal
 
 from .providers import Provider, make_provider
 from .types import Request, Response
 
 DEFAULT_CONCURRENCY = 16
+
+RecordMode = Literal["none", "new", "all"]
+"""``none``: never call a remote provider (a missing response is an error row);
+``new``: call only for requests with no recorded response; ``all``: call again
+for every request and record the new answers."""
+
+RECORD_MODES: tuple[RecordMode, ...] = ("none", "new", "all")
 
 
 class Executor:
@@ -26,6 +35,8 @@ class Executor:
         recorded: Responses already known, by request hash (goldens, the store).
         concurrency: Most provider calls in flight at once.
         provider_factory: Builds the provider for a model-spec prefix.
+        record_mode: When remote providers may be called (local ones, like
+            ``sim:``, cost nothing and are always called).
     """
 
     def __init__(
@@ -34,7 +45,9 @@ class Executor:
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         provider_factory: Callable[[str], Provider] | None = None,
+        record_mode: RecordMode = "new",
     ) -> None:
+        self.record_mode = record_mode
         self.recorded = dict(recorded)
         self._inflight: dict[str, asyncio.Future[Response]] = {}
         self._providers: dict[str, Provider] = {}
@@ -63,10 +76,26 @@ class Executor:
             fresh: Ignore records and call the provider (re-recording goldens).
         """
         key = request.hash()
+        provider = self.provider(request.model)
+        remote = getattr(provider, "remote", True)
+        if remote and self.record_mode == "all" and key not in self.new_responses:
+            fresh = True
         if not fresh:
             recorded = self.recorded.get(key)
             if recorded is not None:
                 return _as_sent(recorded, request)
+            if remote and self.record_mode == "none":
+                return Response(
+                    text="",
+                    model=request.model,
+                    error=(
+                        f"not recorded: no stored response of {request.model!r} for case "
+                        f"{request.case_id!r} (request {key}), and record mode 'none' forbids "
+                        "calling the provider. Record it with `pytest --cost-eval "
+                        "--cost-eval-record-mode=new` (API keys set), then commit or cache "
+                        "the results database."
+                    ),
+                )
         future = self._inflight.get(key)
         if future is None:
             future = asyncio.get_running_loop().create_future()
@@ -110,12 +139,4 @@ def _as_sent(response: Response, request: Request) -> Response:
     """The response as this request sees it: flagged batch when it was sent as batch."""
     if response.batch == request.batch:
         return response
-    return Response(
-        text=response.text,
-        model=response.model,
-        usage=response.usage,
-        latency_ms=response.latency_ms,
-        error=response.error,
-        cache_hit=response.cache_hit,
-        batch=request.batch,
-    )
+    return replace(response, batch=request.batch)

@@ -23,7 +23,7 @@ from pathlib import Path
 from . import __version__
 from .cost import PriceTable
 from .errors import CostEvalError, SuiteError
-from .execute import Executor
+from .execute import Executor, RecordMode
 from .gates import GateInput, GateSpec, judge
 from .providers import check_model_spec
 from .scoring import Scorer, build_scorer
@@ -134,6 +134,7 @@ def run(
     *,
     update_goldens: str | None = None,
     recorded: Mapping[str, Response] | None = None,
+    record_mode: RecordMode = "new",
     progress: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """Evaluate the selected (suite, configuration) pairs.
@@ -144,6 +145,7 @@ def run(
         selected: Pairs to evaluate; suites are taken from ``plan``.
         update_goldens: ``"new"`` records missing and stale goldens, ``"all"`` every one.
         recorded: Earlier responses by request hash (the response store).
+        record_mode: When remote providers may be called (see :data:`RecordMode`).
         progress: Called with one-line status messages.
     """
     outcome = RunOutcome(
@@ -153,7 +155,7 @@ def run(
         metadata=run_metadata(plan.settings.root),
     )
     say = progress or (lambda _message: None)
-    executor = Executor(recorded or {})
+    executor = Executor(recorded or {}, record_mode=record_mode)
     outcome_summaries: dict[tuple[str, str], Summary] = {}
 
     async def evaluate() -> None:

@@ -11,7 +11,8 @@ collects the suites and runs the evaluation.
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+import os
+from typing import TYPE_CHECKING, Literal
 
 import pytest
 
@@ -32,6 +33,25 @@ def parse_update_mode(value: str) -> str:
             "default) or 'all' (re-record every golden)."
         )
     return value
+
+
+RECORD_MODES = ("none", "new", "all")
+
+
+def parse_record_mode(value: str) -> str:
+    """``--cost-eval-record-mode none|new|all``."""
+    if value not in RECORD_MODES:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a record mode. Use 'none' (never call a paid provider: "
+            "answers come from the store), 'new' (call only for requests never recorded) or "
+            "'all' (call again for every request)."
+        )
+    return value
+
+
+def default_record_mode() -> Literal["none", "new"]:
+    """``none`` in CI (the ``CI`` environment variable is set), else ``new``."""
+    return "none" if os.environ.get("CI") else "new"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -77,6 +97,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="new|all",
         help="Record the baseline model's answers as goldens: 'new' for cases without a "
         "golden or with a stale one, 'all' to re-record every case. Default: None",
+    )
+    group.addoption(
+        "--cost-eval-record-mode",
+        dest="cost_eval_record_mode",
+        default=None,
+        type=parse_record_mode,
+        metavar="none|new|all",
+        help="When paid providers may be called: 'none' answers only from recorded responses "
+        "(a missing one is an error naming the request), 'new' calls for unrecorded requests, "
+        "'all' re-records everything. Simulated (sim:) models are always run. "
+        "Default: 'none' when $CI is set, else 'new'",
     )
     parser.addini("cost_eval_config", "TOML file holding the [tool.cost-eval] table", default=None)
     parser.addini("cost_eval_db", "DuckDB file for runs and results", default=None)

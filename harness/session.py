@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from .collect import SuiteFile, money, points
+from .collect import SuiteFile
 from .errors import CostEvalError
+from .execute import RecordMode
+from .format import cost_change, money, points
 from .pipeline import Plan, RunOutcome, prepare
 from .pipeline import run as run_pipeline
 from .settings import Settings, load_settings
@@ -29,7 +31,7 @@ class CostEvalSession:
     """Run state, kept in ``config.stash[harness.plugin.session_key]``."""
 
     def __init__(self, config: pytest.Config) -> None:
-        from .plugin import option_or_ini
+        from .plugin import default_record_mode, option_or_ini
 
         self.config = config
         root = Path(config.rootpath)
@@ -39,6 +41,9 @@ class CostEvalSession:
         self.settings: Settings = _with_paths(settings, db=db, report=report)
         self.plan: Plan = prepare(self.settings)
         self.update_goldens: str | None = config.getoption("cost_eval_update_goldens")
+        self.record_mode: RecordMode = (
+            config.getoption("cost_eval_record_mode") or default_record_mode()
+        )
         self.suites: dict[str, Suite] = {}
         self.items: list[ConfigItem] = []
         self.outcome: RunOutcome | None = None
@@ -103,6 +108,7 @@ class CostEvalSession:
                 selected,
                 update_goldens=self.update_goldens,
                 recorded=recorded,
+                record_mode=self.record_mode,
             )
         except CostEvalError as exc:
             self.run_error = str(exc)
@@ -176,7 +182,7 @@ class CostEvalSession:
                 f"  {label:<12} {summary.suite} :: {summary.config} ({mode}): quality "
                 f"{summary.quality:.3f} (delta {points(summary.delta)} pts, CI "
                 f"[{points(summary.ci_low)}, {points(summary.ci_high)}]), "
-                f"{money(summary.cost_per_query)}/query ({-summary.savings_pct:+.0f}% cost)"
+                f"{money(summary.cost_per_query)}/query ({cost_change(summary.savings_pct)})"
             )
         for suite, problem in outcome.problems.items():
             write(f"  ERROR        {suite}: {problem}", red=True)

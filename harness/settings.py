@@ -121,6 +121,8 @@ class Settings:
     gate: GateSpec
     prices: Mapping[str, Price]
     configs: tuple[ConfigSpec, ...]
+    providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Options per provider prefix (``[tool.cost-eval.providers.openai]``: base_url, limits)."""
 
 
 def find_settings_file(root: Path, explicit: str | None) -> tuple[Path, bool]:
@@ -202,7 +204,16 @@ def parse_settings(table: Mapping[str, Any], *, root: Path, source: str) -> Sett
         value = Path(get_str(table, key, default, where=where))
         return value if value.is_absolute() else root / value
 
+    providers: dict[str, Mapping[str, Any]] = {}
+    for prefix, options in get_table(table, "providers", where=where).items():
+        if not isinstance(options, Mapping):
+            raise ConfigError(
+                f"{where}.providers.{prefix}: must be a table of options, e.g. "
+                'base_url = "http://localhost:8000/v1".'
+            )
+        providers[prefix] = dict(options)
     return Settings(
+        providers=providers,
         root=root,
         source=source,
         suites_dir=path_of("suites", "suites"),

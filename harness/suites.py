@@ -83,7 +83,13 @@ class Suite:
 
     def request(self, case: Case, model: str) -> Request:
         """The request a case sends to ``model`` with this suite's parameters."""
-        return Request(model=model, messages=case.messages(), params=self.params, case_id=case.id)
+        return Request(
+            model=model,
+            messages=case.messages(),
+            params=self.params,
+            case_id=case.id,
+            knowledge_version=case.knowledge_version,
+        )
 
 
 def display_path(path: Path, root: Path | None = None) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -87,8 +87,8 @@ class Case:
 class Request:
     """A request to one model: what a provider receives.
 
-    Only ``model``, ``messages`` and ``params`` identify a request; ``batch``
-    and ``case_id`` are routing metadata that never change the answer.
+    Only ``model``, ``messages`` and ``params`` identify a request; the other
+    fields are metadata for strategies and pricing that never change the answer.
     """
 
     model: str
@@ -101,36 +101,22 @@ class Request:
     """Send through a batch API (priced at batch rates); does not change the hash."""
     case_id: str = ""
     """The case this request serves, for error messages and logs."""
+    knowledge_version: str | None = None
+    """The case's ``knowledge_version``: a cache must not serve answers across versions."""
+    timestamp: float | None = None
+    """When the query arrives in the traffic stream (seconds), for cache TTLs."""
 
     def with_model(self, model: str) -> Request:
         """A copy sent to another model."""
-        return Request(
-            model=model,
-            messages=self.messages,
-            params=self.params,
-            batch=self.batch,
-            case_id=self.case_id,
-        )
+        return replace(self, model=model)
 
     def with_messages(self, messages: tuple[Message, ...]) -> Request:
         """A copy with other messages (what a compressor returns)."""
-        return Request(
-            model=self.model,
-            messages=messages,
-            params=self.params,
-            batch=self.batch,
-            case_id=self.case_id,
-        )
+        return replace(self, messages=messages)
 
     def with_batch(self, batch: bool) -> Request:
         """A copy flagged for (or not for) batch processing."""
-        return Request(
-            model=self.model,
-            messages=self.messages,
-            params=self.params,
-            batch=batch,
-            case_id=self.case_id,
-        )
+        return replace(self, batch=batch)
 
     def hash(self) -> str:
         """Stable hash of the normalized request: provider, model, messages, params.

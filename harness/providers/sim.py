@@ -160,6 +160,8 @@ class SimProvider:
     """
 
     name = "sim"
+    remote = False
+    """Local and free: called whatever the record mode."""
 
     async def complete(self, request: Request) -> Response:
         """Answer ``request`` as the simulated model it names.

@@ -1,0 +1,240 @@
+"""Cost-vs-quality charts for the HTML report, drawn with matplotlib as inline SVG.
+
+:func:`pareto_frontier` is pure and cheap; :func:`cost_quality_svg` imports
+matplotlib when called, so importing this module costs nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import sys
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+VERDICT_COLOURS = {
+    "pass": "#1a7f37",
+    "fail": "#cf222e",
+    "flagged": "#b35900",
+    "inconclusive": "#6e7781",
+    "baseline": "#1f2328",
+}
+"""Marker colour of each badge class; the same hues as the report's CSS."""
+
+SVG_METADATA = ("Date", "Creator", "Format", "Type")
+"""matplotlib's default SVG metadata keys, all switched off."""
+
+_SVG_ID = re.compile(r'(\bid="|url\(#|href="#)')
+
+LOG_SCALE_RATIO = 20.0
+"""Use a log cost axis when the dearest point costs this many times the cheapest."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChartPoint:
+    """One configuration (or the baseline) on the cost-vs-quality plane."""
+
+    label: str
+    """Shown next to the marker: the configuration name."""
+    cost: float
+    """Cost per query, USD."""
+    quality: float
+    """Mean quality in [0, 1]."""
+    badge: str
+    """Key of :data:`VERDICT_COLOURS`: ``pass``, ``fail``, ``flagged``, ``inconclusive``
+    or ``baseline``."""
+
+
+def pareto_frontier(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Indices of the non-dominated ``(cost, quality)`` points, sorted by cost.
+
+    A point is dominated when another costs no more and scores at least as
+    well, being strictly better on one of the two. Of identical points only the
+    first is kept, so the frontier has no zero-length segments. Points with a
+    non-finite coordinate are ignored (an all-errored configuration has no
+    quality to plot).
+    """
+    finite = [
+        i for i, (cost, quality) in enumerate(points)
+        if math.isfinite(cost) and math.isfinite(quality)
+    ]
+    # Cheapest first; at equal cost the best quality first, then input order,
+    # so the first point of a cost level is the only one that can be kept.
+    finite.sort(key=lambda i: (points[i][0], -points[i][1], i))
+    frontier: list[int] = []
+    best = -math.inf
+    for i in finite:
+        quality = points[i][1]
+        if quality > best:
+            frontier.append(i)
+            best = quality
+    return frontier
+
+
+def cost_quality_svg(points: Sequence[ChartPoint], *, title: str, id_prefix: str = "") -> str:
+    """An inline ``<svg>`` element: cost per query (x) vs quality (y), frontier drawn.
+
+    Points at the same spot share one label; labels are placed where they
+    cover no marker and no other label when such a place exists.
+    ``id_prefix`` is put before every element id (and reference to one), so
+    several charts can share one HTML page without duplicate ids.
+
+    Raises:
+        ImportError: matplotlib is not installed.
+    """
+    import matplotlib
+
+    # The report is drawn off-screen. Only pick the backend when nobody has
+    # loaded pyplot yet: switching it under an interactive session is rude, and
+    # the Figure API used below never needs pyplot's backend anyway.
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+
+    from ..format import money
+
+    drawable = [p for p in points if math.isfinite(p.cost) and math.isfinite(p.quality)]
+    style = matplotlib.rc_context({
+        "svg.fonttype": "none",  # text stays text: the page's fonts, searchable, small
+        "svg.hashsalt": "harness-report",  # stable element ids: same run, same bytes
+        "font.family": "sans-serif",
+        "font.size": 9.0,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    })
+    # The session runs under pytest's filterwarnings=error: a font warning
+    # (a glyph missing for an unusual configuration name) must not lose the report.
+    with warnings.catch_warnings(), style:
+        warnings.simplefilter("ignore")
+        fig = Figure(figsize=(11.0, 4.0), layout="constrained")
+        canvas = FigureCanvasAgg(fig)  # measures text while labels are placed
+        ax = fig.add_subplot()
+        ax.set_title(title, loc="left", fontsize=11, fontweight="bold", parse_math=False)
+        costs = [p.cost for p in drawable]
+        if costs and min(costs) > 0 and max(costs) / min(costs) >= LOG_SCALE_RATIO:
+            ax.set_xscale("log")
+        else:
+            # Dollar tick labels are wide: few of them, or they run into each other.
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+        frontier = pareto_frontier([(p.cost, p.quality) for p in drawable])
+        if len(frontier) > 1:
+            ax.plot(
+                [drawable[i].cost for i in frontier], [drawable[i].quality for i in frontier],
+                linestyle="--", linewidth=1.2, color="#8c959f", zorder=1,
+                label="Pareto frontier",
+            )
+        seen: set[str] = set()
+        for point in drawable:
+            is_base = point.badge == "baseline"
+            ax.scatter(
+                [point.cost], [point.quality], s=110 if is_base else 46,
+                marker="*" if is_base else "o", color=VERDICT_COLOURS.get(point.badge, "#6e7781"),
+                edgecolors="white", linewidths=0.8, zorder=4 if is_base else 3,
+                label=None if point.badge in seen else point.badge,
+            )
+            seen.add(point.badge)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: money(value)))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda _value, _pos: ""))
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=None))
+        ax.set_xlabel("cost per query (USD)")
+        ax.set_ylabel("quality")
+        ax.grid(True, color="#d0d7de", linewidth=0.6)
+        ax.margins(x=0.12, y=0.12)
+        if drawable:
+            # Below the plot, where it can hide no point and no label.
+            fig.legend(loc="outside lower center", ncols=6, fontsize=8, frameon=False)
+        # Settle the layout, then freeze it: labels are placed in display space
+        # and must not move when the layout engine would react to them.
+        fig.draw_without_rendering()
+        fig.set_layout_engine("none")
+        _place_labels(ax, canvas.get_renderer(), drawable)  # type: ignore[no-untyped-call]
+        buffer = io.StringIO()
+        # No metadata: no date (same run, same bytes) and no RDF block of URLs.
+        fig.savefig(buffer, format="svg", metadata=dict.fromkeys(SVG_METADATA))
+    svg = buffer.getvalue()
+    # Drop the XML declaration and DOCTYPE: inside HTML only the element belongs.
+    svg = svg[svg.index("<svg"):].strip()
+    if id_prefix:
+        svg = _SVG_ID.sub(lambda m: m.group(1) + id_prefix, svg)
+    return svg
+
+
+# Where a label may go, relative to its point (offset in points, alignment), in
+# order of preference: beside it first, then further away with a leader line.
+_NEAR = [
+    (5, 3, "left", "bottom"), (5, -3, "left", "top"), (-5, 3, "right", "bottom"),
+    (-5, -3, "right", "top"), (0, 8, "center", "bottom"), (0, -8, "center", "top"),
+]
+_FAR = [
+    (dx, dy, "left" if dx > 0 else "right", "bottom" if dy > 0 else "top")
+    for distance in (14, 24, 34, 44, 54, 64) for dx, dy in (
+        (8, distance), (8, -distance), (-8, distance), (-8, -distance),
+    )
+]
+_CANDIDATES = _NEAR + _FAR
+
+
+def _overlap(a: Any, b: Any) -> float:
+    width = float(min(a.x1, b.x1) - max(a.x0, b.x0))
+    height = float(min(a.y1, b.y1) - max(a.y0, b.y0))
+    return width * height if width > 0 and height > 0 else 0.0
+
+
+def _outside(box: Any, frame: Any) -> float:
+    return float(box.width * box.height) - _overlap(box, frame)
+
+
+def _place_labels(ax: Any, renderer: Any, drawable: Sequence[ChartPoint]) -> None:
+    """Annotate every spot with its labels, greedily avoiding markers and earlier labels.
+
+    A spot's cost is the area its label covers of markers and other labels,
+    plus what falls outside the axes (a lot more outside the figure). The
+    first candidate with no cost wins; otherwise the cheapest one.
+    """
+    from matplotlib.text import Text
+    from matplotlib.transforms import Bbox
+
+    spots: dict[tuple[float, float], list[str]] = {}
+    for point in drawable:
+        spots.setdefault((point.cost, point.quality), []).append(point.label)
+    pad = 5.0 * ax.figure.dpi / 72
+    obstacles = []
+    for cost, quality in spots:
+        x, y = ax.transData.transform((cost, quality))
+        obstacles.append(Bbox.from_extents(x - pad, y - pad, x + pad, y + pad))
+    axes_box = ax.get_window_extent(renderer)
+    figure_box = ax.figure.bbox
+    for (cost, quality), labels in spots.items():
+        best: tuple[float, Any, Any] | None = None
+        for dx, dy, ha, va in _CANDIDATES:
+            far = (dx, dy, ha, va) in _FAR
+            note = ax.annotate(
+                ", ".join(labels), (cost, quality), xytext=(dx, dy),
+                textcoords="offset points", ha=ha, va=va, fontsize=8, color="#424a53",
+                parse_math=False, annotation_clip=False, zorder=5,
+                arrowprops={"arrowstyle": "-", "color": "#8c959f", "linewidth": 0.6,
+                            "shrinkA": 0, "shrinkB": 4} if far else None,
+            )
+            # The text alone: the annotation's own extent includes its leader
+            # line, which always touches the point's marker.
+            note.update_positions(renderer)
+            box = Text.get_window_extent(note, renderer)
+            penalty = (
+                sum(_overlap(box, other) for other in obstacles)
+                + _outside(box, axes_box) * 0.5 + _outside(box, figure_box) * 20
+            )
+            if best is None or penalty < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (penalty, note, box)
+            else:
+                note.remove()
+            if penalty == 0:
+                break
+        if best is not None:
+            obstacles.append(best[2])
