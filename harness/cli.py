@@ -4,6 +4,9 @@
 
     harness report  [--run latest|RUN_ID] [--db PATH] [--out PATH]
     harness summary [--run latest|RUN_ID] [--db PATH] [--json]
+    harness history [--config NAME] [--suite NAME] [--limit N] [--json]
+    harness compare [--run latest|RUN_ID] [--against previous|RUN_ID] [--json]
+    harness nightly [PYTEST ARGS...]
 
 Paths default to the ``[tool.cost-eval]`` settings of the project in the
 current directory (``results/cost_eval.duckdb``, ``results/report.html``).
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CostEvalError
+from .storage import StoredRun
 from .types import Summary
 
 
@@ -77,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="Results database. Default: the 'db' setting, results/cost_eval.duckdb",
         )
         sub.add_argument(
-            "--config",
+            "--settings",
             default=None,
             metavar="PATH",
             help="TOML file with [tool.cost-eval]. Default: pyproject.toml",
@@ -97,12 +101,46 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="One JSON object per (suite, configuration), one per line.",
     )
+    history = commands.add_parser(
+        "history", help="Quality, cost and verdict of each configuration over the last runs."
+    )
+    common(history)
+    history.add_argument(
+        "--config", dest="config_name", default=None, help="Only this configuration."
+    )
+    history.add_argument("--suite", default=None, help="Only this suite.")
+    history.add_argument(
+        "--limit", type=int, default=30, help="How many runs, newest first. Default: %(default)s"
+    )
+    history.add_argument("--json", action="store_true", help="One JSON object per line.")
+    compare = commands.add_parser(
+        "compare", help="What changed between two runs, with intervals and flipped cases."
+    )
+    common(compare)
+    compare.add_argument(
+        "--against",
+        default="previous",
+        help="The earlier run: 'previous' (the last run before it on the same branch) or a "
+        "run id. Default: %(default)s",
+    )
+    compare.add_argument("--json", action="store_true", help="One JSON object per line.")
+    nightly = commands.add_parser(
+        "nightly",
+        help="Run `pytest --cost-eval`, compare with the previous run, exit 1 on a regression.",
+    )
+    nightly.add_argument(
+        "pytest_args", nargs=argparse.REMAINDER, help="Extra arguments for pytest (e.g. -k route)."
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``harness`` console script."""
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["nightly"] and not {"-h", "--help"} & set(arguments[1:2]):
+        # Everything after `nightly` is for pytest, options included.
+        return nightly(arguments[1:])
+    args = build_parser().parse_args(arguments)
     try:
         return _dispatch(args)
     except CostEvalError as exc:
@@ -113,13 +151,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     from .storage import load_run
 
-    db_default, report_default = _default_paths(args.config)
+    if args.command == "nightly":
+        return nightly(args.pytest_args)
+    db_default, report_default = _default_paths(args.settings)
     db = Path(args.db) if args.db else db_default
+    if args.command == "history":
+        return print_history(db, args)
     stored = load_run(db, args.run)
+    if args.command == "compare":
+        return print_compare(db, stored, args.against, as_json=args.json)
     if args.command == "report":
         from .report import render_report
 
-        out = render_report(stored, Path(args.out) if args.out else report_default)
+        out = render_report(stored, Path(args.out) if args.out else report_default, db=db)
         print(f"wrote {out} (run {stored.run['run_id']})")
         return 0
     if args.json:
@@ -143,6 +187,72 @@ def _dispatch(args: argparse.Namespace) -> int:
     for suite, message in stored.problems.items():
         print(f"ERROR         {suite}: {message}")
     return 0
+
+
+def print_history(db: Path, args: argparse.Namespace) -> int:
+    """``harness history``: the trend per configuration, newest run first."""
+    from .format import money, points
+    from .storage import load_history
+
+    rows = load_history(db, config=args.config_name, suite=args.suite, limit=args.limit)
+    if args.json:
+        for row in rows:
+            print(
+                json.dumps({k: float(v) if hasattr(v, "as_tuple") else v for k, v in row.items()})
+            )
+        return 0
+    if not rows:
+        print("no runs match")
+        return 0
+    for row in rows:
+        print(
+            f"{row['started_at']}  {row['run_id']}  {str(row['git_sha'] or '')[:8]:<8}  "
+            f"{row['suite']} :: {row['config']}: {row['verdict']:<12} quality "
+            f"{row['quality']:.3f} ({points(row['delta'])} pts), "
+            f"{money(row['cost_per_query'])}/query"
+        )
+    return 0
+
+
+def print_compare(db: Path, now: StoredRun, against: str, *, as_json: bool) -> int:
+    """``harness compare``: per configuration, the change since an earlier run."""
+    from .compare import compare_runs, describe_change
+    from .storage import load_run, previous_run_id
+
+    now_id = str(now.run["run_id"])
+    before_id = previous_run_id(db, now_id) if against == "previous" else against
+    if before_id is None:
+        print(f"run {now_id} has no earlier run on its branch to compare with")
+        return 0
+    before = load_run(db, before_id)
+    changes = compare_runs(before, now, seed=int(now.run.get("seed") or 20261126))
+    if as_json:
+        for change in changes:
+            print(json.dumps(change.to_json()))
+    else:
+        print(f"run {now_id} compared with {before.run['run_id']}:")
+        for change in changes:
+            print("\n".join(describe_change(change)))
+    return 1 if any(change.regressed for change in changes) else 0
+
+
+def nightly(pytest_args: Sequence[str]) -> int:
+    """Run the suites, compare with the previous run; exit 1 on a regression or failed gate.
+
+    Equivalent to ``pytest --cost-eval --cost-eval-compare=previous --cost-eval-fail-on-regression``
+    plus any arguments given.
+    """
+    import pytest
+
+    code = pytest.main(
+        [
+            "--cost-eval",
+            "--cost-eval-compare=previous",
+            "--cost-eval-fail-on-regression",
+            *pytest_args,
+        ]
+    )
+    return int(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

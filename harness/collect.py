@@ -90,9 +90,7 @@ class ConfigItem(pytest.Item):
         cases = self.eval_session.results_of(self.suite, self.config_name)
         raise GateFailure(failure_text(summary, cases, self.eval_session.settings.volume))
 
-    def repr_failure(
-        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
-    ) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         """The verdict and its evidence instead of a traceback."""
         if isinstance(excinfo.value, GateFailure):
             return excinfo.value.text

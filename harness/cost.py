@@ -102,12 +102,9 @@ def _genai_price(provider: str, name: str) -> Price | None:
         return None
     try:
         probe = calc_price(
-            GenaiUsage(
-                input_tokens=1_000_000,
-                output_tokens=1_000_000,
-                cache_read_tokens=1_000_000,
-                cache_write_tokens=1_000_000,
-            ),
+            # Only the rates are read; genai-prices counts cache tokens inside
+            # input_tokens, so the probe names none.
+            GenaiUsage(input_tokens=1_000_000, output_tokens=1_000_000),
             model_ref=name,
             provider_id=provider if provider != "openai-compatible" else None,
         )
@@ -118,7 +115,12 @@ def _genai_price(provider: str, name: str) -> Price | None:
     model_price = probe.model_price
 
     def rate(value: Any) -> Decimal | None:
-        return None if value is None else Decimal(str(value))
+        # Tiered prices (by context length) carry their base rate in `.base`.
+        value = getattr(value, "base", value)
+        try:
+            return None if value is None else Decimal(str(value))
+        except ArithmeticError:
+            return None
 
     input_rate = rate(getattr(model_price, "input_mtok", None))
     output_rate = rate(getattr(model_price, "output_mtok", None))

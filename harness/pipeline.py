@@ -11,11 +11,12 @@ rendering the report are the caller's next steps (:mod:`harness.storage`,
 from __future__ import annotations
 
 import asyncio
+import math
 import platform
 import subprocess
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -23,12 +24,19 @@ from pathlib import Path
 from . import __version__
 from .cost import PriceTable
 from .errors import CostEvalError, SuiteError
-from .execute import Executor, RecordMode
+from .execute import Executor, RecordMode, close_providers
 from .gates import GateInput, GateSpec, judge
 from .providers import check_model_spec
-from .scoring import Scorer, build_scorer
+from .scoring import RecordedQuality, RecordedScorer, Scorer, build_scorer
 from .settings import ConfigSpec, Settings
-from .stats import category_deltas, derive_seed, paired_bootstrap_ci, parse_volume
+from .stats import (
+    category_deltas,
+    deltas_by_category,
+    derive_seed,
+    is_binary,
+    paired_bootstrap_ci,
+    parse_volume,
+)
 from .strategies.chain import Chain, build_chain
 from .suites import (
     Suite,
@@ -155,7 +163,9 @@ def run(
         metadata=run_metadata(plan.settings.root),
     )
     say = progress or (lambda _message: None)
-    executor = Executor(recorded or {}, record_mode=record_mode)
+    executor = Executor(
+        recorded or {}, record_mode=record_mode, provider_options=plan.settings.providers
+    )
     outcome_summaries: dict[tuple[str, str], Summary] = {}
 
     async def evaluate() -> None:
@@ -185,7 +195,13 @@ def run(
             outcome.results.extend(pair_results)
             outcome_summaries[(summary.suite, summary.config)] = summary
 
-    asyncio.run(evaluate())
+    async def evaluate_and_close() -> None:
+        try:
+            await evaluate()
+        finally:
+            await close_providers(executor)
+
+    asyncio.run(evaluate_and_close())
     # Stable order whatever order the pairs finished in.
     outcome.summaries = [outcome_summaries[p] for p in selected if p in outcome_summaries]
     order = {pair: index for index, pair in enumerate(selected)}
@@ -208,6 +224,13 @@ async def prepare_goldens(
     settings = plan.settings
     baseline = settings.baseline
     scorer = build_scorer(suite.scorer, where=f"{display_path(suite.path)}: scorer")
+    if isinstance(scorer, RecordedScorer):
+        # Quality labels recorded with imported responses, from the suite's sidecar.
+        scorer.bind(
+            RecordedQuality.load(
+                scorer.sidecar_path(settings.suites_dir, suite.name, settings.root)
+            )
+        )
     goldens = load_goldens(settings.goldens_dir, suite.name, baseline)
     requests = {case.id: suite.request(case, baseline) for case in suite.cases}
     missing = [c.id for c in suite.cases if c.id not in goldens]
@@ -362,10 +385,14 @@ def score_case(
     suite = item.suite
     golden = item.goldens[case.id]
     prices = plan.prices
-    baseline_score = reference_scores(
-        item.scorer, golden.text, golden.text, case.expected, suite.reference
-    )
     response = sent.response
+    recorded = item.scorer if isinstance(item.scorer, RecordedScorer) else None
+    if recorded is not None:
+        baseline_score = recorded.score_case(case.id, golden.model).value
+    else:
+        baseline_score = reference_scores(
+            item.scorer, golden.text, golden.text, case.expected, suite.reference
+        )
     usage = Usage()
     cost = Decimal(0)
     latency = 0.0
@@ -378,10 +405,17 @@ def score_case(
     models = list(dict.fromkeys(request.model for request, _ in sent.calls))
     score: float | None = None
     delta: float | None = None
-    if response.error is None:
+    if response.error is None and recorded is not None:
+        try:
+            score = recorded.score_case(case.id, response.model).value
+        except CostEvalError as exc:
+            # No label for this (case, model): an error row, never a guessed score.
+            response = replace(response, error=str(exc))
+    elif response.error is None:
         score = reference_scores(
             item.scorer, response.text, golden.text, case.expected, suite.reference
         )
+    if score is not None:
         delta = score - baseline_score
     reference_text = golden.text if suite.reference == "golden" else (case.expected or "")
     return CaseResult(
@@ -439,8 +473,13 @@ def summarize(
             delta=delta,
             ci_low=low,
             ci_high=high,
-            category_deltas=by_category,
+            deltas=deltas,
+            category_deltas=deltas_by_category([r.category for r in scored], deltas) if n else {},
             cost_ratio=ratio,
+            binary=is_binary(
+                [r.score for r in scored if r.score is not None]
+                + [r.baseline_score for r in scored if r.baseline_score is not None]
+            ),
         ),
     )
     categories = []
@@ -457,6 +496,7 @@ def summarize(
                 / cat_n,
                 delta=cat_delta,
                 failed=category in verdict.failed_categories,
+                p_value=verdict.category_p_values.get(category),
             )
         )
     volume = Decimal(str(plan.monthly_volume))
@@ -473,6 +513,11 @@ def summarize(
         margin=gate.max_quality_drop,
         verdict=verdict.verdict,
         reasons=verdict.reasons,
+        p_value=verdict.p_value,
+        test=verdict.test,
+        min_detectable_drop=(
+            verdict.min_detectable_drop if math.isfinite(verdict.min_detectable_drop) else None
+        ),
         enforced=spec.enforce,
         cost_per_query=cost,
         baseline_cost_per_query=baseline_cost,

@@ -109,6 +109,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "'all' re-records everything. Simulated (sim:) models are always run. "
         "Default: 'none' when $CI is set, else 'new'",
     )
+    group.addoption(
+        "--cost-eval-compare",
+        dest="cost_eval_compare",
+        default=None,
+        metavar="last|RUN_ID",
+        help="After the run, compare each configuration with the last run on the same branch "
+        "(or the given run): quality change with its interval, cost change, flipped cases. "
+        "Default: None",
+    )
+    group.addoption(
+        "--cost-eval-fail-on-regression",
+        dest="cost_eval_fail_on_regression",
+        action="store_true",
+        default=False,
+        help="With --cost-eval-compare: exit non-zero when any configuration regressed "
+        "(used by `harness nightly`). Default: False",
+    )
     parser.addini("cost_eval_config", "TOML file holding the [tool.cost-eval] table", default=None)
     parser.addini("cost_eval_db", "DuckDB file for runs and results", default=None)
     parser.addini("cost_eval_report", "Where to write the HTML report", default=None)

@@ -9,11 +9,11 @@ stores the run in DuckDB, writes the report and prints the verdicts.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .collect import SuiteFile
+from .collect import SuiteFile, shorten
 from .errors import CostEvalError
 from .execute import RecordMode
 from .format import cost_change, money, points
@@ -25,6 +25,8 @@ from .types import CaseResult, Summary
 
 if TYPE_CHECKING:
     from .collect import ConfigItem
+    from .compare import PairChange
+    from .storage import StoredRun
 
 
 class CostEvalSession:
@@ -50,6 +52,17 @@ class CostEvalSession:
         self.run_error: str | None = None
         self.report_path: Path | None = None
         self.storage_error: str | None = None
+        self.summary_path: Path | None = None
+        self.worker_wires: list[dict[str, Any]] = []
+        self.compare_to: str | None = config.getoption("cost_eval_compare")
+        self.fail_on_regression: bool = config.getoption("cost_eval_fail_on_regression")
+        self.changes: list[PairChange] = []
+        self.compared_with: str | None = None
+        self.compare_note: str | None = None
+        if self.fail_on_regression and not self.compare_to:
+            raise CostEvalError(
+                "--cost-eval-fail-on-regression needs --cost-eval-compare=last (or a run id)."
+            )
         if config.args_source != pytest.Config.ArgsSource.ARGS:
             # `pytest --cost-eval` with no paths evaluates the suites folder
             # rather than the project's testpaths.
@@ -143,20 +156,80 @@ class CostEvalSession:
 
     # -- after the run ------------------------------------------------------------
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        """Collect a pytest-xdist worker's outcome (controller side; xdist hook)."""
+        wire = getattr(node, "workeroutput", {}).get("cost_eval")
+        if wire is not None:
+            self.worker_wires.append(wire)
+
+    def merge_workers(self) -> None:
+        """Under xdist the controller ran nothing: fold the workers' outcomes into one run."""
+        from .pipeline import new_run_id, run_metadata
+        from .suites import now_iso, suite_files
+        from .wire import empty_outcome, merge_outcomes
+
+        order: list[tuple[str, str]] = []
+        for path in suite_files(self.settings.suites_dir):
+            suite = self.suites.get(path.stem) or self.load_suite(path)
+            order.extend(
+                (suite.name, spec.name)
+                for spec in self.plan.configs.values()
+                if spec.applies_to(suite.name)
+            )
+        base = empty_outcome(
+            self.settings, new_run_id(), now_iso(), run_metadata(self.settings.root)
+        )
+        self.outcome = merge_outcomes(base, self.worker_wires, order)
+
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Store the run and write the report (pytest hook)."""
-        if self.outcome is None or hasattr(self.config, "workerinput"):
+        if hasattr(self.config, "workerinput"):
+            # An xdist worker: hand the outcome to the controller, the only writer.
+            if self.outcome is not None:
+                from .wire import outcome_to_wire
+
+                self.config.workeroutput["cost_eval"] = outcome_to_wire(self.outcome)  # type: ignore[attr-defined]
             return
-        from .report import render_report
+        if self.outcome is None and self.worker_wires:
+            self.merge_workers()
+        if self.outcome is None:
+            return
+        from .report import render_report, write_markdown_summary
         from .storage import load_run, write_run
 
         try:
             write_run(self.settings.db, self.outcome)
             stored = load_run(self.settings.db, self.outcome.run_id)
-            self.report_path = render_report(stored, self.settings.report)
+            if self.compare_to:
+                self.compare(stored, session)
+            self.report_path = render_report(stored, self.settings.report, db=self.settings.db)
+            self.summary_path = write_markdown_summary(
+                stored, self.settings.report.with_name("summary.md")
+            )
         except CostEvalError as exc:
             self.storage_error = str(exc)
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+
+    def compare(self, stored: StoredRun, session: pytest.Session) -> None:
+        """Compare the stored run with the previous one (or a named run)."""
+        from .compare import compare_runs
+        from .storage import load_run, previous_run_id
+
+        assert self.outcome is not None and self.compare_to is not None
+        run_id = self.outcome.run_id
+        if self.compare_to in ("last", "previous"):
+            before_id = previous_run_id(self.settings.db, run_id)
+            if before_id is None:
+                self.compare_note = "no earlier run on this branch to compare with"
+                return
+        else:
+            before_id = self.compare_to
+        before = load_run(self.settings.db, before_id)
+        self.compared_with = str(before.run["run_id"])
+        self.changes = compare_runs(before, stored, seed=self.settings.seed)
+        if self.fail_on_regression and any(c.regressed for c in self.changes):
+            session.exitstatus = max(int(session.exitstatus), int(pytest.ExitCode.TESTS_FAILED))
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """Print every verdict, the flagged report-only ones and where the report is."""
@@ -184,14 +257,36 @@ class CostEvalSession:
                 f"[{points(summary.ci_low)}, {points(summary.ci_high)}]), "
                 f"{money(summary.cost_per_query)}/query ({cost_change(summary.savings_pct)})"
             )
+            if summary.errors:
+                first = next(
+                    r.error
+                    for r in outcome.results
+                    if r.suite == summary.suite and r.config == summary.config and r.error
+                )
+                write(
+                    f"{'':15}{summary.errors} case(s) errored; first: {shorten(first or '', 400)}"
+                )
         for suite, problem in outcome.problems.items():
             write(f"  ERROR        {suite}: {problem}", red=True)
+        if self.compared_with is not None:
+            from .compare import describe_change
+
+            regressed = sum(1 for change in self.changes if change.regressed)
+            write(f"compared with run {self.compared_with}: {regressed} regressed")
+            for change in self.changes:
+                if change.regressed or change.flipped:
+                    for line in describe_change(change):
+                        write(line, red=change.regressed)
+        elif self.compare_note:
+            write(f"compare: {self.compare_note}")
         if self.storage_error:
             write(f"cost-eval: results not stored: {self.storage_error}", red=True)
         else:
             write(f"results: {display_path(self.settings.db)} (run {outcome.run_id})")
         if self.report_path is not None:
             write(f"report:  {display_path(self.report_path)}")
+        if self.summary_path is not None:
+            write(f"summary: {display_path(self.summary_path)}")
 
 
 def _with_paths(settings: Settings, *, db: str | None, report: str | None) -> Settings:

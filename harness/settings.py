@@ -32,6 +32,7 @@ SETTINGS_KEYS = (
     "gate",
     "prices",
     "configs",
+    "providers",
 )
 CONFIG_KEYS = (
     "name",

@@ -1,9 +1,10 @@
 """DuckDB storage: runs, configurations, per-case results, summaries, responses.
 
 One file (``results/cost_eval.duckdb`` by default). Every table carries a
-``schema_version`` column; migrations are forward-only. Rows go in through
-Arrow tables, not row by row. Only one process writes (DuckDB allows a single
-writer per file); the report and the CLI read.
+``schema_version`` column. Rows go in through Arrow tables, not row by row.
+Migrations are forward-only ``ADD COLUMN IF NOT EXISTS`` statements in
+:data:`SCHEMA`, run at every open for writing. Only one process writes (DuckDB
+allows a single writer per file); the report and the CLI read.
 
 Tables:
 
@@ -20,7 +21,7 @@ Tables:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import StorageError
-from .types import SCHEMA_VERSION, CaseResult, CategorySummary, Response, Summary, Usage
+from .types import SCHEMA_VERSION, CaseResult, CategorySummary, Request, Response, Summary, Usage
 
 if TYPE_CHECKING:
     import duckdb
@@ -36,6 +37,14 @@ if TYPE_CHECKING:
     from .pipeline import RunOutcome
 
 MONEY = "DECIMAL(28, 12)"
+HISTORY_SELECT = """
+    SELECT r.run_id, r.rowid AS run_order, r.started_at, r.git_sha, r.git_branch,
+           s.suite, s.config, s.n, s.errors,
+           s.quality, s.baseline_quality, s.delta, s.ci_low, s.ci_high, s.verdict, s.enforced,
+           s.cost_per_query, s.savings_pct, s.flagged_cases
+    FROM summaries s JOIN runs r USING (run_id)
+"""
+"""One row per (run, suite, configuration); also the ``history`` view for your own SQL."""
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
     schema_version INTEGER, run_id VARCHAR PRIMARY KEY, started_at VARCHAR,
@@ -63,9 +72,14 @@ CREATE TABLE IF NOT EXISTS summaries (
     monthly_cost {MONEY}, baseline_monthly_cost {MONEY}, flagged_cases INTEGER,
     categories_json VARCHAR
 );
+ALTER TABLE summaries ADD COLUMN IF NOT EXISTS p_value DOUBLE;
+ALTER TABLE summaries ADD COLUMN IF NOT EXISTS test VARCHAR;
+ALTER TABLE summaries ADD COLUMN IF NOT EXISTS min_detectable_drop DOUBLE;
+ALTER TABLE summaries ADD COLUMN IF NOT EXISTS noise DOUBLE;
 CREATE TABLE IF NOT EXISTS problems (
     schema_version INTEGER, run_id VARCHAR, suite VARCHAR, message VARCHAR
 );
+CREATE OR REPLACE VIEW history AS {HISTORY_SELECT};
 CREATE TABLE IF NOT EXISTS responses (
     schema_version INTEGER, request_hash VARCHAR PRIMARY KEY, model VARCHAR,
     request_json VARCHAR, response VARCHAR, input_tokens BIGINT, cached_input_tokens BIGINT,
@@ -203,34 +217,55 @@ def write_run(path: Path, outcome: RunOutcome) -> None:
                 for suite, message in outcome.problems.items()
             ],
         )
-        responses = [
-            {
-                "schema_version": SCHEMA_VERSION,
-                "request_hash": key,
-                "model": request.model,
-                "request_json": json.dumps(
-                    {
-                        "model": request.model,
-                        "messages": [[m.role, m.content] for m in request.messages],
-                        "params": [list(p) for p in request.params],
-                    },
-                    ensure_ascii=False,
-                ),
-                "response": response.text,
-                **{f: getattr(response.usage, f) for f in USAGE_FIELDS},
-                "latency_ms": response.latency_ms,
-                "recorded_at": outcome.finished_at,
-            }
-            for key, (request, response) in outcome.new_responses.items()
-        ]
-        if responses:
-            hashes = [row["request_hash"] for row in responses]
-            # `all` record mode replaces: delete before insert keeps the key unique.
-            connection.execute(
-                "DELETE FROM responses WHERE request_hash IN (SELECT unnest(?))", [hashes]
-            )
-            _insert(connection, "responses", responses)
+        _insert_responses(connection, outcome.new_responses.items(), outcome.finished_at)
         connection.execute("COMMIT")
+
+
+def _insert_responses(
+    connection: duckdb.DuckDBPyConnection,
+    entries: Iterable[tuple[str, tuple[Request, Response]]],
+    recorded_at: str,
+) -> None:
+    """Upsert response-store rows: a re-recorded request replaces its old answer."""
+    rows = [
+        {
+            "schema_version": SCHEMA_VERSION,
+            "request_hash": key,
+            "model": request.model,
+            "request_json": json.dumps(
+                {
+                    "model": request.model,
+                    "messages": [[m.role, m.content] for m in request.messages],
+                    "params": [list(p) for p in request.params],
+                },
+                ensure_ascii=False,
+            ),
+            "response": response.text,
+            **{f: getattr(response.usage, f) for f in USAGE_FIELDS},
+            "latency_ms": response.latency_ms,
+            "recorded_at": recorded_at,
+        }
+        for key, (request, response) in entries
+    ]
+    if rows:
+        hashes = [row["request_hash"] for row in rows]
+        connection.execute(
+            "DELETE FROM responses WHERE request_hash IN (SELECT unnest(?))", [hashes]
+        )
+        _insert(connection, "responses", rows)
+
+
+def store_responses(path: Path, pairs: Iterable[tuple[Request, Response]], recorded_at: str) -> int:
+    """Add (request, response) pairs to the response store; returns how many distinct ones.
+
+    Used by importers: ``replay:`` configurations then answer from them offline.
+    """
+    entries = {request.hash(): (request, response) for request, response in pairs}
+    with connect(path) as connection:
+        connection.execute("BEGIN TRANSACTION")
+        _insert_responses(connection, entries.items(), recorded_at)
+        connection.execute("COMMIT")
+    return len(entries)
 
 
 def _result_row(run_id: str, r: CaseResult) -> dict[str, Any]:
@@ -284,6 +319,10 @@ def _summary_row(run_id: str, s: Summary) -> dict[str, Any]:
         "baseline_monthly_cost": _money(s.baseline_monthly_cost),
         "flagged_cases": s.flagged_cases,
         "categories_json": json.dumps([asdict(c) for c in s.categories]),
+        "p_value": s.p_value,
+        "test": s.test,
+        "min_detectable_drop": s.min_detectable_drop,
+        "noise": s.noise,
     }
 
 
@@ -309,7 +348,7 @@ def resolve_run_id(connection: duckdb.DuckDBPyConnection, run: str, path: Path) 
     """``latest`` or a run id (or a unique prefix of one) -> the run id."""
     if run == "latest":
         found = connection.execute(
-            "SELECT run_id FROM runs ORDER BY started_at DESC, run_id DESC LIMIT 1"
+            "SELECT run_id FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1"
         ).fetchone()
         if found is None:
             raise StorageError(f"{path}: holds no runs yet. Run `pytest --cost-eval` first.")
@@ -324,7 +363,7 @@ def resolve_run_id(connection: duckdb.DuckDBPyConnection, run: str, path: Path) 
         recent = [
             r[0]
             for r in connection.execute(
-                "SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 5"
+                "SELECT run_id FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 5"
             ).fetchall()
         ]
         what = "matches no run" if not matches else f"matches {len(matches)} runs"
@@ -332,6 +371,42 @@ def resolve_run_id(connection: duckdb.DuckDBPyConnection, run: str, path: Path) 
             f"{path}: run {run!r} {what}. Use 'latest' or one of: {', '.join(recent)}."
         )
     return str(matches[0])
+
+
+def previous_run_id(path: Path, run_id: str) -> str | None:
+    """The latest run before ``run_id`` on the same git branch (any branch if unknown)."""
+    with connect(path, read_only=True) as connection:
+        row = connection.execute(
+            "SELECT started_at, git_branch, rowid FROM runs WHERE run_id = ?", [run_id]
+        ).fetchone()
+        if row is None:
+            return None
+        started_at, branch, position = row
+        # Runs started in the same second are told apart by insertion order.
+        found = connection.execute(
+            "SELECT run_id FROM runs WHERE (started_at < ? OR (started_at = ? AND rowid < ?)) "
+            "AND (? = '' OR git_branch = ?) ORDER BY started_at DESC, rowid DESC LIMIT 1",
+            [started_at, started_at, position, branch or "", branch or ""],
+        ).fetchone()
+    return None if found is None else str(found[0])
+
+
+def load_history(
+    path: Path, *, config: str | None = None, suite: str | None = None, limit: int = 30
+) -> list[dict[str, Any]]:
+    """Per (run, suite, configuration): quality, delta, verdict and cost, newest runs first.
+
+    ``limit`` counts runs, not rows.
+    """
+    with connect(path, read_only=True) as connection:
+        return _rows(
+            connection,
+            f"SELECT * FROM ({HISTORY_SELECT}) WHERE run_id IN ("
+            "  SELECT run_id FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?)"
+            " AND (? IS NULL OR config = ?) AND (? IS NULL OR suite = ?)"
+            " ORDER BY started_at DESC, run_order DESC, suite, config",
+            [limit, config, config, suite, suite],
+        )
 
 
 def load_run(path: Path, run: str = "latest") -> StoredRun:
@@ -389,6 +464,10 @@ def _summary_from_row(row: Mapping[str, Any]) -> Summary:
         baseline_monthly_cost=row["baseline_monthly_cost"],
         flagged_cases=row["flagged_cases"],
         categories=tuple(CategorySummary(**c) for c in json.loads(row["categories_json"])),
+        p_value=row.get("p_value"),
+        test=row.get("test") or "bootstrap",
+        min_detectable_drop=row.get("min_detectable_drop"),
+        noise=row.get("noise"),
     )
 
 

@@ -398,6 +398,8 @@ def write_goldens(path: Path, goldens: Iterable[Golden]) -> None:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             for golden in goldens:
                 handle.write(json.dumps(golden_row(golden), ensure_ascii=False) + "\n")
+        # mkstemp creates the file private (0600); goldens are ordinary repository files.
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -270,6 +270,14 @@ class Summary:
     baseline_monthly_cost: Decimal
     flagged_cases: int
     categories: tuple[CategorySummary, ...] = ()
+    p_value: float | None = None
+    """Exact McNemar p-value (binary scores); reported, the verdict rests on the CI."""
+    test: str = "bootstrap"
+    """``mcnemar`` when ``p_value`` is McNemar's, else ``bootstrap``."""
+    min_detectable_drop: float | None = None
+    """Smallest true drop this n detects at 80 % power (one-sided, the gate's level)."""
+    noise: float | None = None
+    """Quality change judge noise alone explains, when measured."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -282,3 +290,5 @@ class CategorySummary:
     baseline_quality: float
     delta: float
     failed: bool
+    p_value: float | None = None
+    """Holm-adjusted one-sided p-value of a drop beyond the category limit."""

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import anthropic  # noqa: F401
 import duckdb  # noqa: F401
 import numpy  # noqa: F401
+import openai  # noqa: F401
 import pyarrow  # noqa: F401
 import pytest
 
 from harness.report.charts import ChartPoint, cost_quality_svg
 from tests.helpers import PYPROJECT, mini_suite_text
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "tests.fakes.fixtures"]
 
 # pytester runs pytest in this process and afterwards removes every module the
 # run imported. C extensions (numpy, duckdb) cannot be imported twice in one

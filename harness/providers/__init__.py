@@ -1,19 +1,32 @@
 """Providers: where requests go, chosen by the prefix of the model spec.
 
-``sim:`` (offline simulated models), ``replay:`` (recorded responses only).
+``sim:`` (offline simulated models), ``replay:`` (recorded responses only),
+``openai:`` and ``anthropic:`` (the real APIs, through their official SDKs).
 Each provider module is imported only when a model of its prefix is used.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from ..errors import UnknownComponent
+from ..errors import ConfigError, UnknownComponent
 from .base import Provider
 from .replay import Lookup
 
-PROVIDERS = ("sim", "replay")
+PROVIDERS = ("sim", "replay", "openai", "anthropic")
 """Known model-spec prefixes."""
+LOCAL_PROVIDERS = ("sim", "replay")
+"""Prefixes whose calls are local and free (no key, no network)."""
+
+
+def is_remote(prefix: str) -> bool:
+    """Whether ``prefix:`` models are paid API calls, without building the provider.
+
+    Building a real provider needs its API key; a run that only replays
+    recorded answers (record mode ``none``) can ask this instead.
+    """
+    return prefix not in LOCAL_PROVIDERS
 
 
 def check_model_spec(spec: str, *, where: str) -> None:
@@ -44,15 +57,54 @@ def _sim_models() -> list[str]:
     return sorted(MODELS)
 
 
-def make_provider(prefix: str, *, lookup: Lookup) -> Provider:
-    """The provider serving model specs that start with ``prefix:``."""
+REMOTE_OPTIONS = (
+    "base_url",
+    "api_key",
+    "timeout",
+    "max_retries",
+    "max_concurrency",
+    "requests_per_minute",
+    "tokens_per_minute",
+)
+"""Options every real provider takes (``[tool.cost-eval.providers.<prefix>]``)."""
+EXTRA_OPTIONS: dict[str, tuple[str, ...]] = {"anthropic": ("cache_system_prompt",)}
+"""Options only some real providers take."""
+
+
+def make_provider(
+    prefix: str, *, lookup: Lookup, options: Mapping[str, Any] | None = None
+) -> Provider:
+    """The provider serving model specs that start with ``prefix:``.
+
+    Args:
+        lookup: Recorded responses by request hash (for ``replay:``).
+        options: Keyword options of a real provider (see :data:`REMOTE_OPTIONS`);
+            ignored by ``sim:`` and ``replay:``.
+
+    Raises:
+        UnknownComponent: unknown prefix.
+        ConfigError: an option the provider does not take.
+        ProviderError: a real provider cannot be set up (no API key).
+        MissingDependency: its SDK is not installed.
+    """
+    opts = dict(options or {})
     factories: dict[str, Callable[[], Provider]] = {
         "sim": _sim,
         "replay": lambda: _replay(lookup),
+        "openai": lambda: _openai(opts),
+        "anthropic": lambda: _anthropic(opts),
     }
     factory = factories.get(prefix)
     if factory is None:
         raise UnknownComponent("provider", prefix, PROVIDERS)
+    if prefix in ("openai", "anthropic"):
+        allowed = REMOTE_OPTIONS + EXTRA_OPTIONS.get(prefix, ())
+        unknown = sorted(set(opts) - set(allowed))
+        if unknown:
+            raise ConfigError(
+                f"[tool.cost-eval.providers.{prefix}]: unknown option(s) "
+                f"{', '.join(repr(k) for k in unknown)}. Allowed: {', '.join(allowed)}."
+            )
     return factory()
 
 
@@ -68,4 +120,24 @@ def _replay(lookup: Lookup) -> Provider:
     return ReplayProvider(lookup)
 
 
-__all__ = ["PROVIDERS", "Provider", "check_model_spec", "make_provider"]
+def _openai(options: dict[str, Any]) -> Provider:
+    from .openai import OpenAIProvider
+
+    return OpenAIProvider(**options)
+
+
+def _anthropic(options: dict[str, Any]) -> Provider:
+    from .anthropic import AnthropicProvider
+
+    return AnthropicProvider(**options)
+
+
+__all__ = [
+    "LOCAL_PROVIDERS",
+    "PROVIDERS",
+    "REMOTE_OPTIONS",
+    "Provider",
+    "check_model_spec",
+    "is_remote",
+    "make_provider",
+]

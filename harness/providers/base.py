@@ -15,10 +15,8 @@ class Provider(Protocol):
     :class:`~harness.types.Response` whose ``error`` says what went wrong, so
     the failure is recorded as an error row and never scored as a wrong answer.
 
-    A provider may set a class attribute ``remote = False`` when its calls are
-    local and free (``sim:``, ``replay:``): those are made whatever the record
-    mode. Any other provider counts as remote: with record mode ``none`` it is
-    never called.
+    Which providers are local and free (called whatever the record mode) is
+    decided by prefix: :data:`harness.providers.LOCAL_PROVIDERS`.
     """
 
     name: str

@@ -20,6 +20,8 @@ _PATTERNS = (
     re.compile(r"(?i)(\"?(?:authorization|x-api-key|api[_-]?key)\"?\s*[:=]\s*)(\"?)[^\s\",}']{6,}"),
 )
 
+_CUT = " ... [truncated]"
+
 MAX_ERROR_CHARS = 1000
 """Longest error text kept (a proxy's HTML error page is not worth storing whole)."""
 
@@ -44,7 +46,7 @@ def clip(text: str, limit: int = MAX_ERROR_CHARS) -> str:
     """``text`` cut to ``limit`` characters, marking the cut."""
     if len(text) <= limit:
         return text
-    return text[: limit - 15] + " ... [truncated]"
+    return text[: max(0, limit - len(_CUT))] + _CUT
 
 
 def safe_error(text: str, secrets: Iterable[str | None] = ()) -> str:

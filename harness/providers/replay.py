@@ -20,8 +20,6 @@ class ReplayProvider:
     """Serve recorded responses by request hash."""
 
     name = "replay"
-    remote = False
-    """Local and free: called whatever the record mode."""
 
     def __init__(self, lookup: Lookup) -> None:
         self.lookup = lookup

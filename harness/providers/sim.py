@@ -131,13 +131,80 @@ MIN_OVERLAP = 2
 
 STOPWORDS = frozenset(
     {
-        "a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "of", "in",
-        "on", "for", "to", "and", "or", "what", "which", "who", "whom", "whose", "how",
-        "many", "much", "does", "do", "did", "it", "its", "this", "that", "these", "those",
-        "with", "by", "at", "from", "can", "could", "i", "my", "me", "you", "your", "we",
-        "our", "us", "about", "there", "as", "has", "have", "had", "will", "would",
-        "should", "shall", "may", "might", "if", "then", "than", "so", "such", "into",
-        "per", "any", "some", "all", "each", "when", "where", "why",
+        "a",
+        "an",
+        "the",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "of",
+        "in",
+        "on",
+        "for",
+        "to",
+        "and",
+        "or",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "how",
+        "many",
+        "much",
+        "does",
+        "do",
+        "did",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "with",
+        "by",
+        "at",
+        "from",
+        "can",
+        "could",
+        "i",
+        "my",
+        "me",
+        "you",
+        "your",
+        "we",
+        "our",
+        "us",
+        "about",
+        "there",
+        "as",
+        "has",
+        "have",
+        "had",
+        "will",
+        "would",
+        "should",
+        "shall",
+        "may",
+        "might",
+        "if",
+        "then",
+        "than",
+        "so",
+        "such",
+        "into",
+        "per",
+        "any",
+        "some",
+        "all",
+        "each",
+        "when",
+        "where",
+        "why",
     }
 )
 """Words ignored when matching passages to a question."""
@@ -160,8 +227,6 @@ class SimProvider:
     """
 
     name = "sim"
-    remote = False
-    """Local and free: called whatever the record mode."""
 
     async def complete(self, request: Request) -> Response:
         """Answer ``request`` as the simulated model it names.
@@ -375,9 +440,7 @@ def _answer_arithmetic(model: str, question: str, expression: str) -> str:
 
 # --------------------------------------------------------------------------- memory
 
-_MEMORY_QUESTION = re.compile(
-    r"\bwhat\s+is\s+my\s+([a-z][a-z -]*?)\s*(?:[?.!]|$)", re.IGNORECASE
-)
+_MEMORY_QUESTION = re.compile(r"\bwhat\s+is\s+my\s+([a-z][a-z -]*?)\s*(?:[?.!]|$)", re.IGNORECASE)
 # "My <attribute> is <value>." The value ends at a period followed by a space or
 # the end, so "ana.lopez@example.com" stays whole.
 _FACT = re.compile(

@@ -62,17 +62,39 @@ class Fact:
 # Synonym groups shared by several facts. Keeping them in one place is what makes
 # paraphrases converge: every fact about returns uses the same idea of "return".
 RETURN = (
-    "return", "returns", "returned", "returning", "returnable", "non-returnable",
-    "send back", "send it back", "send them back", "sending back", "bring back",
+    "return",
+    "returns",
+    "returned",
+    "returning",
+    "returnable",
+    "non-returnable",
+    "send back",
+    "send it back",
+    "send them back",
+    "sending back",
+    "bring back",
 )
 TIME = (
-    "days", "day", "how long", "window", "time limit", "deadline", "how many days",
+    "days",
+    "day",
+    "how long",
+    "window",
+    "time limit",
+    "deadline",
+    "how many days",
     "how much time",
 )
 SALE = ("sale", "sales", "clearance", "discount", "discounted", "outlet", "marked down")
 NOT_SALE = (
-    "not on sale", "not bought on sale", "not in the sale", "not discounted",
-    "not on clearance", "non-sale", "full price", "full-price", "regular price",
+    "not on sale",
+    "not bought on sale",
+    "not in the sale",
+    "not discounted",
+    "not on clearance",
+    "non-sale",
+    "full price",
+    "full-price",
+    "regular price",
     "regular-priced",
 )
 BOUGHT = ("ago", "bought", "purchased", "received", "ordered")
@@ -82,31 +104,66 @@ NO_RECEIPT = ("without", "no", "lost", "not have", "missing")
 REFUND = ("refund", "refunds", "refunded", "money back")
 WHEN = ("how long", "when", "how soon", "how many days", "how quickly", "arrive", "take")
 SHIP = (
-    "shipping", "ship", "ships", "shipped", "delivery", "deliver", "delivered", "send",
-    "mail", "postage",
+    "shipping",
+    "ship",
+    "ships",
+    "shipped",
+    "delivery",
+    "deliver",
+    "delivered",
+    "send",
+    "mail",
+    "postage",
 )
 COST = ("cost", "costs", "how much", "price", "fee", "fees", "charge", "rate")
 SHIP_TIME = (
-    "how long", "how many days", "when", "arrive", "arrives", "take", "takes", "transit",
-    "how fast", "how quickly",
+    "how long",
+    "how many days",
+    "when",
+    "arrive",
+    "arrives",
+    "take",
+    "takes",
+    "transit",
+    "how fast",
+    "how quickly",
 )
 CANADA = ("canada", "canadian", "toronto", "vancouver")
 UK = ("united kingdom", "uk", "britain", "great britain", "england", "scotland", "london")
 AUSTRALIA = ("australia", "australian", "sydney", "melbourne")
 COUNTRIES = CANADA + UK + AUSTRALIA + ("international", "abroad", "overseas")
 EXPRESS = (
-    "express", "overnight", "expedited", "next day", "next-day", "rush", "2-day", "two-day",
+    "express",
+    "overnight",
+    "expedited",
+    "next day",
+    "next-day",
+    "rush",
+    "2-day",
+    "two-day",
 )
 FREE = ("free", "pay for shipping", "pay shipping", "charge for shipping", "shipping charge")
 THRESHOLD = ("over", "above", "more than", "at least", "minimum", "threshold")
 WARRANTY = (
-    "warranty", "warranties", "guarantee", "guaranteed", "defect", "defects", "defective",
+    "warranty",
+    "warranties",
+    "guarantee",
+    "guaranteed",
+    "defect",
+    "defects",
+    "defective",
     "covered",
 )
 TENTS = ("tent", "tents", "backpack", "backpacks")
 HOURS = ("open", "opens", "opening", "close", "closes", "closed", "closing", "hours")
 HOLIDAY = (
-    "holiday", "holidays", "christmas", "thanksgiving", "new year", "new years", "easter",
+    "holiday",
+    "holidays",
+    "christmas",
+    "thanksgiving",
+    "new year",
+    "new years",
+    "easter",
 )
 SUNDAY = ("sunday", "sundays")
 STORE = ("store", "stores", "shop", "shops", "location", "locations")
@@ -117,21 +174,50 @@ CREDIT = ("store credit", "credit note", "merchandise credit")
 BALANCE = ("balance", "left", "remaining", "check")
 POINTS = ("points", "trail club", "rewards", "reward")
 PRICE_MATCH = (
-    "price match", "price-match", "price matching", "match a price", "match the price",
-    "match prices", "match price", "lower price", "cheaper", "beat a price",
+    "price match",
+    "price-match",
+    "price matching",
+    "match a price",
+    "match the price",
+    "match prices",
+    "match price",
+    "lower price",
+    "cheaper",
+    "beat a price",
 )
 MARKETPLACE = (
-    "marketplace", "marketplaces", "auction", "auctions", "third-party", "third party",
-    "reseller", "resellers",
+    "marketplace",
+    "marketplaces",
+    "auction",
+    "auctions",
+    "third-party",
+    "third party",
+    "reseller",
+    "resellers",
 )
 MEMBER = ("membership", "member", "members", "trail club", "loyalty", "rewards program")
 SUMMIT = ("summit", "top tier", "highest tier")
 JOIN = (
-    "cost", "costs", "how much", "fee", "price", "free", "join", "joining", "sign up", "signup",
+    "cost",
+    "costs",
+    "how much",
+    "fee",
+    "price",
+    "free",
+    "join",
+    "joining",
+    "sign up",
+    "signup",
 )
 EXCHANGE = (
-    "exchange", "exchanges", "swap", "different size", "different color", "another size",
-    "another color", "other size",
+    "exchange",
+    "exchanges",
+    "swap",
+    "different size",
+    "different color",
+    "another size",
+    "another color",
+    "other size",
 )
 
 FACTS: tuple[Fact, ...] = (
@@ -186,10 +272,7 @@ FACTS: tuple[Fact, ...] = (
     ),
     Fact(
         id="non_returnable",
-        answer=(
-            "Gift cards, personalized items and opened socks or underwear cannot be "
-            "returned."
-        ),
+        answer=("Gift cards, personalized items and opened socks or underwear cannot be returned."),
         groups=(WHICH, RETURN, ("not", "never", "non-returnable", "excluded", "final sale")),
     ),
     Fact(
@@ -242,8 +325,7 @@ FACTS: tuple[Fact, ...] = (
     Fact(
         id="free_ship_yes",
         answer=(
-            "That order qualifies for free standard shipping, since US orders over $75 "
-            "ship free."
+            "That order qualifies for free standard shipping, since US orders over $75 ship free."
         ),
         groups=(SHIP, FREE),
         dollars=(76, 1_000_000_000),
@@ -349,8 +431,7 @@ FACTS: tuple[Fact, ...] = (
     Fact(
         id="price_match_marketplace",
         answer=(
-            "Prices from marketplaces, auction sites and third-party resellers are never "
-            "matched."
+            "Prices from marketplaces, auction sites and third-party resellers are never matched."
         ),
         groups=(PRICE_MATCH, MARKETPLACE),
     ),
@@ -390,9 +471,25 @@ FACTS_BY_ID: dict[str, Fact] = {fact.id: fact for fact in FACTS}
 """The facts by id."""
 
 DOMAIN_WORDS: tuple[str, ...] = (
-    "northwind", "order", "orders", "purchase", "item", "items",
-    *RETURN, *REFUND, *RECEIPT, *SHIP, *EXPRESS, *WARRANTY, *STORE, *GIFT, *CREDIT,
-    *POINTS, *PRICE_MATCH, *MEMBER, *EXCHANGE,
+    "northwind",
+    "order",
+    "orders",
+    "purchase",
+    "item",
+    "items",
+    *RETURN,
+    *REFUND,
+    *RECEIPT,
+    *SHIP,
+    *EXPRESS,
+    *WARRANTY,
+    *STORE,
+    *GIFT,
+    *CREDIT,
+    *POINTS,
+    *PRICE_MATCH,
+    *MEMBER,
+    *EXCHANGE,
 )
 """A question mentioning one of these is a Northwind question: when no fact matches
 it gets :data:`NO_MATCH_ANSWER` rather than the generic fallback."""

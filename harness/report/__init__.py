@@ -11,15 +11,20 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..storage import StoredRun
+    from .render import RunContext
 
-__all__ = ["render_report"]
+__all__ = ["render_report", "write_markdown_summary"]
 
 
-def render_report(stored: StoredRun, path: Path, *, max_cases: int = 200) -> Path:
+def render_report(
+    stored: StoredRun, path: Path, *, max_cases: int = 200, db: Path | None = None
+) -> Path:
     """Write the HTML report of ``stored`` to ``path`` (atomically) and return the path.
 
     At most ``max_cases`` flagged cases are shown in full; the page says how
-    many more there are.
+    many more there are. With ``db`` (the results database the run is stored
+    in), the page also shows the history of each configuration and the
+    comparison with the previous run on the same branch.
 
     Raises:
         CostEvalError: the report cannot be written.
@@ -28,4 +33,45 @@ def render_report(stored: StoredRun, path: Path, *, max_cases: int = 200) -> Pat
     # and the renderer pulls in the storage and templating code.
     from .render import render_report as render
 
-    return render(stored, path, max_cases=max_cases)
+    extra = run_context(db, stored) if db is not None else None
+    return render(stored, path, max_cases=max_cases, extra=extra)
+
+
+def run_context(db: Path, stored: StoredRun) -> RunContext:
+    """History and the comparison with the previous run, read from ``db``."""
+    from ..compare import compare_runs
+    from ..storage import load_history, load_run, previous_run_id
+    from .render import RunContext
+
+    run_id = str(stored.run["run_id"])
+    before_id = previous_run_id(db, run_id)
+    changes = None
+    if before_id is not None:
+        seed = int(stored.run.get("seed") or 20261126)
+        changes = compare_runs(load_run(db, before_id), stored, seed=seed)
+    return RunContext(history=load_history(db, limit=10), changes=changes, compared_with=before_id)
+
+
+def write_markdown_summary(stored: StoredRun, path: Path) -> Path:
+    """Write the Markdown summary of ``stored`` to ``path``; also append it to
+    ``$GITHUB_STEP_SUMMARY`` when that variable names a file (GitHub Actions).
+
+    Raises:
+        CostEvalError: the file cannot be written.
+    """
+    import os
+
+    from ..errors import CostEvalError
+    from .markdown import render_markdown
+
+    text = render_markdown(stored)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if step_summary:
+            with open(step_summary, "a", encoding="utf-8") as handle:
+                handle.write(text)
+    except OSError as exc:
+        raise CostEvalError(f"{path}: cannot write the Markdown summary: {exc.strerror}.") from None
+    return path

@@ -58,7 +58,8 @@ def pareto_frontier(points: Sequence[tuple[float, float]]) -> list[int]:
     quality to plot).
     """
     finite = [
-        i for i, (cost, quality) in enumerate(points)
+        i
+        for i, (cost, quality) in enumerate(points)
         if math.isfinite(cost) and math.isfinite(quality)
     ]
     # Cheapest first; at equal cost the best quality first, then input order,
@@ -99,14 +100,16 @@ def cost_quality_svg(points: Sequence[ChartPoint], *, title: str, id_prefix: str
     from ..format import money
 
     drawable = [p for p in points if math.isfinite(p.cost) and math.isfinite(p.quality)]
-    style = matplotlib.rc_context({
-        "svg.fonttype": "none",  # text stays text: the page's fonts, searchable, small
-        "svg.hashsalt": "harness-report",  # stable element ids: same run, same bytes
-        "font.family": "sans-serif",
-        "font.size": 9.0,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-    })
+    style = matplotlib.rc_context(
+        {
+            "svg.fonttype": "none",  # text stays text: the page's fonts, searchable, small
+            "svg.hashsalt": "harness-report",  # stable element ids: same run, same bytes
+            "font.family": "sans-serif",
+            "font.size": 9.0,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    )
     # The session runs under pytest's filterwarnings=error: a font warning
     # (a glyph missing for an unusual configuration name) must not lose the report.
     with warnings.catch_warnings(), style:
@@ -124,17 +127,26 @@ def cost_quality_svg(points: Sequence[ChartPoint], *, title: str, id_prefix: str
         frontier = pareto_frontier([(p.cost, p.quality) for p in drawable])
         if len(frontier) > 1:
             ax.plot(
-                [drawable[i].cost for i in frontier], [drawable[i].quality for i in frontier],
-                linestyle="--", linewidth=1.2, color="#8c959f", zorder=1,
+                [drawable[i].cost for i in frontier],
+                [drawable[i].quality for i in frontier],
+                linestyle="--",
+                linewidth=1.2,
+                color="#8c959f",
+                zorder=1,
                 label="Pareto frontier",
             )
         seen: set[str] = set()
         for point in drawable:
             is_base = point.badge == "baseline"
             ax.scatter(
-                [point.cost], [point.quality], s=110 if is_base else 46,
-                marker="*" if is_base else "o", color=VERDICT_COLOURS.get(point.badge, "#6e7781"),
-                edgecolors="white", linewidths=0.8, zorder=4 if is_base else 3,
+                [point.cost],
+                [point.quality],
+                s=110 if is_base else 46,
+                marker="*" if is_base else "o",
+                color=VERDICT_COLOURS.get(point.badge, "#6e7781"),
+                edgecolors="white",
+                linewidths=0.8,
+                zorder=4 if is_base else 3,
                 label=None if point.badge in seen else point.badge,
             )
             seen.add(point.badge)
@@ -158,7 +170,7 @@ def cost_quality_svg(points: Sequence[ChartPoint], *, title: str, id_prefix: str
         fig.savefig(buffer, format="svg", metadata=dict.fromkeys(SVG_METADATA))
     svg = buffer.getvalue()
     # Drop the XML declaration and DOCTYPE: inside HTML only the element belongs.
-    svg = svg[svg.index("<svg"):].strip()
+    svg = svg[svg.index("<svg") :].strip()
     if id_prefix:
         svg = _SVG_ID.sub(lambda m: m.group(1) + id_prefix, svg)
     return svg
@@ -167,13 +179,21 @@ def cost_quality_svg(points: Sequence[ChartPoint], *, title: str, id_prefix: str
 # Where a label may go, relative to its point (offset in points, alignment), in
 # order of preference: beside it first, then further away with a leader line.
 _NEAR = [
-    (5, 3, "left", "bottom"), (5, -3, "left", "top"), (-5, 3, "right", "bottom"),
-    (-5, -3, "right", "top"), (0, 8, "center", "bottom"), (0, -8, "center", "top"),
+    (5, 3, "left", "bottom"),
+    (5, -3, "left", "top"),
+    (-5, 3, "right", "bottom"),
+    (-5, -3, "right", "top"),
+    (0, 8, "center", "bottom"),
+    (0, -8, "center", "top"),
 ]
 _FAR = [
     (dx, dy, "left" if dx > 0 else "right", "bottom" if dy > 0 else "top")
-    for distance in (14, 24, 34, 44, 54, 64) for dx, dy in (
-        (8, distance), (8, -distance), (-8, distance), (-8, -distance),
+    for distance in (14, 24, 34, 44, 54, 64)
+    for dx, dy in (
+        (8, distance),
+        (8, -distance),
+        (-8, distance),
+        (-8, -distance),
     )
 ]
 _CANDIDATES = _NEAR + _FAR
@@ -214,11 +234,26 @@ def _place_labels(ax: Any, renderer: Any, drawable: Sequence[ChartPoint]) -> Non
         for dx, dy, ha, va in _CANDIDATES:
             far = (dx, dy, ha, va) in _FAR
             note = ax.annotate(
-                ", ".join(labels), (cost, quality), xytext=(dx, dy),
-                textcoords="offset points", ha=ha, va=va, fontsize=8, color="#424a53",
-                parse_math=False, annotation_clip=False, zorder=5,
-                arrowprops={"arrowstyle": "-", "color": "#8c959f", "linewidth": 0.6,
-                            "shrinkA": 0, "shrinkB": 4} if far else None,
+                ", ".join(labels),
+                (cost, quality),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                ha=ha,
+                va=va,
+                fontsize=8,
+                color="#424a53",
+                parse_math=False,
+                annotation_clip=False,
+                zorder=5,
+                arrowprops={
+                    "arrowstyle": "-",
+                    "color": "#8c959f",
+                    "linewidth": 0.6,
+                    "shrinkA": 0,
+                    "shrinkB": 4,
+                }
+                if far
+                else None,
             )
             # The text alone: the annotation's own extent includes its leader
             # line, which always touches the point's marker.
@@ -226,7 +261,8 @@ def _place_labels(ax: Any, renderer: Any, drawable: Sequence[ChartPoint]) -> Non
             box = Text.get_window_extent(note, renderer)
             penalty = (
                 sum(_overlap(box, other) for other in obstacles)
-                + _outside(box, axes_box) * 0.5 + _outside(box, figure_box) * 20
+                + _outside(box, axes_box) * 0.5
+                + _outside(box, figure_box) * 20
             )
             if best is None or penalty < best[0]:
                 if best is not None:

@@ -12,7 +12,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
@@ -29,6 +29,8 @@ from .charts import ChartPoint, cost_quality_svg, pareto_frontier
 
 if TYPE_CHECKING:
     import jinja2
+
+    from ..compare import PairChange
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "report.html.j2"
@@ -273,9 +275,7 @@ def case_view(case: CaseResult) -> CaseView:
 
 
 def _worst_first(cases: Iterable[CaseResult]) -> list[CaseResult]:
-    return sorted(
-        cases, key=lambda c: (c.delta if c.delta is not None else math.inf, c.case_id)
-    )
+    return sorted(cases, key=lambda c: (c.delta if c.delta is not None else math.inf, c.case_id))
 
 
 def build_groups(
@@ -297,19 +297,25 @@ def build_groups(
         cases = _worst_first(flagged.pop((s.suite, s.config), []))
         shown = cases[:budget]
         budget -= len(shown)
-        groups.append(GroupView(
-            row=row,
-            categories=tuple(
-                CategoryView(
-                    category=c.category, n=c.n, quality=fmt_quality(c.quality),
-                    baseline_quality=fmt_quality(c.baseline_quality),
-                    delta=fmt_points(c.delta), delta_value=c.delta, failed=c.failed,
-                )
-                for c in s.categories
-            ),
-            cases=tuple(case_view(c) for c in shown),
-            flagged_total=len(cases),
-        ))
+        groups.append(
+            GroupView(
+                row=row,
+                categories=tuple(
+                    CategoryView(
+                        category=c.category,
+                        n=c.n,
+                        quality=fmt_quality(c.quality),
+                        baseline_quality=fmt_quality(c.baseline_quality),
+                        delta=fmt_points(c.delta),
+                        delta_value=c.delta,
+                        failed=c.failed,
+                    )
+                    for c in s.categories
+                ),
+                cases=tuple(case_view(c) for c in shown),
+                flagged_total=len(cases),
+            )
+        )
     shown_total = sum(len(g.cases) for g in groups)
     # Flagged cases of a pair without a summary count too: nothing is silently lost.
     all_flagged = sum(g.flagged_total for g in groups) + sum(len(v) for v in flagged.values())
@@ -324,13 +330,22 @@ def build_charts(rows: Sequence[SummaryView]) -> list[ChartView]:
     charts: list[ChartView] = []
     for number, (suite, members) in enumerate(suites.items()):
         first = members[0].summary
-        chart_points = [ChartPoint(
-            label="baseline", cost=float(first.baseline_cost_per_query),
-            quality=first.baseline_quality, badge="baseline",
-        )] + [ChartPoint(
-            label=row.summary.config, cost=float(row.summary.cost_per_query),
-            quality=row.summary.quality, badge=row.badge.css,
-        ) for row in members]
+        chart_points = [
+            ChartPoint(
+                label="baseline",
+                cost=float(first.baseline_cost_per_query),
+                quality=first.baseline_quality,
+                badge="baseline",
+            )
+        ] + [
+            ChartPoint(
+                label=row.summary.config,
+                cost=float(row.summary.cost_per_query),
+                quality=row.summary.quality,
+                badge=row.badge.css,
+            )
+            for row in members
+        ]
         frontier = pareto_frontier([(p.cost, p.quality) for p in chart_points])
         try:
             svg: Markup | None = Markup(
@@ -341,9 +356,13 @@ def build_charts(rows: Sequence[SummaryView]) -> list[ChartView]:
         except ImportError:
             # A missing plotting library costs the chart, not the whole report.
             svg = None
-        charts.append(ChartView(
-            suite=suite, svg=svg, frontier=tuple(chart_points[i].label for i in frontier),
-        ))
+        charts.append(
+            ChartView(
+                suite=suite,
+                svg=svg,
+                frontier=tuple(chart_points[i].label for i in frontier),
+            )
+        )
     return charts
 
 
@@ -359,17 +378,45 @@ def build_cheapest(rows: Sequence[SummaryView]) -> list[Cheapest]:
             continue
         if current.row is None or s.cost_per_query < current.row.summary.cost_per_query:
             out[s.suite] = Cheapest(
-                suite=s.suite, row=row,
+                suite=s.suite,
+                row=row,
                 saved_monthly=money(s.baseline_monthly_cost - s.monthly_cost),
             )
     return list(out.values())
 
 
-def build_context(stored: StoredRun, *, max_cases: int) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunContext:
+    """What the report shows beyond the run itself: its history and a comparison."""
+
+    history: Sequence[Mapping[str, Any]] = ()
+    """Rows of :func:`harness.storage.load_history`, newest run first."""
+    changes: Sequence[PairChange] | None = None
+    """The comparison with an earlier run, when there is one."""
+    compared_with: str | None = None
+
+
+def build_trend(history: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+    """Runs oldest first, and one row per (suite, configuration) with a cell per run."""
+    runs = list(dict.fromkeys(str(r["run_id"]) for r in history))[::-1]
+    cells: dict[tuple[str, str], dict[str, Mapping[str, Any]]] = {}
+    for row in history:
+        cells.setdefault((str(row["suite"]), str(row["config"])), {})[str(row["run_id"])] = row
+    trend = [
+        {"suite": suite, "config": config, "cells": [by_run.get(run) for run in runs]}
+        for (suite, config), by_run in cells.items()
+    ]
+    return runs, trend
+
+
+def build_context(
+    stored: StoredRun, *, max_cases: int, extra: RunContext | None = None
+) -> dict[str, Any]:
     """Everything the template shows, formatted; only summaries and flagged/errored cases."""
     from .. import __version__
 
     rows = [summary_view(i, s) for i, s in enumerate(stored.summaries)]
+    trend_runs, trend = build_trend(extra.history if extra else ())
     groups, hidden = build_groups(rows, stored.results, max_cases)
     errored = [r for r in stored.results if r.error]
     counts = {css: sum(1 for r in rows if r.badge.css == css) for css in BADGE_RANK}
@@ -392,6 +439,10 @@ def build_context(stored: StoredRun, *, max_cases: int) -> dict[str, Any]:
         "errors_hidden": max(len(errored) - max(max_cases, 0), 0),
         "error_limit": ERROR_LIMIT,
         "badge_rank": BADGE_RANK,
+        "changes": extra.changes if extra else None,
+        "compared_with": extra.compared_with if extra else None,
+        "trend_runs": trend_runs if len(trend_runs) > 1 else [],
+        "trend": trend if len(trend_runs) > 1 else [],
     }
 
 
@@ -416,13 +467,15 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render_html(stored: StoredRun, *, max_cases: int = 200) -> str:
+def render_html(stored: StoredRun, *, max_cases: int = 200, extra: RunContext | None = None) -> str:
     """The report of ``stored`` as an HTML string."""
     template = environment().get_template(TEMPLATE)
-    return template.render(build_context(stored, max_cases=max_cases))
+    return template.render(build_context(stored, max_cases=max_cases, extra=extra))
 
 
-def render_report(stored: StoredRun, path: Path, *, max_cases: int = 200) -> Path:
+def render_report(
+    stored: StoredRun, path: Path, *, max_cases: int = 200, extra: RunContext | None = None
+) -> Path:
     """Write the HTML report of ``stored`` to ``path`` and return the path.
 
     The file is written next to its destination and moved into place, so a
@@ -432,13 +485,17 @@ def render_report(stored: StoredRun, path: Path, *, max_cases: int = 200) -> Pat
     Raises:
         CostEvalError: the report cannot be written (directory not writable, disk full).
     """
-    html = render_html(stored, max_cases=max_cases)
+    html = render_html(stored, max_cases=max_cases, extra=extra)
     path = Path(path)
     tmp_name: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
+            "w",
+            encoding="utf-8",
+            dir=path.parent,
+            prefix=f".{path.name}.",
+            suffix=".tmp",
             delete=False,
         ) as handle:
             tmp_name = handle.name

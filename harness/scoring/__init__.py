@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import ConfigError
 from .base import Scorer, ScorerFactory, scorers
 from .exact import ChoiceScorer, ExactScorer, NumericScorer, check_options
+from .recorded import RecordedQuality, RecordedScorer
 from .rouge import RougeLScorer, rouge_l_f1
 from .similarity import FuzzyScorer
 
@@ -25,6 +26,8 @@ __all__ = [
     "ExactScorer",
     "FuzzyScorer",
     "NumericScorer",
+    "RecordedQuality",
+    "RecordedScorer",
     "RougeLScorer",
     "Scorer",
     "ScorerFactory",

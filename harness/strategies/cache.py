@@ -34,8 +34,13 @@ class ExactCache:
         self._entries: dict[tuple[tuple[str, str], ...], Response] = {}
 
     def key(self, request: Request) -> tuple[tuple[str, str], ...]:
-        """The normalized messages that identify a cache entry."""
-        return tuple((m.role, normalize_text(m.content)) for m in request.messages)
+        """The normalized messages that identify a cache entry, within a knowledge version.
+
+        Entries are namespaced by ``knowledge_version``: after the facts change,
+        an answer recorded under the old version is never served.
+        """
+        version = ("knowledge_version", request.knowledge_version or "")
+        return (version, *((m.role, normalize_text(m.content)) for m in request.messages))
 
     async def __call__(self, request: Request, call_next: CallNext) -> Response:
         key = self.key(request)

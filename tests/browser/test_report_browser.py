@@ -51,10 +51,20 @@ class Dom(HTMLParser):
 def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run headless Chromium offline with a throwaway profile; console goes to stderr."""
     command = [
-        "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-        "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
-        "--enable-logging=stderr", "--v=0", *args,
+        "chromium",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        *args,
     ]
     return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, check=True)
 
@@ -102,8 +112,7 @@ def test_hostile_model_text_is_text_not_markup(report: Path, tmp_path: Path) -> 
     assert len(scripts) == 1 and scripts[0] == {}  # the report's own inline script only
     links = [a.get("href") or "" for a in dom.elements("a")]
     assert links and all(href.startswith("#") for href in links)
-    handlers = [(tag, name) for tag, attrs in dom.tags for name in attrs
-                if name.startswith("on")]
+    handlers = [(tag, name) for tag, attrs in dom.tags for name in attrs if name.startswith("on")]
     assert handlers == []
 
 
@@ -113,8 +122,9 @@ def test_page_reads_without_javascript(report: Path, tmp_path: Path) -> None:
     html = report.read_text(encoding="utf-8")
     assert "script-src 'unsafe-inline'" in html
     no_script = tmp_path / "no-script.html"
-    no_script.write_text(html.replace("script-src 'unsafe-inline'", "script-src 'none'"),
-                         encoding="utf-8")
+    no_script.write_text(
+        html.replace("script-src 'unsafe-inline'", "script-src 'none'"), encoding="utf-8"
+    )
     dom, stderr = dump_dom(no_script, tmp_path / "profile")
     assert "Content Security Policy" in stderr  # the script really was blocked
     assert dom.elements("body")[0].get("data-ready") is None
@@ -131,8 +141,13 @@ def test_screenshot(report: Path, tmp_path: Path) -> None:
     else:
         target = tmp_path / "report-screenshot.png"
     target.unlink(missing_ok=True)
-    chromium(tmp_path / "profile", f"--screenshot={target}", "--window-size=1280,2000",
-             "--hide-scrollbars", report.as_uri())
+    chromium(
+        tmp_path / "profile",
+        f"--screenshot={target}",
+        "--window-size=1280,2000",
+        "--hide-scrollbars",
+        report.as_uri(),
+    )
     data = target.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])  # the IHDR chunk
@@ -165,8 +180,9 @@ def test_clicking_a_header_sorts_the_rows(report: Path, tmp_path: Path) -> None:
     dom, stderr = dump_dom(page, tmp_path / "profile")
     assert "Uncaught" not in stderr, stderr
     body = dom.elements("body")[0]
-    cheapest_first = ("batch-small,semantic-cache,route-small,route-small,"
-                      "<b>bold</b>-config,compress-history")
+    cheapest_first = (
+        "batch-small,semantic-cache,route-small,route-small,<b>bold</b>-config,compress-history"
+    )
     assert body.get("data-ascending") == cheapest_first
     assert body.get("data-descending") == ",".join(reversed(cheapest_first.split(",")))
     marked = [th.get("aria-sort") for th in dom.elements("th") if th.get("aria-sort")]

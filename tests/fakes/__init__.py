@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
-from .llm_server import EMPTY_CHOICES, MALFORMED_JSON, FakeLLMServer, Reply, Stats
+from .llm_server import (
+    BATCH_ITEM,
+    EMPTY_CHOICES,
+    MALFORMED_JSON,
+    PLANTED_KEY,
+    FakeLLMServer,
+    Reply,
+    Stats,
+)
 
-__all__ = ["EMPTY_CHOICES", "MALFORMED_JSON", "FakeLLMServer", "Reply", "Stats"]
+__all__ = [
+    "BATCH_ITEM",
+    "EMPTY_CHOICES",
+    "MALFORMED_JSON",
+    "PLANTED_KEY",
+    "FakeLLMServer",
+    "Reply",
+    "Stats",
+]

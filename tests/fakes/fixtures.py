@@ -11,10 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .llm_server import FakeLLMServer
-
-PLANTED_KEY = "sk-test-PLANTED-0123456789"
-"""The API key tests plant to check it never leaks into errors or reports."""
+from .llm_server import PLANTED_KEY, FakeLLMServer
 
 
 @pytest.fixture(scope="session")

@@ -58,6 +58,9 @@ from aiohttp import web
 from harness.providers.sim import FRONTIER, SMALL, SimProvider, answer, estimate_tokens
 from harness.types import Message, Request, Role
 
+PLANTED_KEY = "sk-test-PLANTED-0123456789"
+"""The API key tests plant to check it never leaks into errors, logs or reports."""
+
 BATCH_ITEM = "batch_item"
 """Pseudo-route: scripted outcomes of the requests inside a batch, one per request."""
 
@@ -624,8 +627,11 @@ class FakeLLMServer:
             "expired_at": None,
             "cancelling_at": None,
             "cancelled_at": None,
-            "request_counts": {"total": len([ln for ln in lines if ln.strip()]), "completed": 0,
-                               "failed": 0},
+            "request_counts": {
+                "total": len([ln for ln in lines if ln.strip()]),
+                "completed": 0,
+                "failed": 0,
+            },
             "metadata": body.get("metadata"),
             "_polls": 0,
         }
@@ -895,7 +901,7 @@ def _apply(result: dict[str, Any], reply: Reply) -> dict[str, Any]:
     if reply.patch:
         result = _merge(result, reply.patch)
     if reply.finish_reason is not None:
-        if "choices" in result and result["choices"]:
+        if result.get("choices"):
             result["choices"][0]["finish_reason"] = reply.finish_reason
         elif result.get("type") == "message":
             result["stop_reason"] = reply.finish_reason
@@ -934,6 +940,7 @@ __all__ = [
     "BATCH_ITEM",
     "EMPTY_CHOICES",
     "MALFORMED_JSON",
+    "PLANTED_KEY",
     "ROUTES",
     "FakeLLMServer",
     "Reply",

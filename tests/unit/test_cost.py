@@ -9,6 +9,7 @@ import pytest
 from harness.cost import PriceTable, parse_volume, split_model
 from harness.errors import ConfigError
 from harness.settings import Price
+from harness.types import Usage
 
 FULL = Price(
     input=Decimal(2),
@@ -19,9 +20,7 @@ FULL = Price(
 )
 
 
-def usage(**tokens: int):  # noqa: ANN201 - small helper
-    from harness.types import Usage
-
+def usage(**tokens: int) -> Usage:
     return Usage(**tokens)
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pytest
 
 from harness.errors import ConfigError, SuiteError
 from harness.gates import GateInput, GateSpec, judge
+from harness.stats import DEFAULT_SD, mcnemar_exact, min_detectable_drop, one_sided_p_below
 
 WHERE = "pyproject.toml [tool.cost-eval.gate]"
 
@@ -84,7 +87,7 @@ def test_merged_rejects_bad_values(table: Mapping[str, Any], fragment: str) -> N
 
 
 def test_merged_uses_the_given_error_class() -> None:
-    with pytest.raises(SuiteError, match="suites/a.yaml: gate"):
+    with pytest.raises(SuiteError, match=r"suites/a\.yaml: gate"):
         GateSpec().merged({"confidence": 2}, where="suites/a.yaml: gate", error=SuiteError)
 
 
@@ -92,20 +95,33 @@ def test_merged_uses_the_given_error_class() -> None:
 
 
 def measured(**overrides: Any) -> GateInput:
+    """A GateInput: 50 cases in two categories, all deltas 0 unless overridden.
+
+    ``deltas`` defaults to ``n`` copies of ``delta``; ``category_deltas`` to two
+    halves of ``deltas``.
+    """
     values: dict[str, Any] = {
         "n": 50,
         "errors": 0,
         "delta": 0.0,
         "ci_low": -0.01,
         "ci_high": 0.01,
-        "category_deltas": {"easy": (25, 0.0), "hard": (25, 0.0)},
         "cost_ratio": 0.4,
     }
     values.update(overrides)
+    if "deltas" not in values:
+        values["deltas"] = [values["delta"]] * values["n"]
+    if "category_deltas" not in values:
+        half = len(values["deltas"]) // 2
+        values["category_deltas"] = {
+            "easy": values["deltas"][:half],
+            "hard": values["deltas"][half:],
+        }
     return GateInput(**values)
 
 
 SPEC = GateSpec(max_quality_drop=0.02, max_category_drop=0.05, max_error_share=0.02)
+MDD_50_DEFAULT = min_detectable_drop(50, DEFAULT_SD, confidence=0.975, power=0.8)
 
 
 def test_judge_pass() -> None:
@@ -113,6 +129,10 @@ def test_judge_pass() -> None:
     assert result.verdict == "pass"
     assert result.reasons == ()
     assert result.failed_categories == frozenset()
+    assert result.test == "bootstrap" and result.p_value is None
+    # All deltas equal: the detectable drop uses the conservative default sd.
+    assert result.min_detectable_drop == pytest.approx(MDD_50_DEFAULT)
+    assert result.category_p_values == {"easy": 1.0, "hard": 1.0}
 
 
 def test_judge_pass_when_lower_bound_equals_margin() -> None:
@@ -120,46 +140,165 @@ def test_judge_pass_when_lower_bound_equals_margin() -> None:
 
 
 def test_judge_fail_when_whole_interval_below_margin() -> None:
-    result = judge(SPEC, measured(delta=-0.1, ci_low=-0.15, ci_high=-0.05))
+    result = judge(SPEC, measured(delta=-0.1, ci_low=-0.15, ci_high=-0.05, category_deltas={}))
     assert result.verdict == "fail"
     assert result.reasons == (
         "quality fell 10.0 points (CI -15.0 to -5.0), beyond the 2.0-point margin",
     )
 
 
-def test_judge_inconclusive_when_interval_straddles_margin() -> None:
-    result = judge(SPEC, measured(n=8, delta=-0.01, ci_low=-0.08, ci_high=0.04))
+def test_judge_inconclusive_names_the_detectable_drop() -> None:
+    deltas = [0.1, -0.2, 0.0, 0.05, -0.1, 0.0, 0.1, -0.03]
+    result = judge(SPEC, measured(n=8, delta=-0.01, ci_low=-0.08, ci_high=0.04, deltas=deltas))
     assert result.verdict == "inconclusive"
+    mdd = min_detectable_drop(8, float(np.std(deltas, ddof=1)), confidence=0.975, power=0.8)
+    assert result.min_detectable_drop == pytest.approx(mdd)
+    needed = math.ceil(8 * (mdd / 0.02) ** 2)
     (reason,) = result.reasons
-    assert "cannot show quality within 2.0 points of the baseline" in reason
-    assert "delta -1.0 (CI -8.0 to +4.0) with n = 8" in reason
-    assert "add cases or widen the margin" in reason
+    assert reason == (
+        "cannot show quality within 2.0 points of the baseline: delta -1.0 (CI -8.0 to +4.0); "
+        f"n = 8 detects a {mdd * 100:.1f}-point drop at 80% power; the margin is 2.0 points; "
+        f"add cases (n = {needed:,} detects a 2.0-point drop) or widen the margin"
+    )
+
+
+def test_judge_inconclusive_with_enough_cases_says_the_delta_is_close() -> None:
+    deltas = np.random.default_rng(0).normal(-0.02, 0.05, size=2000)
+    result = judge(
+        SPEC, measured(n=2000, delta=-0.02, ci_low=-0.022, ci_high=-0.018, deltas=deltas)
+    )
+    assert result.verdict == "inconclusive"
+    assert result.min_detectable_drop < 0.02
+    assert result.reasons[0].endswith(
+        "the delta is close to the margin: add cases or widen the margin"
+    )
 
 
 def test_judge_error_when_nothing_scored() -> None:
     result = judge(SPEC, measured(n=0, errors=7))
     assert result.verdict == "error"
     assert result.reasons == ("all 7 cases errored; nothing could be scored",)
+    assert result.min_detectable_drop == math.inf and result.p_value is None
 
 
-def test_judge_category_failure_turns_pass_into_fail() -> None:
-    result = judge(SPEC, measured(category_deltas={"easy": (20, 0.01), "hard": (5, -0.2)}))
+def test_judge_rejects_deltas_that_do_not_match_n() -> None:
+    with pytest.raises(ValueError, match="n = 5 but 4 deltas"):
+        judge(SPEC, measured(n=5, deltas=[0.0] * 4))
+    with pytest.raises(ValueError, match="finite"):
+        judge(SPEC, measured(n=2, deltas=[0.0, math.nan]))
+
+
+# --------------------------------------------------------------------------- binary scores
+
+
+def test_judge_binary_reports_mcnemar() -> None:
+    deltas = [-1.0] * 10 + [1.0] * 2 + [0.0] * 48
+    result = judge(
+        SPEC,
+        measured(n=60, delta=-8 / 60, ci_low=-0.22, ci_high=-0.05, deltas=deltas, binary=True),
+    )
+    assert result.test == "mcnemar"
+    assert result.p_value == mcnemar_exact(10, 2) == pytest.approx(0.0386, abs=1e-4)
     assert result.verdict == "fail"
-    assert result.failed_categories == frozenset({"hard"})
-    assert result.reasons == (
-        "category 'hard' fell 20.0 points (n = 5), beyond the 5.0-point category limit",
+    assert result.reasons[0] == (
+        "quality fell 13.3 points (CI -22.0 to -5.0), beyond the 2.0-point margin; "
+        "exact McNemar p = 0.039 (10 cases worse, 2 better)"
     )
 
 
+def test_judge_binary_mcnemar_is_reported_on_a_pass_too() -> None:
+    result = judge(SPEC, measured(binary=True))
+    assert (result.verdict, result.test, result.p_value) == ("pass", "mcnemar", 1.0)
+
+
+def test_judge_binary_rejects_other_deltas() -> None:
+    with pytest.raises(ValueError, match="-1, 0 or 1"):
+        judge(SPEC, measured(n=2, deltas=[0.5, 0.0], binary=True))
+
+
+# --------------------------------------------------------------------------- judge noise
+
+
+def test_judge_never_fails_on_a_drop_within_judge_noise() -> None:
+    inp = measured(delta=-0.03, ci_low=-0.035, ci_high=-0.025, category_deltas={}, noise=0.04)
+    result = judge(SPEC, inp)
+    assert result.verdict == "inconclusive"
+    (reason,) = result.reasons
+    assert reason.startswith("quality fell 3.0 points (CI -3.5 to -2.5), beyond the 2.0-point")
+    assert "judge noise alone explains changes up to 4.0 points" in reason
+
+
+def test_judge_fails_on_a_drop_beyond_judge_noise() -> None:
+    inp = measured(delta=-0.03, ci_low=-0.035, ci_high=-0.025, category_deltas={}, noise=0.01)
+    assert judge(SPEC, inp).verdict == "fail"
+
+
+def test_judge_noise_does_not_touch_a_pass_or_other_failures() -> None:
+    assert judge(SPEC, measured(noise=0.5)).verdict == "pass"
+    result = judge(SPEC, measured(n=48, errors=2, noise=0.5))
+    assert result.verdict == "fail"  # errors are not judge noise
+
+
+def test_judge_category_drop_within_noise_is_inconclusive_not_failed() -> None:
+    cats = {"easy": [0.0] * 25, "hard": [-0.2] * 25}
+    result = judge(SPEC, measured(category_deltas=cats, noise=0.25))
+    assert result.verdict == "inconclusive"
+    assert result.failed_categories == frozenset()
+    assert "judge noise alone explains changes up to 25.0 points" in result.reasons[0]
+
+
+@pytest.mark.parametrize("noise", [-0.1, math.nan, math.inf])
+def test_judge_rejects_bad_noise(noise: float) -> None:
+    with pytest.raises(ValueError, match="noise"):
+        judge(SPEC, measured(noise=noise))
+
+
+# --------------------------------------------------------------------------- categories
+
+
+def test_judge_category_failure_turns_pass_into_fail() -> None:
+    # Every "hard" case fell 20 points: no noise at all, so the drop is certain.
+    result = judge(SPEC, measured(category_deltas={"easy": [0.01] * 20, "hard": [-0.2] * 5}))
+    assert result.verdict == "fail"
+    assert result.failed_categories == frozenset({"hard"})
+    assert result.reasons == (
+        "category 'hard' fell 20.0 points (n = 5, Holm-adjusted p < 0.001), "
+        "beyond the 5.0-point category limit",
+    )
+    assert result.category_p_values == {"easy": 1.0, "hard": 0.0}
+
+
 def test_judge_category_exactly_at_limit_passes() -> None:
-    result = judge(SPEC, measured(category_deltas={"hard": (5, -0.05)}))
+    result = judge(SPEC, measured(category_deltas={"hard": [-0.05] * 5}))
     assert result.verdict == "pass"
+
+
+def test_judge_noisy_small_category_is_not_flagged() -> None:
+    # Mean drop 16.7 points, far beyond the limit, but 2 flipped cases of 12 could be luck.
+    hard = [-1.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    result = judge(SPEC, measured(category_deltas={"easy": [0.0] * 12, "hard": hard}))
+    assert result.failed_categories == frozenset()
+    assert result.verdict == "pass"
+    assert result.category_p_values["hard"] == pytest.approx(
+        min(1.0, 2 * one_sided_p_below(hard, 0.05))
+    )
+
+
+def test_judge_holm_adjusts_over_the_categories() -> None:
+    # Raw p = 0.036 would fail alone at 5 %; with four clean categories Holm gives 0.18.
+    flipped = [-1.0] * 4 + [0.0] * 8
+    alone = judge(SPEC, measured(category_deltas={"c": flipped}))
+    assert alone.failed_categories == frozenset({"c"})
+    many = {"c": flipped, **{f"clean{i}": [0.0] * 12 for i in range(4)}}
+    result = judge(SPEC, measured(category_deltas=many))
+    assert result.failed_categories == frozenset()
+    assert result.category_p_values["c"] == pytest.approx(5 * alone.category_p_values["c"])
 
 
 def test_judge_category_failure_also_fails_inconclusive() -> None:
     result = judge(
         SPEC,
-        measured(ci_low=-0.08, ci_high=0.04, category_deltas={"hard": (5, -0.3)}),
+        measured(ci_low=-0.08, ci_high=0.04, category_deltas={"hard": [-0.3] * 5}),
     )
     assert result.verdict == "fail"
     assert len(result.reasons) == 2
@@ -200,10 +339,24 @@ def test_judge_lists_every_failed_check() -> None:
             delta=-0.2,
             ci_low=-0.3,
             ci_high=-0.1,
-            category_deltas={"a": (20, -0.2), "b": (20, -0.2)},
+            category_deltas={"a": [-0.2] * 20, "b": [-0.2] * 20},
             cost_ratio=0.9,
         ),
     )
     assert result.verdict == "fail"
     assert result.failed_categories == frozenset({"a", "b"})
     assert len(result.reasons) == 5  # margin, two categories, errors, cost
+
+
+def test_judge_is_deterministic() -> None:
+    deltas = np.random.default_rng(3).choice([-1.0, 0.0, 1.0], size=60)
+    inp = measured(
+        n=60,
+        delta=float(deltas.mean()),
+        ci_low=-0.1,
+        ci_high=0.05,
+        deltas=deltas,
+        category_deltas={"a": deltas[:30], "b": deltas[30:]},
+        binary=True,
+    )
+    assert judge(SPEC, inp) == judge(SPEC, inp)

@@ -152,9 +152,10 @@ def test_usage_grows_with_message_length_and_count() -> None:
 
 def test_verbose_frontier_costs_more_output_than_small() -> None:
     question = user("Compute (17 + 4) * 3 - 8.")
-    assert complete(FRONTIER, question).usage.output_tokens > complete(
-        SMALL, question
-    ).usage.output_tokens
+    assert (
+        complete(FRONTIER, question).usage.output_tokens
+        > complete(SMALL, question).usage.output_tokens
+    )
 
 
 def test_max_tokens_truncates_the_answer() -> None:
@@ -191,8 +192,7 @@ def test_frontier_is_right_on_arithmetic(expression: str, value: int) -> None:
 def test_frontier_shows_the_steps_in_evaluation_order() -> None:
     text = ask(FRONTIER, user("Compute (17 + 4) * 3 - 8."))
     assert text == (
-        "Working through it step by step: 17 + 4 = 21; 21 * 3 = 63; 63 - 8 = 55. "
-        "The answer is 55."
+        "Working through it step by step: 17 + 4 = 21; 21 * 3 = 63; 63 - 8 = 55. The answer is 55."
     )
 
 

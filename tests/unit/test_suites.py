@@ -107,7 +107,7 @@ def test_suite_request_uses_params_and_case(tmp_path: Path) -> None:
         """\
         params: {temperature: 0}
         cases:
-          - {id: a, prompt: Compute 1 + 2., context: [Doc.]}
+          - {id: a, prompt: Compute 1 + 2., context: [Doc.], knowledge_version: "2026-10"}
         """,
     )
     suite = load_suite(path)
@@ -115,6 +115,8 @@ def test_suite_request_uses_params_and_case(tmp_path: Path) -> None:
     assert request.model == "sim:small"
     assert request.params == (("temperature", 0),)
     assert request.case_id == "a"
+    assert request.knowledge_version == "2026-10"
+    assert not request.batch
     assert request.messages == suite.cases[0].messages()
     assert request.messages[0].content.startswith(CONTEXT_PREFIX)
 
@@ -219,7 +221,8 @@ def test_history_must_be_a_list(tmp_path: Path) -> None:
 
 def test_duplicate_case_ids(tmp_path: Path) -> None:
     message = suite_error(
-        tmp_path, "cases:\n  - {id: a, prompt: hi}\n  - {id: b, prompt: x}\n  - {id: a, prompt: y}\n"
+        tmp_path,
+        "cases:\n  - {id: a, prompt: hi}\n  - {id: b, prompt: x}\n  - {id: a, prompt: y}\n",
     )
     assert "case #3" in message
     assert "case id 'a' is used twice" in message
@@ -351,9 +354,7 @@ def test_cases_file_parquet_bad_row_gives_row_number(
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf" / "datasets"))
     monkeypatch.chdir(tmp_path)
-    pq.write_table(
-        pa.table({"id": ["a", "b"], "prompt": ["hi", ""]}), tmp_path / "cases.parquet"
-    )
+    pq.write_table(pa.table({"id": ["a", "b"], "prompt": ["hi", ""]}), tmp_path / "cases.parquet")
     message = suite_error(tmp_path, "cases_file: cases.parquet\n")
     assert message.startswith("cases.parquet: row 2 (id 'b'): 'prompt' must be a non-empty")
 

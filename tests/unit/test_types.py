@@ -37,7 +37,14 @@ def test_case_messages_order_system_context_history_prompt() -> None:
         history=(user("Hi."), Message(role="assistant", content="Hello.")),
     )
     messages = case.messages()
-    assert [m.role for m in messages] == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert [m.role for m in messages] == [
+        "system",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "user",
+    ]
     assert messages[0].content == "You are terse."
     assert messages[1].content == f"{CONTEXT_PREFIX}\n[1] Alpha passage.\n[2] Beta passage."
     assert messages[2].content == "Understood."
@@ -82,6 +89,11 @@ def test_request_hash_ignores_batch_and_case_id() -> None:
     assert base.with_batch(True).hash() == base.hash()
     assert request(case_id="other-case").hash() == base.hash()
     assert request(batch=True, case_id="x").hash() == base.hash()
+
+
+def test_request_hash_ignores_knowledge_version_and_timestamp() -> None:
+    base = request()
+    assert request(knowledge_version="v2", timestamp=12.5).hash() == base.hash()
 
 
 def test_request_hash_ignores_param_order() -> None:

