@@ -124,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
         "run id. Default: %(default)s",
     )
     compare.add_argument("--json", action="store_true", help="One JSON object per line.")
+    from .import_cli import add_parser as add_import_parser
+
+    add_import_parser(commands)
     nightly = commands.add_parser(
         "nightly",
         help="Run `pytest --cost-eval`, compare with the previous run, exit 1 on a regression.",
@@ -153,6 +156,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     if args.command == "nightly":
         return nightly(args.pytest_args)
+    if args.command == "import":
+        from .import_cli import run_import
+
+        return run_import(args)
     db_default, report_default = _default_paths(args.settings)
     db = Path(args.db) if args.db else db_default
     if args.command == "history":

@@ -61,7 +61,9 @@ class Executor:
         self._semaphore: asyncio.Semaphore | None = None
         self._concurrency = concurrency
         self.calls = 0
-        """Provider calls made (requests not answered from records)."""
+        """Provider calls made (requests not answered from records), local ones included."""
+        self.remote_calls = 0
+        """Of ``calls``, those to paid APIs (not ``sim:`` or ``replay:``)."""
         self.new_responses: dict[str, tuple[Request, Response]] = {}
         """Responses obtained from providers in this run, by request hash."""
 
@@ -121,7 +123,8 @@ class Executor:
             del self._inflight[key]
             if response.error is None:
                 self.recorded[key] = response
-                self.new_responses[key] = (request, response)
+                if not request.model.startswith("replay:"):  # already in the store
+                    self.new_responses[key] = (request, response)
         return _as_sent(await future, request)
 
     async def _call(self, request: Request) -> Response:
@@ -129,6 +132,8 @@ class Executor:
             self._semaphore = asyncio.Semaphore(self._concurrency)
         async with self._semaphore:
             self.calls += 1
+            if is_remote(request.model.partition(":")[0]):
+                self.remote_calls += 1
             started = time.perf_counter()
             try:
                 response = await self.provider(request.model).complete(request)

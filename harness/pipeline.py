@@ -28,6 +28,7 @@ from .execute import Executor, RecordMode, close_providers
 from .gates import GateInput, GateSpec, judge
 from .providers import check_model_spec
 from .scoring import RecordedQuality, RecordedScorer, Scorer, build_scorer
+from .scoring.recorded import base_model
 from .settings import ConfigSpec, Settings
 from .stats import (
     category_deltas,
@@ -86,6 +87,8 @@ class RunOutcome:
     """Suite name -> why it could not be evaluated."""
     calls: int = 0
     """Provider calls made (answers not served from goldens or the store)."""
+    remote_calls: int = 0
+    """Of ``calls``, those to paid APIs."""
     new_responses: dict[str, tuple[Request, Response]] = field(default_factory=dict)
     goldens_written: dict[str, int] = field(default_factory=dict)
     """Suite name -> goldens (re)recorded this run."""
@@ -207,6 +210,7 @@ def run(
     order = {pair: index for index, pair in enumerate(selected)}
     outcome.results.sort(key=lambda r: (order[(r.suite, r.config)],))
     outcome.calls = executor.calls
+    outcome.remote_calls = executor.remote_calls
     outcome.new_responses = executor.new_responses
     outcome.finished_at = now_iso()
     outcome.price_snapshot = plan.prices.snapshot()
@@ -231,8 +235,11 @@ async def prepare_goldens(
                 scorer.sidecar_path(settings.suites_dir, suite.name, settings.root)
             )
         )
-    goldens = load_goldens(settings.goldens_dir, suite.name, baseline)
-    requests = {case.id: suite.request(case, baseline) for case in suite.cases}
+    # A replayed baseline's goldens are those of the model behind it: the golden
+    # file, and the request hashes, name that model.
+    identity = base_model(baseline)
+    goldens = load_goldens(settings.goldens_dir, suite.name, identity)
+    requests = {case.id: suite.request(case, identity) for case in suite.cases}
     missing = [c.id for c in suite.cases if c.id not in goldens]
     stale = [
         c.id
@@ -243,7 +250,10 @@ async def prepare_goldens(
         to_record = [c.id for c in suite.cases] if update == "all" else missing + stale
         if to_record:
             responses = await asyncio.gather(
-                *(executor.send(requests[cid], fresh=update == "all") for cid in to_record)
+                *(
+                    executor.send(requests[cid].with_model(baseline), fresh=update == "all")
+                    for cid in to_record
+                )
             )
             failed = [
                 (cid, r.error) for cid, r in zip(to_record, responses, strict=True) if r.error
@@ -253,7 +263,7 @@ async def prepare_goldens(
                 if response.error is None:
                     goldens[cid] = Golden(
                         case_id=cid,
-                        model=baseline,
+                        model=identity,
                         request_hash=requests[cid].hash(),
                         text=response.text,
                         usage=response.usage,
@@ -262,7 +272,7 @@ async def prepare_goldens(
                     )
             # Keep exactly the suite's cases, in suite order: reviews well in a diff.
             write_goldens(
-                goldens_path(settings.goldens_dir, suite.name, baseline),
+                goldens_path(settings.goldens_dir, suite.name, identity),
                 [goldens[c.id] for c in suite.cases if c.id in goldens],
             )
             outcome.goldens_written[suite.name] = len(to_record) - len(failed)
@@ -279,7 +289,7 @@ async def prepare_goldens(
                 )
             missing, stale = [], []
     if missing or stale:
-        path = display_path(goldens_path(settings.goldens_dir, suite.name, baseline))
+        path = display_path(goldens_path(settings.goldens_dir, suite.name, identity))
         parts = []
         if missing:
             parts.append(f"{len(missing)} case(s) have no golden ({_ids(missing)})")

@@ -241,7 +241,8 @@ class CostEvalSession:
         suites = len({s.suite for s in outcome.summaries})
         write(
             f"run {outcome.run_id}: {len(outcome.summaries)} (suite, configuration) pairs over "
-            f"{suites} suite(s); {outcome.calls} provider call(s); baseline "
+            f"{suites} suite(s); {outcome.calls} provider call(s), {outcome.remote_calls} of them "
+            f"to paid APIs; baseline "
             f"{self.settings.baseline}"
         )
         for name, count in outcome.goldens_written.items():

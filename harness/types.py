@@ -105,6 +105,10 @@ class Request:
     """The case's ``knowledge_version``: a cache must not serve answers across versions."""
     timestamp: float | None = None
     """When the query arrives in the traffic stream (seconds), for cache TTLs."""
+    purpose: str = "answer"
+    """Why the request is sent: ``answer`` (the case's question) or a helper call such
+    as ``summarize``. Routers, fixed models and caches pass helper calls through
+    untouched: a compressor's summarizer keeps the model it chose."""
 
     def with_model(self, model: str) -> Request:
         """A copy sent to another model."""

@@ -46,6 +46,7 @@ def outcome_to_wire(outcome: RunOutcome) -> dict[str, Any]:
         "results": [_plain(asdict(r)) for r in outcome.results],
         "problems": dict(outcome.problems),
         "calls": outcome.calls,
+        "remote_calls": outcome.remote_calls,
         "goldens_written": dict(outcome.goldens_written),
         "price_snapshot": _plain(outcome.price_snapshot),
         "new_responses": [
@@ -95,6 +96,7 @@ def merge_outcomes(
         base.results.extend(_result(r) for r in wire["results"])
         base.problems.update(wire["problems"])
         base.calls += int(wire["calls"])
+        base.remote_calls += int(wire["remote_calls"])
         for suite, count in wire["goldens_written"].items():
             base.goldens_written[suite] = max(base.goldens_written.get(suite, 0), count)
         base.price_snapshot.update(wire["price_snapshot"])

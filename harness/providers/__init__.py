@@ -48,7 +48,11 @@ def check_model_spec(spec: str, *, where: str) -> None:
         except UnknownComponent as exc:
             raise UnknownComponent(exc.kind, exc.name, _sim_models(), where=where) from None
     if prefix == "replay":
-        check_model_spec(name, where=where)
+        # Replayed models only need a "provider:model" name: their answers come
+        # from recordings (imported ones may name no provider we can call).
+        inner_prefix, inner_sep, inner_name = name.partition(":")
+        if not inner_sep or not inner_name or not inner_prefix:
+            raise UnknownComponent("provider", spec, PROVIDERS, where=where)
 
 
 def _sim_models() -> list[str]:

@@ -43,6 +43,8 @@ class ExactCache:
         return (version, *((m.role, normalize_text(m.content)) for m in request.messages))
 
     async def __call__(self, request: Request, call_next: CallNext) -> Response:
+        if request.purpose != "answer":
+            return await call_next(request)
         key = self.key(request)
         cached = self._entries.get(key)
         if cached is not None:

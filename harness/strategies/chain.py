@@ -16,7 +16,9 @@ from ..types import Request, Response
 from . import cache as _cache  # noqa: F401  (registers the built-in caches)
 from . import compress as _compress  # noqa: F401  (registers the built-in compressors)
 from . import router as _router  # noqa: F401  (registers the built-in routers)
+from . import semantic_cache as _semantic_cache  # noqa: F401  (registers "semantic")
 from .base import CallNext, Strategy, StrategyFactory, caches, compressors, routers
+from .compress import guard_compressor
 
 
 class BatchFlag:
@@ -40,6 +42,8 @@ class FixedModel:
         self.models = (model,)
 
     async def __call__(self, request: Request, call_next: CallNext) -> Response:
+        if request.purpose != "answer":
+            return await call_next(request)  # a helper call keeps the model it chose
         return await call_next(request.with_model(self.model))
 
 
@@ -93,7 +97,8 @@ def build_chain(spec: ConfigSpec, *, where: str) -> Chain:
         return factory(strategy.options, f"{where}.{slot}")
 
     if spec.compress is not None:
-        links.append(build(compressors, spec.compress, "compress"))
+        # User compressors are checked for sending more tokens than they got.
+        links.append(guard_compressor(build(compressors, spec.compress, "compress")))
     if spec.cache is not None:
         links.append(build(caches, spec.cache, "cache"))
     if spec.router is not None:

@@ -272,8 +272,7 @@ class Summarize(Compressor):
         )
         # Mark it as an auxiliary call when Request can say so, so caches and
         # routers let it through unchanged.
-        if "purpose" in {f.name for f in dataclasses.fields(Request)}:
-            summary = dataclasses.replace(summary, purpose="summarize")  # type: ignore[call-arg,unused-ignore]
+        summary = dataclasses.replace(summary, purpose="summarize")
         return summary
 
     def _cut(self, text: str) -> str:

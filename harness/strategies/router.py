@@ -75,6 +75,8 @@ class ThresholdRouter:
         self.models = (strong, weak)
 
     async def __call__(self, request: Request, call_next: CallNext) -> Response:
+        if request.purpose != "answer":
+            return await call_next(request)  # a helper call keeps the model it chose
         try:
             value = float(self.score(request))
         except Exception as exc:  # a user's score function: record, never crash the run

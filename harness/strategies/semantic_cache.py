@@ -314,8 +314,7 @@ class SemanticCache:
     async def __call__(self, request: Request, call_next: CallNext) -> Response:
         version = getattr(request, "knowledge_version", None)
         question, context = question_and_context(request)
-        purpose = getattr(request, "purpose", "answer")
-        if not question.strip() or purpose not in (None, "answer"):
+        if not question.strip() or request.purpose != "answer":
             self.events.append(
                 CacheEvent(
                     case_id=request.case_id,
