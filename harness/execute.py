@@ -18,7 +18,9 @@ from typing import Any, Literal
 from .providers import Provider, is_remote, make_provider
 from .types import Request, Response
 
-DEFAULT_CONCURRENCY = 16
+DEFAULT_CONCURRENCY = 512
+"""A ceiling on calls in flight across all providers; each provider applies its own
+``max_concurrency`` and rate limits below it."""
 
 RecordMode = Literal["none", "new", "all"]
 """``none``: never call a remote provider (a missing response is an error row);
@@ -47,7 +49,9 @@ class Executor:
         provider_factory: Callable[[str], Provider] | None = None,
         record_mode: RecordMode = "new",
         provider_options: Mapping[str, Mapping[str, Any]] | None = None,
+        on_response: Callable[[str, Request, Response], None] | None = None,
     ) -> None:
+        self.on_response = on_response
         self.record_mode = record_mode
         options = provider_options or {}
         self.recorded = dict(recorded)
@@ -64,6 +68,12 @@ class Executor:
         """Provider calls made (requests not answered from records), local ones included."""
         self.remote_calls = 0
         """Of ``calls``, those to paid APIs (not ``sim:`` or ``replay:``)."""
+        self.in_flight = 0
+        """Provider calls under way now (for the progress display)."""
+        self.errors = 0
+        """Provider calls that ended in an error."""
+        self.cases_done = 0
+        """Cases whose configuration chain has finished (for the progress display)."""
         self.new_responses: dict[str, tuple[Request, Response]] = {}
         """Responses obtained from providers in this run, by request hash."""
 
@@ -125,6 +135,10 @@ class Executor:
                 self.recorded[key] = response
                 if not request.model.startswith("replay:"):  # already in the store
                     self.new_responses[key] = (request, response)
+                    if self.on_response is not None and remote:
+                        self.on_response(key, request, response)
+            else:
+                self.errors += 1
         return _as_sent(await future, request)
 
     async def _call(self, request: Request) -> Response:
@@ -132,11 +146,12 @@ class Executor:
             self._semaphore = asyncio.Semaphore(self._concurrency)
         async with self._semaphore:
             self.calls += 1
+            self.in_flight += 1
             if is_remote(request.model.partition(":")[0]):
                 self.remote_calls += 1
             started = time.perf_counter()
             try:
-                response = await self.provider(request.model).complete(request)
+                return await self.provider(request.model).complete(request)
             except Exception as exc:
                 # A provider must return errors, but a bug in one must not end the run:
                 # the case becomes an error row.
@@ -146,7 +161,8 @@ class Executor:
                     latency_ms=(time.perf_counter() - started) * 1000,
                     error=f"{type(exc).__name__}: {exc}",
                 )
-            return response
+            finally:
+                self.in_flight -= 1
 
 
 async def close_providers(executor: Executor) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .cost import PriceTable
@@ -93,6 +94,9 @@ class RunOutcome:
     goldens_written: dict[str, int] = field(default_factory=dict)
     """Suite name -> goldens (re)recorded this run."""
     price_snapshot: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    sweeps: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """(suite, configuration) -> the threshold sweep of a ``threshold = "sweep"`` router,
+    as :func:`harness.sweep_run.sweep_record` gives it."""
 
 
 def prepare(settings: Settings) -> Plan:
@@ -138,6 +142,10 @@ def load_suites(paths: Iterable[Path], settings: Settings) -> dict[str, Suite]:
     return suites
 
 
+PROGRESS_INTERVAL = 5.0
+"""Seconds between progress lines on long runs (short runs print none)."""
+
+
 def run(
     plan: Plan,
     suites: Mapping[str, Suite],
@@ -147,6 +155,8 @@ def run(
     recorded: Mapping[str, Response] | None = None,
     record_mode: RecordMode = "new",
     progress: Callable[[str], None] | None = None,
+    on_response: Callable[[str, Request, Response], None] | None = None,
+    progress_interval: float = PROGRESS_INTERVAL,
 ) -> RunOutcome:
     """Evaluate the selected (suite, configuration) pairs.
 
@@ -157,7 +167,10 @@ def run(
         update_goldens: ``"new"`` records missing and stale goldens, ``"all"`` every one.
         recorded: Earlier responses by request hash (the response store).
         record_mode: When remote providers may be called (see :data:`RecordMode`).
-        progress: Called with one-line status messages.
+        progress: Called with one-line status messages: every ``progress_interval``
+            seconds while the run lasts (cases done, calls in flight, errors, spend).
+        on_response: Called with every new answer from a paid provider as it
+            arrives (the journal that keeps it if the run dies).
     """
     outcome = RunOutcome(
         run_id=new_run_id(),
@@ -166,9 +179,30 @@ def run(
         metadata=run_metadata(plan.settings.root),
     )
     say = progress or (lambda _message: None)
+    spent = [Decimal(0)]
+
+    def record(key: str, request: Request, response: Response) -> None:
+        spent[0] += plan.prices.cost(request.model, response.usage, batch=request.batch)
+        if on_response is not None:
+            on_response(key, request, response)
+
     executor = Executor(
-        recorded or {}, record_mode=record_mode, provider_options=plan.settings.providers
+        recorded or {},
+        record_mode=record_mode,
+        provider_options=plan.settings.providers,
+        on_response=record,
     )
+    total_cases = sum(len(suites[suite].cases) for suite, _ in selected)
+
+    async def report_progress() -> None:
+        while True:
+            await asyncio.sleep(progress_interval)
+            say(
+                f"{executor.cases_done}/{total_cases} cases, {executor.in_flight} calls in "
+                f"flight, {executor.calls} made ({executor.remote_calls} paid, "
+                f"{executor.errors} errors), ${spent[0]:.4f} spent on paid calls"
+            )
+
     outcome_summaries: dict[tuple[str, str], Summary] = {}
 
     async def evaluate() -> None:
@@ -192,16 +226,23 @@ def run(
             item = prepared[suite_name]
             if item.problem:
                 continue
-            jobs.append(evaluate_pair(plan, item, plan.configs[config_name], executor))
+            jobs.append(
+                evaluate_pair(
+                    plan, item, plan.configs[config_name], executor, sweeps=outcome.sweeps
+                )
+            )
         say(f"evaluating {len(jobs)} (suite, configuration) pairs")
         for pair_results, summary in await asyncio.gather(*jobs):
             outcome.results.extend(pair_results)
             outcome_summaries[(summary.suite, summary.config)] = summary
 
     async def evaluate_and_close() -> None:
+        ticker = asyncio.create_task(report_progress()) if progress is not None else None
         try:
             await evaluate()
         finally:
+            if ticker is not None:
+                ticker.cancel()
             await close_providers(executor)
 
     asyncio.run(evaluate_and_close())
@@ -320,10 +361,26 @@ def golden_response(golden: Golden) -> Response:
 
 
 async def evaluate_pair(
-    plan: Plan, item: PreparedSuite, spec: ConfigSpec, executor: Executor
+    plan: Plan,
+    item: PreparedSuite,
+    spec: ConfigSpec,
+    executor: Executor,
+    *,
+    sweeps: dict[tuple[str, str], dict[str, Any]] | None = None,
 ) -> tuple[list[CaseResult], Summary]:
-    """Run one configuration over one suite's cases and judge it."""
+    """Run one configuration over one suite's cases and judge it.
+
+    A threshold sweep (``threshold = "sweep"``) goes to :mod:`harness.sweep_run`;
+    its curve is put in ``sweeps``.
+    """
     suite = item.suite
+    if spec.is_sweep:
+        from .sweep_run import evaluate_sweep
+
+        results, summary, record = await evaluate_sweep(plan, item, spec, executor)
+        if sweeps is not None:
+            sweeps[(suite.name, spec.name)] = record
+        return results, summary
     chain = build_chain(spec, where=f"config {spec.name!r}")
     if chain.stateful:
         # A cache's answer depends on the cases before: replay them in order.
@@ -364,6 +421,7 @@ async def send_case(
         return response
 
     response = await chain.send(suite.request(case, plan.settings.baseline), provider)
+    executor.cases_done += 1
     return SentCase(response=response, calls=tuple(calls))
 
 

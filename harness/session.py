@@ -26,6 +26,7 @@ from .types import CaseResult, Summary
 if TYPE_CHECKING:
     from .collect import ConfigItem
     from .compare import PairChange
+    from .journal import Journal
     from .storage import StoredRun
 
 
@@ -42,6 +43,10 @@ class CostEvalSession:
         report = option_or_ini(config, "cost_eval_report")
         self.settings: Settings = _with_paths(settings, db=db, report=report)
         self.plan: Plan = prepare(self.settings)
+        self.journal: Journal | None = None
+        self.recovered = 0
+        """Responses recovered from the journal of a run that died."""
+        self.saved_after_interrupt = 0
         self.update_goldens: str | None = config.getoption("cost_eval_update_goldens")
         self.record_mode: RecordMode = (
             config.getoption("cost_eval_record_mode") or default_record_mode()
@@ -63,6 +68,12 @@ class CostEvalSession:
             raise CostEvalError(
                 "--cost-eval-fail-on-regression needs --cost-eval-compare=last (or a run id)."
             )
+        if not self.is_worker and not config.getoption("collectonly"):
+            from .journal import recover_journals
+
+            # Answers a killed run paid for go into the store before anything is sent
+            # (under xdist the controller does it, before the workers start).
+            self.recovered = recover_journals(self.settings.db)
         if config.args_source != pytest.Config.ArgsSource.ARGS:
             # `pytest --cost-eval` with no paths evaluates the suites folder
             # rather than the project's testpaths.
@@ -111,10 +122,12 @@ class CostEvalSession:
         if self.run_error is not None:
             raise CostEvalError(self.run_error)
         selected = list(dict.fromkeys((item.suite, item.config_name) for item in self.items))
+        from .journal import Journal
         from .storage import load_responses
 
         try:
             recorded = load_responses(self.settings.db)
+            self.journal = Journal(self.settings.db, self.journal_name())
             self.outcome = run_pipeline(
                 self.plan,
                 self.suites,
@@ -122,10 +135,31 @@ class CostEvalSession:
                 update_goldens=self.update_goldens,
                 recorded=recorded,
                 record_mode=self.record_mode,
+                progress=self.say,
+                on_response=self.journal.append,
             )
         except CostEvalError as exc:
             self.run_error = str(exc)
             raise
+
+    @property
+    def is_worker(self) -> bool:
+        """True in a pytest-xdist worker (which never writes the database)."""
+        return hasattr(self.config, "workerinput")
+
+    def journal_name(self) -> str:
+        """A name for this process's journal: unique per run and per xdist worker."""
+        import os
+        import uuid
+
+        worker = getattr(self.config, "workerinput", {}).get("workerid", "main")
+        return f"{worker}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+    def say(self, message: str) -> None:
+        """One progress line on the terminal (long runs)."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"cost-eval: {message}")
 
     def problem_of(self, suite: str) -> str | None:
         """Why ``suite`` could not be evaluated, or None."""
@@ -194,12 +228,22 @@ class CostEvalSession:
         if self.outcome is None and self.worker_wires:
             self.merge_workers()
         if self.outcome is None:
+            self.save_journal()  # interrupted (Ctrl-C): keep what was paid for
             return
+        from .journal import recover_journals
         from .report import render_report, write_markdown_summary
         from .storage import load_run, write_run
 
         try:
             write_run(self.settings.db, self.outcome)
+            if self.outcome.sweeps:
+                from .sweep_run import write_sweeps
+
+                write_sweeps(self.settings.db, self.outcome.run_id, self.outcome.sweeps)
+            if self.journal is not None:
+                self.journal.discard()
+            if self.worker_wires:
+                recover_journals(self.settings.db)  # the workers' journals: now stored
             stored = load_run(self.settings.db, self.outcome.run_id)
             if self.compare_to:
                 self.compare(stored, session)
@@ -210,6 +254,18 @@ class CostEvalSession:
         except CostEvalError as exc:
             self.storage_error = str(exc)
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+
+    def save_journal(self) -> None:
+        """After an interrupted run: fold its journal (and any others) into the store."""
+        if self.journal is None or self.journal.entries == 0:
+            return
+        from .journal import recover_journals
+
+        self.journal.close()
+        try:
+            self.saved_after_interrupt = recover_journals(self.settings.db)
+        except CostEvalError as exc:
+            self.storage_error = str(exc)
 
     def compare(self, stored: StoredRun, session: pytest.Session) -> None:
         """Compare the stored run with the previous one (or a named run)."""
@@ -234,11 +290,19 @@ class CostEvalSession:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """Print every verdict, the flagged report-only ones and where the report is."""
         outcome = self.outcome
+        if self.saved_after_interrupt:
+            terminalreporter.write_line(
+                f"cost-eval: run interrupted; its {self.saved_after_interrupt} paid response(s) "
+                f"are saved in {display_path(self.settings.db)}: the next run will not pay "
+                "for them again"
+            )
         if outcome is None:
             return
         write = terminalreporter.write_line
         terminalreporter.section("cost-eval")
         suites = len({s.suite for s in outcome.summaries})
+        if self.recovered:
+            write(f"recovered {self.recovered} response(s) from a run that did not finish")
         write(
             f"run {outcome.run_id}: {len(outcome.summaries)} (suite, configuration) pairs over "
             f"{suites} suite(s); {outcome.calls} provider call(s), {outcome.remote_calls} of them "
@@ -258,6 +322,11 @@ class CostEvalSession:
                 f"[{points(summary.ci_low)}, {points(summary.ci_high)}]), "
                 f"{money(summary.cost_per_query)}/query ({cost_change(summary.savings_pct)})"
             )
+            sweep = outcome.sweeps.get((summary.suite, summary.config))
+            if sweep is not None:
+                from .sweep_run import describe_sweep
+
+                write(f"{'':15}{describe_sweep(sweep)}")
             if summary.errors:
                 first = next(
                     r.error

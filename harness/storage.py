@@ -21,6 +21,8 @@ Tables:
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -36,6 +38,9 @@ if TYPE_CHECKING:
 
     from .pipeline import RunOutcome
 
+LOCK_WAIT_ENV = "COST_EVAL_DB_LOCK_WAIT"
+DEFAULT_LOCK_WAIT = 60.0
+LOCK_POLL_SECONDS = 0.2
 MONEY = "DECIMAL(28, 12)"
 HISTORY_SELECT = """
     SELECT r.run_id, r.rowid AS run_order, r.started_at, r.git_sha, r.git_branch,
@@ -97,12 +102,28 @@ USAGE_FIELDS = (
 )
 
 
+def lock_wait_seconds() -> float:
+    """Seconds to wait for another process to release the database.
+
+    Set with the environment variable ``COST_EVAL_DB_LOCK_WAIT``.
+    """
+    try:
+        return max(0.0, float(os.environ.get(LOCK_WAIT_ENV, DEFAULT_LOCK_WAIT)))
+    except ValueError:
+        return DEFAULT_LOCK_WAIT
+
+
 @contextmanager
-def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(
+    path: Path, *, read_only: bool = False, wait: float | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the database (creating it and its tables for writing), close when done.
 
+    Waits up to ``wait`` seconds (default :func:`lock_wait_seconds`) while another
+    process holds the file.
+
     Raises:
-        StorageError: the file is locked by another process or is not a DuckDB file.
+        StorageError: the file stayed locked, or is not a DuckDB file.
     """
     import duckdb
 
@@ -113,13 +134,30 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
         )
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        connection = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        raise StorageError(
-            f"{path}: cannot open the results database: {exc}. If another run is writing "
-            "to it, wait for it to finish or give this run another file with --cost-eval-db."
-        ) from None
+    wait = lock_wait_seconds() if wait is None else wait
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            connection = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            locked = "lock" in str(exc).lower()
+            if locked and time.monotonic() < deadline:
+                # Another run holds the file (DuckDB allows one writer): it only
+                # writes at its end, so waiting a little usually suffices.
+                time.sleep(LOCK_POLL_SECONDS)
+                continue
+            if locked:
+                raise StorageError(
+                    f"{path}: another process is using the results database and did not "
+                    f"release it within {wait:g} s. Wait for that run to finish, give this "
+                    "run its own file with --cost-eval-db, or wait longer by setting "
+                    f"{LOCK_WAIT_ENV} (seconds)."
+                ) from None
+            raise StorageError(
+                f"{path}: cannot open the results database: {exc}. Is it a DuckDB file "
+                "written by this harness? Move it aside to start a new one."
+            ) from None
     try:
         if not read_only:
             connection.execute(SCHEMA)
@@ -499,7 +537,10 @@ def load_responses(path: Path) -> dict[str, Response]:
     """The response store: every recorded response by request hash (empty without a file)."""
     if not path.is_file():
         return {}
-    with connect(path) as connection:
+    with connect(path, read_only=True) as connection:
+        tables = {r[0] for r in connection.execute("SHOW TABLES").fetchall()}
+        if "responses" not in tables:
+            return {}  # a database no run has written yet
         rows = _rows(connection, "SELECT * FROM responses")
     return {
         row["request_hash"]: Response(
