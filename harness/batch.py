@@ -383,7 +383,7 @@ class _OpenAIBatches(_Backend):
             failure = CallFailed(f"BatchRequestFailed (HTTP {status})", message)
             return _error_response(request, self.describe(failure))
         try:
-            answer = to_answer(completion_type.model_validate(body))
+            answer = to_answer(completion_type.model_validate(body), purpose=request.purpose)
         except Exception as exc:
             return _error_response(request, self.describe(exc))
         return Response(
@@ -447,7 +447,7 @@ class _AnthropicBatches(_Backend):
             result = item.result
             if result.type == "succeeded":
                 try:
-                    answer = answer_from_message(result.message)
+                    answer = answer_from_message(result.message, purpose=request.purpose)
                 except Exception as exc:
                     out[request.hash()] = _error_response(request, self.describe(exc))
                     continue

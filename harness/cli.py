@@ -7,6 +7,7 @@
     harness history [--config NAME] [--suite NAME] [--limit N] [--json]
     harness compare [--run latest|RUN_ID] [--against previous|RUN_ID] [--json]
     harness nightly [PYTEST ARGS...]
+    harness sweep   --suite NAME --router SPEC --strong MODEL --weak MODEL [--json]
 
 Paths default to the ``[tool.cost-eval]`` settings of the project in the
 current directory (``results/cost_eval.duckdb``, ``results/report.html``).
@@ -127,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .import_cli import add_parser as add_import_parser
 
     add_import_parser(commands)
+    from .sweep_cli import add_parser as add_sweep_parser
+
+    add_sweep_parser(commands)
     nightly = commands.add_parser(
         "nightly",
         help="Run `pytest --cost-eval`, compare with the previous run, exit 1 on a regression.",
@@ -160,6 +164,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .import_cli import run_import
 
         return run_import(args)
+    if args.command == "sweep":
+        from .sweep_cli import run_sweep_command
+
+        return run_sweep_command(args)
     db_default, report_default = _default_paths(args.settings)
     db = Path(args.db) if args.db else db_default
     if args.command == "history":

@@ -50,8 +50,15 @@ class Executor:
         record_mode: RecordMode = "new",
         provider_options: Mapping[str, Mapping[str, Any]] | None = None,
         on_response: Callable[[str, Request, Response], None] | None = None,
+        batch_pending: dict[str, Request] | None = None,
+        batch_errors: Mapping[str, str] | None = None,
     ) -> None:
         self.on_response = on_response
+        self.batch_pending = batch_pending
+        """When set (``--cost-eval-batch``): unrecorded paid requests are collected
+        here for the batch API instead of being sent."""
+        self.batch_errors = dict(batch_errors or {})
+        """Requests whose batch failed: answered with that error, not collected again."""
         self.record_mode = record_mode
         options = provider_options or {}
         self.recorded = dict(recorded)
@@ -105,6 +112,12 @@ class Executor:
             recorded = self.recorded.get(key)
             if recorded is not None:
                 return _as_sent(recorded, request)
+            if remote and self.batch_pending is not None:
+                error = self.batch_errors.get(key)
+                if error is None:
+                    self.batch_pending.setdefault(key, request)
+                    error = "pending: sent to the provider's batch API"
+                return Response(text="", model=request.model, error=error)
             if remote and self.record_mode == "none":
                 return Response(
                     text="",

@@ -49,7 +49,15 @@ import yaml
 
 from .errors import SuiteError
 from .scoring.recorded import SIDECAR_DIR, RecordedLabel, sidecar_row
-from .suites import Suite, display_path, goldens_path, now_iso, parse_case, write_goldens
+from .suites import (
+    Suite,
+    display_path,
+    goldens_path,
+    now_iso,
+    parse_case,
+    read_jsonl,
+    write_goldens,
+)
 from .types import Case, Golden, Request, Response, Usage
 
 __all__ = [
@@ -129,8 +137,14 @@ def _check_suite_name(suite: str) -> None:
 def _number(value: Any, key: str, where: str, *, high: float | None = None) -> float:
     if isinstance(value, bool) and key == "quality":
         return 1.0 if value else 0.0
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise SuiteError(f"{where}: {key!r} must be a number, got {value!r}.")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an integer beyond any float
+        finite = False
+    if not finite:
+        raise SuiteError(f"{where}: {key!r} must be a finite number, got {value!r}.")
     if value < 0 or (high is not None and value > high):
         bounds = f"between 0 and {high:g}" if high is not None else ">= 0"
         raise SuiteError(f"{where}: {key!r} must be {bounds}, got {value!r}.")
@@ -238,8 +252,11 @@ class _Importer:
         baseline: str,
         out_dir: Path,
         params: Mapping[str, Any] | None,
+        source: str = "the recordings",
     ) -> None:
         _check_suite_name(suite)
+        self.source = source
+        """The input, as error messages name it (its file names)."""
         if not isinstance(baseline, str) or ":" not in baseline:
             raise SuiteError(
                 f"baseline must be a model spec like 'openai:gpt-4o', got {baseline!r}."
@@ -398,13 +415,14 @@ class _Importer:
     ) -> ImportResult:
         """Write the suite, its cases and goldens; commit the labels."""
         if not self.rows:
-            raise SuiteError("nothing to import: no records were read.")
+            raise SuiteError(f"{self.source}: nothing to import: no records were read.")
         missing = [c for c in self.rows if c not in self.goldens]
         if missing:
             shown = ", ".join(repr(c) for c in missing[:5])
             more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
             raise SuiteError(
-                f"the baseline {self.baseline!r} has no response for case(s) {shown}{more}; "
+                f"{self.source}: the baseline {self.baseline!r} has no response for case(s) "
+                f"{shown}{more}; "
                 "every case needs the baseline's answer (its golden). Import its responses too, "
                 f"or choose another baseline (models seen: {', '.join(self.models)})."
             )
@@ -453,22 +471,7 @@ class _Importer:
 
 
 def _jsonl(path: Path) -> Iterator[tuple[str, Any]]:
-    shown = display_path(path)
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise SuiteError(f"{shown}: cannot read the file: {exc.strerror}.") from None
-    with handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{shown}: line {number}"
-            try:
-                yield where, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SuiteError(
-                    f"{where} is not valid JSON ({exc.msg}). Each line must be one JSON object."
-                ) from None
+    return read_jsonl(path)
 
 
 def import_recordings(
@@ -499,8 +502,14 @@ def import_recordings(
             case's lines disagree, a (case, model) pair repeats, or the baseline
             lacks a case.
     """
-    importer = _Importer(suite=suite, baseline=baseline, out_dir=out_dir, params=params)
     files = [Path(p) for p in paths]
+    importer = _Importer(
+        suite=suite,
+        baseline=baseline,
+        out_dir=out_dir,
+        params=params,
+        source=", ".join(display_path(p) for p in files) or "no recordings files",
+    )
     try:
         for path in files:
             for where, record in _jsonl(path):
@@ -584,7 +593,9 @@ def import_routellm(
         required += [f"{column}_response" for column in ROUTELLM_COLUMNS.values()]
     else:
         required.append("domain")
-    importer = _Importer(suite=suite, baseline=ROUTELLM_STRONG, out_dir=out_dir, params=None)
+    importer = _Importer(
+        suite=suite, baseline=ROUTELLM_STRONG, out_dir=out_dir, params=None, source=shown
+    )
     dropped = 0
     per_domain: dict[str, int] = {}
     try:

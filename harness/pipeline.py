@@ -15,7 +15,7 @@ import math
 import platform
 import subprocess
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -29,6 +29,7 @@ from .execute import Executor, RecordMode, close_providers
 from .gates import GateInput, GateSpec, judge
 from .providers import check_model_spec
 from .scoring import RecordedQuality, RecordedScorer, Scorer, build_scorer
+from .scoring.judge import JudgedSuite, JudgeItem, JudgeScorer, case_question, judge_suite
 from .scoring.recorded import base_model
 from .settings import ConfigSpec, Settings
 from .stats import (
@@ -90,6 +91,8 @@ class RunOutcome:
     """Provider calls made (answers not served from goldens or the store)."""
     remote_calls: int = 0
     """Of ``calls``, those to paid APIs."""
+    spend_usd: Decimal = Decimal(0)
+    """What this run paid providers (new paid answers only; recorded ones are free)."""
     new_responses: dict[str, tuple[Request, Response]] = field(default_factory=dict)
     goldens_written: dict[str, int] = field(default_factory=dict)
     """Suite name -> goldens (re)recorded this run."""
@@ -157,6 +160,8 @@ def run(
     progress: Callable[[str], None] | None = None,
     on_response: Callable[[str, Request, Response], None] | None = None,
     progress_interval: float = PROGRESS_INTERVAL,
+    batch_pending: dict[str, Request] | None = None,
+    batch_errors: Mapping[str, str] | None = None,
 ) -> RunOutcome:
     """Evaluate the selected (suite, configuration) pairs.
 
@@ -171,6 +176,9 @@ def run(
             seconds while the run lasts (cases done, calls in flight, errors, spend).
         on_response: Called with every new answer from a paid provider as it
             arrives (the journal that keeps it if the run dies).
+        batch_pending: Collect unrecorded paid requests here instead of sending
+            them (see :mod:`harness.batching`).
+        batch_errors: Requests whose batch failed, with the error to record.
     """
     outcome = RunOutcome(
         run_id=new_run_id(),
@@ -191,6 +199,8 @@ def run(
         record_mode=record_mode,
         provider_options=plan.settings.providers,
         on_response=record,
+        batch_pending=batch_pending,
+        batch_errors=batch_errors,
     )
     total_cases = sum(len(suites[suite].cases) for suite, _ in selected)
 
@@ -222,15 +232,25 @@ def run(
                 if golden is not None:
                     executor.recorded.setdefault(golden.request_hash, golden_response(golden))
         jobs = []
+        collecting: list[Coroutine[Any, Any, SentCase]] = []
         for suite_name, config_name in selected:
             item = prepared[suite_name]
             if item.problem:
+                if batch_pending is not None and not plan.configs[config_name].is_sweep:
+                    # Goldens are on their way in a batch: collect this configuration's
+                    # requests for the same batch (they do not depend on the goldens).
+                    chain = build_chain(plan.configs[config_name], where=config_name)
+                    collecting.extend(
+                        send_case(chain, item.suite, case, executor, plan)
+                        for case in item.suite.cases
+                    )
                 continue
             jobs.append(
                 evaluate_pair(
                     plan, item, plan.configs[config_name], executor, sweeps=outcome.sweeps
                 )
             )
+        await asyncio.gather(*collecting)
         say(f"evaluating {len(jobs)} (suite, configuration) pairs")
         for pair_results, summary in await asyncio.gather(*jobs):
             outcome.results.extend(pair_results)
@@ -252,6 +272,7 @@ def run(
     outcome.results.sort(key=lambda r: (order[(r.suite, r.config)],))
     outcome.calls = executor.calls
     outcome.remote_calls = executor.remote_calls
+    outcome.spend_usd = spent[0]
     outcome.new_responses = executor.new_responses
     outcome.finished_at = now_iso()
     outcome.price_snapshot = plan.prices.snapshot()
@@ -269,6 +290,12 @@ async def prepare_goldens(
     settings = plan.settings
     baseline = settings.baseline
     scorer = build_scorer(suite.scorer, where=f"{display_path(suite.path)}: scorer")
+    if isinstance(scorer, JudgeScorer) and not scorer.is_heuristic:
+        # Judge calls are evaluation cost: a judge with no price fails before any call.
+        try:
+            plan.prices.price_of(scorer.model)
+        except CostEvalError as exc:
+            raise type(exc)(f"{display_path(suite.path)}: scorer 'judge': {exc}") from None
     if isinstance(scorer, RecordedScorer):
         # Quality labels recorded with imported responses, from the suite's sidecar.
         scorer.bind(
@@ -394,11 +421,31 @@ async def evaluate_pair(
     gate = plan.settings.gate.merged(suite.gate_overrides, where=display_path(suite.path)).merged(
         spec.gate_overrides, where=f"config {spec.name!r}"
     )
+    judged: JudgedSuite | None = None
+    if isinstance(item.scorer, JudgeScorer):
+        # Through the executor: judge calls are deduped, stored and replayed.
+        judged = await judge_suite(
+            item.scorer,
+            [
+                JudgeItem(
+                    case_id=case.id,
+                    question=case_question(case),
+                    output=sent.response.text,
+                    golden=item.goldens[case.id].text,
+                    expected=case.expected,
+                )
+                for case, sent in zip(suite.cases, outputs, strict=True)
+                if sent.response.error is None
+            ],
+            executor.send,
+            seed=derive_seed(plan.settings.seed, suite.name, spec.name, "judge-noise"),
+        )
     results = [
-        score_case(item, spec, case, sent, plan, gate)
+        score_case(item, spec, case, sent, plan, gate, judged=judged)
         for case, sent in zip(suite.cases, outputs, strict=True)
     ]
-    return results, summarize(plan, suite, spec, gate, results)
+    noise = judged.noise.noise if judged is not None and judged.noise is not None else None
+    return results, summarize(plan, suite, spec, gate, results, noise=noise)
 
 
 @dataclass(frozen=True, slots=True)
@@ -448,15 +495,26 @@ def score_case(
     sent: SentCase,
     plan: Plan,
     gate: GateSpec,
+    *,
+    judged: JudgedSuite | None = None,
 ) -> CaseResult:
-    """Score one case's output and its baseline golden; cost both."""
+    """Score one case's output and its baseline golden; cost both.
+
+    With a judge scorer, ``judged`` holds the verdicts (made before, asynchronously):
+    the golden against itself is a tie, so the baseline scores 1.0; a case the judge
+    could not judge is an error row.
+    """
     suite = item.suite
     golden = item.goldens[case.id]
     prices = plan.prices
     response = sent.response
     recorded = item.scorer if isinstance(item.scorer, RecordedScorer) else None
+    rationale = ""
+    eval_cost = Decimal(0)  # what judging this case cost (evaluation, not the config)
     if recorded is not None:
         baseline_score = recorded.score_case(case.id, golden.model).value
+    elif judged is not None:
+        baseline_score = 1.0
     else:
         baseline_score = reference_scores(
             item.scorer, golden.text, golden.text, case.expected, suite.reference
@@ -479,13 +537,25 @@ def score_case(
         except CostEvalError as exc:
             # No label for this (case, model): an error row, never a guessed score.
             response = replace(response, error=str(exc))
+    elif response.error is None and judged is not None:
+        verdict = judged.scores.get(case.id)
+        if verdict is None or verdict.score is None:
+            error = verdict.error if verdict is not None else None
+            response = replace(response, error=f"judge: {error or 'not judged'}")
+        else:
+            score = verdict.score.value
+            rationale = verdict.score.rationale
+        if verdict is not None:
+            eval_cost = verdict.cost(prices)
     elif response.error is None:
         score = reference_scores(
             item.scorer, response.text, golden.text, case.expected, suite.reference
         )
     if score is not None:
         delta = score - baseline_score
-    reference_text = golden.text if suite.reference == "golden" else (case.expected or "")
+    reference_text = (
+        golden.text if suite.reference == "golden" or judged is not None else (case.expected or "")
+    )
     return CaseResult(
         suite=suite.name,
         config=spec.name,
@@ -506,13 +576,25 @@ def score_case(
         calls=len(sent.calls),
         error=response.error,
         flagged=delta is not None and delta <= -gate.flag_drop,
+        rationale=rationale,
+        eval_cost_usd=eval_cost,
     )
 
 
 def summarize(
-    plan: Plan, suite: Suite, spec: ConfigSpec, gate: GateSpec, results: Sequence[CaseResult]
+    plan: Plan,
+    suite: Suite,
+    spec: ConfigSpec,
+    gate: GateSpec,
+    results: Sequence[CaseResult],
+    *,
+    noise: float | None = None,
 ) -> Summary:
-    """The verdict of one (suite, configuration) from its case results."""
+    """The verdict of one (suite, configuration) from its case results.
+
+    ``noise``: the quality change judge noise alone explains (a judge scorer's
+    measured flip rate); no drop within it fails the gate.
+    """
     scored = [r for r in results if r.score is not None and r.delta is not None]
     errors = len(results) - len(scored)
     deltas = [r.delta for r in scored if r.delta is not None]
@@ -544,6 +626,7 @@ def summarize(
             deltas=deltas,
             category_deltas=deltas_by_category([r.category for r in scored], deltas) if n else {},
             cost_ratio=ratio,
+            noise=noise,
             binary=is_binary(
                 [r.score for r in scored if r.score is not None]
                 + [r.baseline_score for r in scored if r.baseline_score is not None]
@@ -594,6 +677,7 @@ def summarize(
         baseline_monthly_cost=baseline_cost * volume,
         flagged_cases=sum(1 for r in results if r.flagged),
         categories=tuple(categories),
+        noise=noise,
     )
 
 

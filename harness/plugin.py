@@ -126,6 +126,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="With --cost-eval-compare: exit non-zero when any configuration regressed "
         "(used by `harness nightly`). Default: False",
     )
+    group.addoption(
+        "--cost-eval-batch",
+        dest="cost_eval_batch",
+        action="store_true",
+        default=False,
+        help="Send every paid request through the providers' batch APIs (OpenAI Batch, "
+        "Anthropic Message Batches) at half price; answers can take up to 24 h. An interrupted "
+        "run resumes its pending batches. Default: False",
+    )
+    group.addoption(
+        "--cost-eval-batch-poll",
+        dest="cost_eval_batch_poll",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="Seconds between status checks of a pending batch. Default: %(default)r",
+    )
     parser.addini("cost_eval_config", "TOML file holding the [tool.cost-eval] table", default=None)
     parser.addini("cost_eval_db", "DuckDB file for runs and results", default=None)
     parser.addini("cost_eval_report", "Where to write the HTML report", default=None)

@@ -128,16 +128,25 @@ class CostEvalSession:
         try:
             recorded = load_responses(self.settings.db)
             self.journal = Journal(self.settings.db, self.journal_name())
-            self.outcome = run_pipeline(
-                self.plan,
-                self.suites,
-                selected,
-                update_goldens=self.update_goldens,
-                recorded=recorded,
-                record_mode=self.record_mode,
-                progress=self.say,
-                on_response=self.journal.append,
-            )
+            options: dict[str, Any] = {
+                "update_goldens": self.update_goldens,
+                "recorded": recorded,
+                "record_mode": self.record_mode,
+                "progress": self.say,
+                "on_response": self.journal.append,
+            }
+            if self.config.getoption("cost_eval_batch"):
+                from .batching import run_with_batches
+
+                self.outcome = run_with_batches(
+                    self.plan,
+                    self.suites,
+                    selected,
+                    poll_interval=self.config.getoption("cost_eval_batch_poll"),
+                    **options,
+                )
+            else:
+                self.outcome = run_pipeline(self.plan, self.suites, selected, **options)
         except CostEvalError as exc:
             self.run_error = str(exc)
             raise
@@ -306,7 +315,7 @@ class CostEvalSession:
         write(
             f"run {outcome.run_id}: {len(outcome.summaries)} (suite, configuration) pairs over "
             f"{suites} suite(s); {outcome.calls} provider call(s), {outcome.remote_calls} of them "
-            f"to paid APIs; baseline "
+            f"to paid APIs (spent {money(outcome.spend_usd)}); baseline "
             f"{self.settings.baseline}"
         )
         for name, count in outcome.goldens_written.items():

@@ -4,12 +4,15 @@ The table lives in ``pyproject.toml`` or in a TOML file given with
 ``--cost-eval-config PATH`` (either a ``[tool.cost-eval]`` table or the same
 keys at top level). Sweeps are expanded here: a configuration whose strategy
 table holds a list (``threshold = [0.3, 0.5]``) becomes one configuration per
-value, named ``route[threshold=0.3]``.
+value, named ``route[threshold=0.3]``. A threshold router with
+``threshold = "sweep"`` is not expanded: it is one configuration, evaluated as a
+threshold sweep (:mod:`harness.sweep_run`).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,7 +22,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .gates import GateSpec
-from .tables import check_keys, get_bool, get_str, get_table
+from .tables import check_keys, get_bool, get_float, get_str, get_table
 
 SETTINGS_KEYS = (
     "suites",
@@ -33,6 +36,7 @@ SETTINGS_KEYS = (
     "prices",
     "configs",
     "providers",
+    "redact",
 )
 CONFIG_KEYS = (
     "name",
@@ -49,6 +53,8 @@ CONFIG_KEYS = (
 STRATEGY_SLOTS = ("compress", "cache", "router")
 """Strategy tables of a configuration, in chain order (outermost first)."""
 EXAMPLE_KINDS = {"router": "threshold", "cache": "exact", "compress": "keep_last"}
+MAX_SWEEP_POINTS = 1000
+"""Most configurations one ``[[tool.cost-eval.configs]]`` entry may expand to."""
 PRICE_KEYS = ("input", "output", "cached_input", "cache_write", "batch_discount")
 
 
@@ -103,6 +109,16 @@ class ConfigSpec:
         """Whether this configuration runs on ``suite``."""
         return self.suites is None or suite in self.suites
 
+    @property
+    def is_sweep(self) -> bool:
+        """A threshold router with ``threshold = "sweep"``: one item, judged as a sweep."""
+        router = self.router
+        return (
+            router is not None
+            and router.kind == "threshold"
+            and router.options.get("threshold") == "sweep"
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
@@ -123,7 +139,15 @@ class Settings:
     prices: Mapping[str, Price]
     configs: tuple[ConfigSpec, ...]
     providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    """Options per provider prefix (``[tool.cost-eval.providers.openai]``: base_url, limits)."""
+    """Options per provider prefix (``[tool.cost-eval.providers.openai]``: base_url, limits).
+
+    May hold a key (``api_key``): never store or print these options."""
+    redact: bool = False
+    """Reports show a placeholder and a hash instead of case texts (prompts, outputs,
+    references): for suites built from customer data."""
+    warnings: tuple[str, ...] = ()
+    """Things that work but should change (an API key written in the file), for the
+    run to print."""
 
 
 def find_settings_file(root: Path, explicit: str | None) -> tuple[Path, bool]:
@@ -157,9 +181,22 @@ def load_settings(root: Path, config_file: str | None = None) -> Settings:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}.") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} at offset "
+            f"{exc.start}). Save the file as UTF-8."
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the file: {exc.strerror or exc}.") from None
     table: Mapping[str, Any] = document
     if nested or "tool" in document:
-        table = document.get("tool", {}).get("cost-eval")
+        tool = document.get("tool", {})
+        table = tool.get("cost-eval") if isinstance(tool, Mapping) else None
+        if not isinstance(table, Mapping) and table is not None:
+            raise ConfigError(
+                f"{path}: [tool.cost-eval] must be a table, got {table!r}. Write it as a "
+                "[tool.cost-eval] section."
+            )
         if table is None:
             raise ConfigError(
                 f"{path}: no [tool.cost-eval] table. Add one naming at least the baseline "
@@ -206,15 +243,15 @@ def parse_settings(table: Mapping[str, Any], *, root: Path, source: str) -> Sett
         return value if value.is_absolute() else root / value
 
     providers: dict[str, Mapping[str, Any]] = {}
+    warnings: list[str] = []
     for prefix, options in get_table(table, "providers", where=where).items():
-        if not isinstance(options, Mapping):
-            raise ConfigError(
-                f"{where}.providers.{prefix}: must be a table of options, e.g. "
-                'base_url = "http://localhost:8000/v1".'
-            )
-        providers[prefix] = dict(options)
+        providers[prefix] = parse_provider_options(
+            prefix, options, where=f"{where}.providers.{prefix}", warnings=warnings
+        )
     return Settings(
         providers=providers,
+        redact=get_bool(table, "redact", False, where=where),
+        warnings=tuple(warnings),
         root=root,
         source=source,
         suites_dir=path_of("suites", "suites"),
@@ -228,6 +265,66 @@ def parse_settings(table: Mapping[str, Any], *, root: Path, source: str) -> Sett
         prices=prices,
         configs=tuple(configs),
     )
+
+
+def parse_provider_options(
+    prefix: str, options: Any, *, where: str, warnings: list[str]
+) -> dict[str, Any]:
+    """Check one ``[tool.cost-eval.providers.<prefix>]`` table (checked here, not at the
+    first call, so a typo stops the run before anything is sent or paid for).
+
+    A literal ``api_key`` works but is reported in ``warnings``: a key written in
+    ``pyproject.toml`` ends up in version control. ``api_key_env`` names the
+    environment variable that holds it instead.
+    """
+    from .providers import EXTRA_OPTIONS, LOCAL_PROVIDERS, PROVIDERS, REMOTE_OPTIONS
+
+    if not isinstance(options, Mapping):
+        raise ConfigError(
+            f"{where}: must be a table of options, e.g. "
+            'base_url = "http://localhost:8000/v1".'
+        )
+    if prefix in LOCAL_PROVIDERS:
+        raise ConfigError(
+            f"{where}: {prefix}: models run locally and take no options. Remove the table."
+        )
+    if prefix not in PROVIDERS:
+        remote = [p for p in PROVIDERS if p not in LOCAL_PROVIDERS]
+        raise ConfigError(
+            f"{where}: unknown provider {prefix!r}. Providers with options: "
+            f"{', '.join(remote)}."
+        )
+    allowed = REMOTE_OPTIONS + EXTRA_OPTIONS.get(prefix, ())
+    check_keys(options, allowed, where=where)
+    for key in ("base_url", "api_key", "api_key_env"):
+        if key in options:
+            get_str(options, key, where=where)
+    if "api_key" in options and "api_key_env" in options:
+        raise ConfigError(
+            f"{where}: give api_key_env (the name of the environment variable holding the "
+            "key), not both it and api_key."
+        )
+    if "api_key" in options:
+        warnings.append(
+            f"{where}: api_key is written in the file, where version control keeps it. "
+            'Put the key in an environment variable and name it: api_key_env = "MY_KEY_VAR".'
+        )
+    for key in ("timeout", "requests_per_minute", "tokens_per_minute"):
+        if key in options:
+            value = get_float(options, key, 1.0, where=where, low=0.0, high=1e12)
+            if value <= 0:
+                raise ConfigError(f"{where}: {key!r} must be a number > 0, got {value!r}.")
+    for key, low, high in (("max_retries", 0, 100), ("max_concurrency", 1, 10_000)):
+        if key in options:
+            value = options[key]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ConfigError(
+                    f"{where}: {key!r} must be a whole number between {low} and {high}, "
+                    f"got {value!r}."
+                )
+    if "cache_system_prompt" in options:
+        get_bool(options, "cache_system_prompt", False, where=where)
+    return dict(options)
 
 
 def parse_price(entry: Any, *, where: str) -> Price:
@@ -246,6 +343,8 @@ def parse_price(entry: Any, *, where: str) -> Price:
             value = Decimal(str(raw))
         except InvalidOperation:
             raise ConfigError(f"{where}: {key!r} must be a number, got {raw!r}.") from None
+        if not value.is_finite():
+            raise ConfigError(f"{where}: {key!r} must be a finite number, got {raw!r}.")
         if value < 0 or (key == "batch_discount" and value > 1):
             raise ConfigError(f"{where}: {key!r} is out of range: {raw!r}.")
         values[key] = value
@@ -292,6 +391,13 @@ def expand_config(raw: Mapping[str, Any], *, gate: GateSpec, where: str) -> list
         raise ConfigError(
             f"{where}: has both 'model' and a router; the router picks the model. Remove one."
         )
+    router_table = tables["router"] or {}
+    if router_table.get("threshold") == "sweep" and (tables["cache"] or tables["compress"]):
+        raise ConfigError(
+            f'{where}: a threshold sweep (threshold = "sweep") judges the router alone, '
+            "from each case's strong and weak answers; remove 'cache' and 'compress' (or give "
+            "a fixed threshold)."
+        )
     suites_value = raw.get("suites")
     suites: tuple[str, ...] | None = None
     if suites_value is not None:
@@ -312,6 +418,13 @@ def expand_config(raw: Mapping[str, Any], *, gate: GateSpec, where: str) -> list
                         f"{where}: {slot}.{key} is an empty list; give at least one value."
                     )
                 dimensions.append((slot, key, value))
+    count = math.prod(len(values) for _, _, values in dimensions)
+    if count > MAX_SWEEP_POINTS:
+        raise ConfigError(
+            f"{where}: its sweeps make {count:,} configurations, more than "
+            f"{MAX_SWEEP_POINTS:,}. Sweep fewer values (a threshold router can sweep all "
+            'thresholds at once with threshold = "sweep").'
+        )
     keys = [key for _, key, _ in dimensions]
     points = itertools.product(*(values for _, _, values in dimensions)) if dimensions else [()]
     specs: list[ConfigSpec] = []

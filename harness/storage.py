@@ -77,6 +77,9 @@ CREATE TABLE IF NOT EXISTS summaries (
     monthly_cost {MONEY}, baseline_monthly_cost {MONEY}, flagged_cases INTEGER,
     categories_json VARCHAR
 );
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS spend_usd {MONEY};
+ALTER TABLE results ADD COLUMN IF NOT EXISTS rationale VARCHAR;
+ALTER TABLE results ADD COLUMN IF NOT EXISTS eval_cost_usd {MONEY};
 ALTER TABLE summaries ADD COLUMN IF NOT EXISTS p_value DOUBLE;
 ALTER TABLE summaries ADD COLUMN IF NOT EXISTS test VARCHAR;
 ALTER TABLE summaries ADD COLUMN IF NOT EXISTS min_detectable_drop DOUBLE;
@@ -85,6 +88,10 @@ CREATE TABLE IF NOT EXISTS problems (
     schema_version INTEGER, run_id VARCHAR, suite VARCHAR, message VARCHAR
 );
 CREATE OR REPLACE VIEW history AS {HISTORY_SELECT};
+CREATE TABLE IF NOT EXISTS batches (
+    schema_version INTEGER, provider VARCHAR, batch_id VARCHAR PRIMARY KEY,
+    hashes_json VARCHAR, submitted_at VARCHAR, finished_at VARCHAR
+);
 CREATE TABLE IF NOT EXISTS responses (
     schema_version INTEGER, request_hash VARCHAR PRIMARY KEY, model VARCHAR,
     request_json VARCHAR, response VARCHAR, input_tokens BIGINT, cached_input_tokens BIGINT,
@@ -218,6 +225,7 @@ def write_run(path: Path, outcome: RunOutcome) -> None:
                     ),
                     "prices_json": json.dumps(outcome.price_snapshot),
                     "calls": outcome.calls,
+                    "spend_usd": _money(outcome.spend_usd),
                 }
             ],
         )
@@ -328,6 +336,8 @@ def _result_row(run_id: str, r: CaseResult) -> dict[str, Any]:
         "calls": r.calls,
         "error": r.error,
         "flagged": r.flagged,
+        "rationale": r.rationale,
+        "eval_cost_usd": _money(r.eval_cost_usd),
     }
     row.update({f: getattr(r.usage, f) for f in USAGE_FIELDS})
     return row
@@ -530,6 +540,8 @@ def _result_from_row(row: Mapping[str, Any]) -> CaseResult:
         calls=row["calls"],
         error=row["error"],
         flagged=row["flagged"],
+        rationale=row.get("rationale") or "",
+        eval_cost_usd=row.get("eval_cost_usd") or Decimal(0),
     )
 
 
@@ -551,3 +563,46 @@ def load_responses(path: Path) -> dict[str, Response]:
         )
         for row in rows
     }
+
+
+class DuckBatchStore:
+    """Submitted provider batches, remembered in the ``batches`` table.
+
+    A run killed while its batches are pending leaves them here; the next run
+    with ``--cost-eval-batch`` resumes them instead of submitting (and paying
+    for) new ones. Satisfies :class:`harness.batch.BatchStore`.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def pending(self, provider: str) -> list[tuple[str, list[str]]]:
+        """``(batch_id, request hashes)`` of every unfinished batch of ``provider``."""
+        if not self.path.is_file():
+            return []
+        with connect(self.path) as connection:
+            rows = connection.execute(
+                "SELECT batch_id, hashes_json FROM batches WHERE provider = ? "
+                "AND finished_at IS NULL ORDER BY submitted_at",
+                [provider],
+            ).fetchall()
+        return [(str(batch_id), list(json.loads(hashes))) for batch_id, hashes in rows]
+
+    def save(self, provider: str, batch_id: str, hashes: Sequence[str]) -> None:
+        """Remember a batch the moment it is submitted."""
+        from .suites import now_iso
+
+        with connect(self.path) as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, ?, NULL)",
+                [SCHEMA_VERSION, provider, batch_id, json.dumps(list(hashes)), now_iso()],
+            )
+
+    def finish(self, batch_id: str) -> None:
+        """Mark a batch done once its results are read."""
+        from .suites import now_iso
+
+        with connect(self.path) as connection:
+            connection.execute(
+                "UPDATE batches SET finished_at = ? WHERE batch_id = ?", [now_iso(), batch_id]
+            )

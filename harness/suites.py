@@ -101,6 +101,39 @@ def display_path(path: Path, root: Path | None = None) -> str:
         return str(path)
 
 
+def not_utf8(exc: UnicodeDecodeError) -> str:
+    """The sentence for a file that is not UTF-8 text."""
+    return (
+        f"not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} at offset "
+        f"{exc.start}). Save the file as UTF-8 (and check it is not truncated or binary)."
+    )
+
+
+def unencodable(value: Any) -> bool:
+    """Whether ``value`` holds a string that cannot be written as UTF-8.
+
+    JSON text may escape half a surrogate pair (``"\\ud800"``); such a string
+    cannot be hashed, stored or written to a goldens file.
+    """
+    seen: set[int] = set()  # YAML aliases share containers: visit each once
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, Mapping | list | tuple) and id(item) not in seen:
+            seen.add(id(item))
+            if isinstance(item, Mapping):
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            else:
+                stack.extend(item)
+    return False
+
+
 def suite_files(suites_dir: Path) -> list[Path]:
     """The suite files of a folder, sorted; files starting with ``_`` are skipped."""
     if not suites_dir.is_dir():
@@ -130,12 +163,21 @@ def load_suite(path: Path, *, gate: GateSpec | None = None) -> Suite:
         ) from None
     except yaml.YAMLError as exc:
         raise SuiteError(f"{where}: not valid YAML: {exc}.") from None
+    except UnicodeDecodeError as exc:
+        raise SuiteError(f"{where}: {not_utf8(exc)}") from None
+    except RecursionError:
+        raise SuiteError(f"{where}: nested too deeply to read as YAML.") from None
     except OSError as exc:
-        raise SuiteError(f"{where}: cannot read the file: {exc.strerror}.") from None
+        raise SuiteError(f"{where}: cannot read the file: {exc.strerror or exc}.") from None
     if not isinstance(data, Mapping):
         raise SuiteError(
             f"{where}: a suite must be a mapping with 'cases' (or 'cases_file'), "
             f"got {type(data).__name__}. See the README for the format."
+        )
+    if unencodable(data):
+        raise SuiteError(
+            f"{where}: holds text that is not valid Unicode (an escaped lone surrogate such "
+            "as \\ud800). Fix the text that produced it."
         )
     check_keys(data, SUITE_KEYS, where=where, error=SuiteError)
     name = data.get("suite", path.stem)
@@ -154,6 +196,7 @@ def load_suite(path: Path, *, gate: GateSpec | None = None) -> Suite:
     params = data.get("params", {}) or {}
     if not isinstance(params, Mapping):
         raise SuiteError(f"{where}: 'params' must be a mapping like {{temperature: 0}}.")
+    check_params(params, where=f"{where}: params")
     gate_table = data.get("gate", {}) or {}
     if not isinstance(gate_table, Mapping):
         raise SuiteError(f"{where}: 'gate' must be a mapping like {{max_quality_drop: 0.03}}.")
@@ -217,6 +260,27 @@ def load_suite(path: Path, *, gate: GateSpec | None = None) -> Suite:
     )
 
 
+def check_params(params: Mapping[Any, Any], *, where: str) -> None:
+    """Request parameters must be named by strings and hold JSON values.
+
+    They are sent to the provider and hashed into every request key, so a date
+    (YAML reads ``2024-01-01`` as one) or a non-text key could not be sent.
+
+    Raises:
+        SuiteError: the first key or value that does not fit.
+    """
+    for key, value in params.items():
+        if not isinstance(key, str) or not key:
+            raise SuiteError(f"{where}: parameter names must be text, got {key!r}.")
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            raise SuiteError(
+                f"{where}: {key!r} must be a JSON value (number, text, true/false, list or "
+                f"mapping), got {value!r}. Quote it if it is meant as text."
+            ) from None
+
+
 def read_case_file(suite_path: Path, name: Any, *, where: str) -> Iterator[tuple[str, Any]]:
     """Rows of a JSONL (read directly, so errors carry line numbers) or Parquet file."""
     if not isinstance(name, str):
@@ -226,18 +290,7 @@ def read_case_file(suite_path: Path, name: Any, *, where: str) -> Iterator[tuple
     if not path.is_file():
         raise SuiteError(f"{where}: cases_file {name!r} not found (looked at {shown}).")
     if path.suffix == ".jsonl":
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise SuiteError(
-                        f"{shown}: line {number} is not valid JSON ({exc.msg}). "
-                        "Each line must be one JSON object."
-                    ) from None
-                yield f"{shown}: line {number}", row
+        yield from read_jsonl(path, shown=shown)
     elif path.suffix == ".parquet":
         # Parquet goes through `datasets` (imported only here: it is slow to import).
         import datasets
@@ -247,6 +300,49 @@ def read_case_file(suite_path: Path, name: Any, *, where: str) -> Iterator[tuple
             yield f"{shown}: row {index + 1}", row
     else:
         raise SuiteError(f"{where}: cases_file {name!r} must end in .jsonl or .parquet.")
+
+
+def read_jsonl(path: Path, *, shown: str | None = None) -> Iterator[tuple[str, Any]]:
+    """``(where, value)`` for every non-blank line of a JSONL file, streamed.
+
+    Raises:
+        SuiteError: the file cannot be read, is not UTF-8, or a line is not JSON
+            (or holds a string that is not valid Unicode); the message names the
+            file and the line.
+    """
+    shown = shown or display_path(path)
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise SuiteError(f"{shown}: cannot read the file: {exc.strerror or exc}.") from None
+    with handle:
+        try:
+            for number, raw in enumerate(handle, start=1):
+                where = f"{shown}: line {number}"
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise SuiteError(f"{where}: {not_utf8(exc)}") from None
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise SuiteError(
+                        f"{where} is not valid JSON ({exc.msg}). "
+                        "Each line must be one JSON object."
+                    ) from None
+                except RecursionError:
+                    raise SuiteError(f"{where} is nested too deeply to read.") from None
+                # Only an escaped half of a surrogate pair makes text unencodable.
+                if "\\u" in line and unencodable(row):
+                    raise SuiteError(
+                        f"{where} holds text that is not valid Unicode (an escaped lone "
+                        "surrogate such as \\ud800). Fix the text that produced it."
+                    )
+                yield where, row
+        except OSError as exc:
+            raise SuiteError(f"{shown}: cannot read the file: {exc.strerror or exc}.") from None
 
 
 def parse_case(row: Any, *, suite: str, default_system: str | None, where: str) -> Case:

@@ -44,7 +44,10 @@ def get_float(
     value = table.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise error(f"{where}: {key!r} must be a number, got {value!r}.")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond any float
+        raise error(f"{where}: {key!r} is out of range, got {value!r}.") from None
     if (
         number != number
         or (low is not None and number < low)

@@ -245,6 +245,10 @@ class CaseResult:
     error: str | None = None
     flagged: bool = False
     """True when the case got worse than the baseline."""
+    rationale: str = ""
+    """Why the scorer scored it so, when it says (judges)."""
+    eval_cost_usd: Decimal = Decimal(0)
+    """What scoring this case cost (judge calls): evaluation cost, not the configuration's."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -24,6 +24,7 @@ MONEY_FIELDS = {
     "baseline_cost_per_query",
     "monthly_cost",
     "baseline_monthly_cost",
+    "eval_cost_usd",
 }
 
 
@@ -47,12 +48,14 @@ def outcome_to_wire(outcome: RunOutcome) -> dict[str, Any]:
         "problems": dict(outcome.problems),
         "calls": outcome.calls,
         "remote_calls": outcome.remote_calls,
+        "spend_usd": str(outcome.spend_usd),
         "goldens_written": dict(outcome.goldens_written),
         "price_snapshot": _plain(outcome.price_snapshot),
         "new_responses": [
             [key, _plain(asdict(request)), _plain(asdict(response))]
             for key, (request, response) in outcome.new_responses.items()
         ],
+        "sweeps": [[suite, config, data] for (suite, config), data in outcome.sweeps.items()],
     }
 
 
@@ -97,11 +100,14 @@ def merge_outcomes(
         base.problems.update(wire["problems"])
         base.calls += int(wire["calls"])
         base.remote_calls += int(wire["remote_calls"])
+        base.spend_usd += Decimal(wire["spend_usd"])
         for suite, count in wire["goldens_written"].items():
             base.goldens_written[suite] = max(base.goldens_written.get(suite, 0), count)
         base.price_snapshot.update(wire["price_snapshot"])
         for key, request, response in wire["new_responses"]:
             base.new_responses[key] = (_request(request), _response(response))
+        for suite, config, data in wire.get("sweeps", []):
+            base.sweeps[(suite, config)] = data
         base.started_at = min(base.started_at, wire["started_at"])
         base.finished_at = max(base.finished_at, wire["finished_at"])
 

@@ -64,6 +64,7 @@ def _sim_models() -> list[str]:
 REMOTE_OPTIONS = (
     "base_url",
     "api_key",
+    "api_key_env",
     "timeout",
     "max_retries",
     "max_concurrency",
@@ -71,7 +72,10 @@ REMOTE_OPTIONS = (
     "tokens_per_minute",
 )
 """Options every real provider takes (``[tool.cost-eval.providers.<prefix>]``)."""
-EXTRA_OPTIONS: dict[str, tuple[str, ...]] = {"anthropic": ("cache_system_prompt",)}
+EXTRA_OPTIONS: dict[str, tuple[str, ...]] = {
+    "anthropic": ("cache_system_prompt",),
+    "openai": ("http_client",),
+}
 """Options only some real providers take."""
 
 

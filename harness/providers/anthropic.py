@@ -22,9 +22,12 @@ Usage mapping
     ``output_tokens_details.thinking_tokens`` when reported.
 
 Failures (error responses, never exceptions): HTTP errors after the SDK's
-retries (429, 500, 529 overloaded ...), connection errors, timeouts, a body
-that is not a message, ``stop_reason == "refusal"``, no text. A
-``max_tokens`` stop is a normal, truncated answer.
+retries (429, 500, 529 overloaded ...), connection errors and resets,
+timeouts, a body that is not a message (malformed JSON, wrong shape, malformed
+usage), ``stop_reason == "refusal"``, no text, and a ``max_tokens`` stop of a
+case's answer (kind ``Truncated``: a cut answer is not scored as a wrong one).
+A helper call (a summarizer's, a judge's) cut at its own ``max_tokens`` keeps
+its text.
 """
 
 from __future__ import annotations
@@ -36,7 +39,15 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import MissingDependency
 from ..types import Message, Request, Usage
-from .remote import Answer, CallFailed, RemoteProvider, attempts_of_response, model_name
+from .remote import (
+    Answer,
+    CallFailed,
+    RemoteProvider,
+    attempts_of_response,
+    model_name,
+    token_count,
+    truncated_answer,
+)
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -108,7 +119,17 @@ class AnthropicProvider(RemoteProvider["AsyncAnthropic"]):
                 "the provider's response is not a message",
                 attempts=attempts,
             )
-        return answer_from_message(data, attempts=attempts)
+        try:
+            return answer_from_message(data, attempts=attempts, purpose=request.purpose)
+        except CallFailed as failed:
+            failed.attempts = attempts
+            raise
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+            raise CallFailed(
+                "InvalidResponse",
+                f"the provider's response is not a message ({type(exc).__name__}: {exc})",
+                attempts=attempts,
+            ) from None
 
 
 @functools.cache
@@ -171,26 +192,39 @@ def _get(obj: Any, name: str) -> Any:
 
 
 def to_usage(usage: AnthropicUsage | Mapping[str, Any] | None) -> Usage:
-    """The harness usage of a Messages API ``usage`` (SDK object or JSON)."""
+    """The harness usage of a Messages API ``usage`` (SDK object or JSON).
+
+    Raises:
+        CallFailed: a count that is not a whole number >= 0 (``InvalidResponse``).
+    """
     if usage is None:
         return Usage()
     thinking = _get(_get(usage, "output_tokens_details"), "thinking_tokens")
     return Usage(
-        input_tokens=_get(usage, "input_tokens") or 0,
-        cached_input_tokens=_get(usage, "cache_read_input_tokens") or 0,
-        cache_write_tokens=_get(usage, "cache_creation_input_tokens") or 0,
-        output_tokens=_get(usage, "output_tokens") or 0,
-        reasoning_tokens=thinking or 0,
+        input_tokens=token_count(_get(usage, "input_tokens"), "input_tokens"),
+        cached_input_tokens=token_count(
+            _get(usage, "cache_read_input_tokens"), "cache_read_input_tokens"
+        ),
+        cache_write_tokens=token_count(
+            _get(usage, "cache_creation_input_tokens"), "cache_creation_input_tokens"
+        ),
+        output_tokens=token_count(_get(usage, "output_tokens"), "output_tokens"),
+        reasoning_tokens=token_count(thinking, "thinking_tokens"),
     )
 
 
 def answer_from_message(
-    message: AnthropicMessage | Mapping[str, Any], *, attempts: int = 1
+    message: AnthropicMessage | Mapping[str, Any], *, attempts: int = 1, purpose: str = "answer"
 ) -> Answer:
     """Text and usage of a Messages API response (SDK object or JSON).
 
+    Args:
+        purpose: The request's ``purpose``: a case's ``answer`` cut at
+            ``max_tokens`` is an error; a helper call's is kept.
+
     Raises:
-        CallFailed: refused, or no text block.
+        CallFailed: refused, cut at ``max_tokens``, no text block, or a body of
+            another shape.
     """
     stop_reason = _get(message, "stop_reason")
     if stop_reason == "refusal":
@@ -199,18 +233,33 @@ def answer_from_message(
             "the model declined to answer (stop_reason=refusal)",
             attempts=attempts,
         )
-    texts = [
-        str(_get(block, "text") or "")
-        for block in _get(message, "content") or ()
-        if _get(block, "type") == "text"
-    ]
+    content = _get(message, "content") or ()
+    if isinstance(content, str | bytes | Mapping) or not isinstance(content, list | tuple):
+        raise CallFailed(
+            "InvalidResponse",
+            f"the provider's response is not a message (content = {content!r:.80})",
+            attempts=attempts,
+        )
+    usage = to_usage(_get(message, "usage"))
+    if stop_reason == "max_tokens":
+        failure = truncated_answer(
+            "stop_reason=max_tokens", purpose, attempts=attempts, usage=usage
+        )
+        if failure is not None:
+            raise failure
+    texts = [_get(block, "text") for block in content if _get(block, "type") == "text"]
     if not texts:
         raise CallFailed(
             "EmptyResponse",
             f"the answer has no text (stop_reason={stop_reason})",
             attempts=attempts,
+            usage=usage,
         )
-    return Answer(text="".join(texts), usage=to_usage(_get(message, "usage")))
+    if not all(isinstance(text, str) for text in texts):
+        raise CallFailed(
+            "InvalidResponse", "a text block of the answer holds no text", attempts=attempts
+        )
+    return Answer(text="".join(texts), usage=usage)
 
 
 __all__ = [

@@ -17,10 +17,20 @@ Usage mapping
     reported; ``output_tokens`` = ``completion_tokens`` (reasoning included);
     ``reasoning_tokens`` = ``completion_tokens_details.reasoning_tokens``.
 
+HTTP transport (``http_client``)
+    ``"httpx"`` (the default) is the SDK's own client. ``"aiohttp"`` passes
+    ``openai.DefaultAioHttpClient()``, the SDK's aiohttp transport (needs
+    ``aiohttp``, the SDK's ``aiohttp`` extra): the same requests and answers for
+    about a third less client CPU per call, which is what bounds a run's
+    throughput on a small machine (``benchmarks/bench_throughput.py``).
+
 Failures (error responses, never exceptions): HTTP errors after the SDK's
-retries, connection errors, timeouts, a body that is not a chat completion, no
-choices, ``finish_reason == "content_filter"``, a refusal. A ``length`` finish
-(``max_tokens`` reached) is a normal, truncated answer.
+retries (429, 5xx), connection errors and resets, timeouts, a body that is not
+a chat completion (malformed JSON, wrong shape, malformed usage), no choices,
+``finish_reason == "content_filter"``, a refusal, and a ``length`` finish
+(``max_tokens`` reached) of a case's answer (kind ``Truncated``: a cut answer is
+not scored as a wrong one). A helper call (a summarizer's, a judge's) cut at its
+own ``max_tokens`` keeps its text.
 """
 
 from __future__ import annotations
@@ -28,9 +38,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import MissingDependency
+from ..errors import MissingDependency, ProviderError
 from ..types import Message, Request, Usage
-from .remote import Answer, CallFailed, RemoteProvider, model_name
+from .remote import (
+    Answer,
+    CallFailed,
+    RemoteProvider,
+    model_name,
+    token_count,
+    truncated_answer,
+)
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -38,12 +55,42 @@ if TYPE_CHECKING:
     from openai.types.completion_usage import CompletionUsage
 
 
+HTTP_CLIENTS = ("httpx", "aiohttp")
+"""Values of the ``http_client`` option."""
+
+
 class OpenAIProvider(RemoteProvider["AsyncOpenAI"]):
-    """OpenAI Chat Completions (``openai:<model>``); options as :class:`.RemoteProvider`."""
+    """OpenAI Chat Completions (``openai:<model>``).
+
+    Args:
+        http_client: ``"httpx"`` (the SDK's default transport) or ``"aiohttp"``
+            (``openai.DefaultAioHttpClient``: less CPU per call).
+        **options: As :class:`.RemoteProvider`.
+
+    Raises:
+        ProviderError: an unknown ``http_client``.
+        MissingDependency: ``http_client = "aiohttp"`` without ``aiohttp`` installed.
+    """
 
     name = "openai"
     env_key = "OPENAI_API_KEY"
     env_base_url = "OPENAI_BASE_URL"
+
+    def __init__(self, *, http_client: str = "httpx", **options: Any) -> None:
+        if http_client not in HTTP_CLIENTS:
+            raise ProviderError(
+                f"openai: http_client must be one of {', '.join(map(repr, HTTP_CLIENTS))}, "
+                f"got {http_client!r}."
+            )
+        if http_client == "aiohttp":
+            try:
+                import aiohttp  # noqa: F401
+            except ImportError:
+                raise MissingDependency(
+                    'The openai: provider\'s http_client = "aiohttp"', ["aiohttp"]
+                ) from None
+        self.http_client = http_client
+        super().__init__(**options)
 
     def _check_sdk(self) -> None:
         try:
@@ -54,11 +101,17 @@ class OpenAIProvider(RemoteProvider["AsyncOpenAI"]):
     def _make_client(self) -> AsyncOpenAI:
         from openai import AsyncOpenAI
 
+        extra: dict[str, Any] = {}
+        if self.http_client == "aiohttp":
+            from openai import DefaultAioHttpClient
+
+            extra["http_client"] = DefaultAioHttpClient()
         return AsyncOpenAI(
             api_key=self._api_key,
             base_url=self.base_url,
             timeout=self.timeout,
             max_retries=self.max_retries,
+            **extra,
         )
 
     async def _call(self, client: AsyncOpenAI, request: Request) -> Answer:
@@ -70,13 +123,18 @@ class OpenAIProvider(RemoteProvider["AsyncOpenAI"]):
         attempts = raw.retries_taken + 1
         try:
             completion = raw.parse()
-        except ValueError as exc:
+            # parse() builds the model without validating it: a body of another
+            # shape fails on first use, inside answer_from_completion.
+            return answer_from_completion(completion, attempts=attempts, purpose=request.purpose)
+        except CallFailed as failed:
+            failed.attempts = attempts
+            raise
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
             raise CallFailed(
                 "InvalidResponse",
                 f"the provider's response is not a chat completion ({type(exc).__name__}: {exc})",
                 attempts=attempts,
             ) from None
-        return answer_from_completion(completion, attempts=attempts)
 
 
 def to_openai_message(message: Message) -> ChatCompletionMessageParam:
@@ -97,35 +155,53 @@ def body_params(params: tuple[tuple[str, Any], ...] | Mapping[str, Any]) -> dict
 
 
 def to_usage(usage: CompletionUsage | None) -> Usage:
-    """The harness usage of a Chat Completions ``usage`` object (None: nothing reported)."""
+    """The harness usage of a Chat Completions ``usage`` object (None: nothing reported).
+
+    Raises:
+        CallFailed: a count that is not a whole number >= 0 (``InvalidResponse``).
+    """
     if usage is None:
         return Usage()
-    prompt = usage.prompt_tokens or 0
+    prompt = token_count(usage.prompt_tokens, "prompt_tokens")
     details = usage.prompt_tokens_details
-    cached = (details.cached_tokens or 0) if details is not None else 0
-    written = (getattr(details, "cache_write_tokens", None) or 0) if details is not None else 0
+    cached = token_count(getattr(details, "cached_tokens", None), "cached_tokens")
+    written = token_count(getattr(details, "cache_write_tokens", None), "cache_write_tokens")
     cached = min(cached, prompt)
     written = min(written, prompt - cached)
     output_details = usage.completion_tokens_details
-    reasoning = (output_details.reasoning_tokens or 0) if output_details is not None else 0
+    reasoning = token_count(getattr(output_details, "reasoning_tokens", None), "reasoning_tokens")
     return Usage(
         input_tokens=prompt - cached - written,
         cached_input_tokens=cached,
         cache_write_tokens=written,
-        output_tokens=usage.completion_tokens or 0,
+        output_tokens=token_count(usage.completion_tokens, "completion_tokens"),
         reasoning_tokens=reasoning,
     )
 
 
-def answer_from_completion(completion: ChatCompletion, *, attempts: int = 1) -> Answer:
+def answer_from_completion(
+    completion: ChatCompletion, *, attempts: int = 1, purpose: str = "answer"
+) -> Answer:
     """Text and usage of a chat completion.
 
+    Args:
+        purpose: The request's ``purpose``: a case's ``answer`` cut at
+            ``max_tokens`` is an error; a helper call's is kept.
+
     Raises:
-        CallFailed: no choices, content filtered, refused, or no text.
+        CallFailed: no choices, content filtered, refused, cut at ``max_tokens``,
+            no text, or malformed usage.
     """
-    if not completion.choices:
+    choices = completion.choices
+    if not choices:
         raise CallFailed("EmptyResponse", "the provider returned no choices", attempts=attempts)
-    choice = completion.choices[0]
+    if not isinstance(choices, list):
+        raise CallFailed(
+            "InvalidResponse",
+            f"the provider's response is not a chat completion (choices = {choices!r})",
+            attempts=attempts,
+        )
+    choice = choices[0]
     if choice.finish_reason == "content_filter":
         raise CallFailed(
             "ContentFilter",
@@ -136,16 +212,29 @@ def answer_from_completion(completion: ChatCompletion, *, attempts: int = 1) -> 
     if refusal:
         raise CallFailed("Refusal", f"the model refused: {refusal}", attempts=attempts)
     text = choice.message.content
+    usage = to_usage(completion.usage)
+    if choice.finish_reason == "length":
+        failure = truncated_answer("finish_reason=length", purpose, attempts=attempts, usage=usage)
+        if failure is not None:
+            raise failure
     if text is None:
         raise CallFailed(
             "EmptyResponse",
             f"the answer has no text (finish_reason={choice.finish_reason})",
             attempts=attempts,
+            usage=usage,
         )
-    return Answer(text=text, usage=to_usage(completion.usage))
+    if not isinstance(text, str):
+        raise CallFailed(
+            "InvalidResponse",
+            f"the answer's content is not text (got {type(text).__name__})",
+            attempts=attempts,
+        )
+    return Answer(text=text, usage=usage)
 
 
 __all__ = [
+    "HTTP_CLIENTS",
     "OpenAIProvider",
     "answer_from_completion",
     "body_params",

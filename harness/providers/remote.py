@@ -33,16 +33,64 @@ PLACEHOLDER_KEY = "no-key-needed"
 
 
 class CallFailed(Exception):
-    """A call that returned but cannot be used (no choices, content filter, refusal).
+    """A call that returned but cannot be used (no choices, content filter, refusal,
+    an answer cut at ``max_tokens``, a body that is not what the API sends).
 
     Raised by a provider's ``_call``; becomes ``"<kind>: <message> (after N attempts)"``.
+    ``usage`` is what the call was billed for when the response said so (a truncated
+    answer is paid for): the error row carries it, so the run's cost stays honest.
     """
 
-    def __init__(self, kind: str, message: str, *, attempts: int = 1) -> None:
+    def __init__(
+        self, kind: str, message: str, *, attempts: int = 1, usage: Usage | None = None
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.attempts = attempts
+        self.usage = usage or Usage()
+
+
+TRUNCATED_KIND = "Truncated"
+"""Error kind of an answer cut off at ``max_tokens`` (finish/stop reason ``length``/``max_tokens``)."""
+
+
+def truncated_answer(
+    reason: str, request_purpose: str, *, attempts: int, usage: Usage
+) -> CallFailed | None:
+    """The error of an answer cut at ``max_tokens``; None for helper calls.
+
+    A case's answer that stops mid-sentence is a failed call, not a wrong
+    answer: it becomes an error row (counted against the gate's
+    ``max_error_share``), never a score. Helper calls (a summarizer, a judge)
+    choose their own budget and use what fits, so their cut text is kept.
+    """
+    if request_purpose != "answer":
+        return None
+    return CallFailed(
+        TRUNCATED_KIND,
+        f"the answer was cut off at the max_tokens limit ({reason}, "
+        f"{usage.output_tokens} output tokens); raise max_tokens in the suite's params",
+        attempts=attempts,
+        usage=usage,
+    )
+
+
+def token_count(value: object, field: str) -> int:
+    """A token count of a response's usage: a whole number >= 0 (missing: 0).
+
+    Raises:
+        CallFailed: anything else (``InvalidResponse``): a count the harness would
+            price wrongly, or crash on, must not pass as a good answer.
+    """
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise CallFailed(
+            "InvalidResponse",
+            f"the provider's usage is malformed: {field} = {value!r} is not a whole number >= 0",
+        )
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +150,10 @@ class RemoteProvider(Generic[ClientT]):
 
     Args:
         base_url: API endpoint; default the SDK's (or the ``*_BASE_URL`` variable).
-        api_key: Default the ``*_API_KEY`` environment variable.
+        api_key: Default the ``*_API_KEY`` environment variable. Never write a key
+            in ``pyproject.toml``: name its variable with ``api_key_env``.
+        api_key_env: Name of the environment variable holding the key (for a
+            second account or a proxy's key); it must be set.
         timeout: Seconds per HTTP attempt.
         max_retries: Retries the SDK makes on 408/409/429/5xx and connection errors.
         max_concurrency: Most calls in flight at once through this provider.
@@ -127,6 +178,7 @@ class RemoteProvider(Generic[ClientT]):
         *,
         base_url: str | None = None,
         api_key: str | None = None,
+        api_key_env: str | None = None,
         timeout: float = 60.0,
         max_retries: int = 2,
         max_concurrency: int = 16,
@@ -135,7 +187,26 @@ class RemoteProvider(Generic[ClientT]):
     ) -> None:
         self._check_sdk()
         self.base_url = base_url or os.environ.get(self.env_base_url) or None
-        key = api_key or os.environ.get(self.env_key) or None
+        if api_key_env is not None:
+            if api_key is not None:
+                raise ProviderError(
+                    f"{self.name}: give api_key_env (the name of the variable holding the "
+                    "key) or api_key, not both."
+                )
+            if not isinstance(api_key_env, str) or not api_key_env.strip():
+                raise ProviderError(
+                    f"{self.name}: api_key_env must be the name of an environment variable, "
+                    f"got {api_key_env!r}."
+                )
+            key = os.environ.get(api_key_env) or None
+            if key is None:
+                raise ProviderError(
+                    f"{self.name}: api_key_env names the environment variable "
+                    f"{api_key_env!r}, which is not set. Set it to the API key (or remove "
+                    f"api_key_env to use {self.env_key})."
+                )
+        else:
+            key = api_key or os.environ.get(self.env_key) or None
         if key is None:
             if self.base_url is None:
                 raise ProviderError(
@@ -227,13 +298,15 @@ class RemoteProvider(Generic[ClientT]):
                 raise
             except Exception as exc:
                 latency = (time.perf_counter() - started) * 1000
+                paid = exc.usage if isinstance(exc, CallFailed) else Usage()
                 if self.limiter.enabled:
-                    self.limiter.settle(estimated, 0)
+                    self.limiter.settle(estimated, paid.total_input_tokens + paid.output_tokens)
                 error = self.describe(exc)
                 log.debug("%s call for case %r failed: %s", self.name, request.case_id, error)
                 return Response(
                     text="",
                     model=request.model,
+                    usage=paid,
                     latency_ms=latency,
                     error=error,
                     batch=request.batch,
@@ -316,12 +389,19 @@ def describe_error(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
     else:
         kind = type(exc).__name__
         message = str(exc) or repr(exc)
+        cause = exc.__cause__
+        if cause is not None and "Timeout" not in kind:
+            # The SDKs say only "Connection error."; the cause tells a reset
+            # (ReadError) from a refused connection (ConnectError).
+            detail = str(cause)
+            message += f" ({type(cause).__name__}{': ' + detail if detail else ''})"
     plural = "attempt" if attempts == 1 else "attempts"
     return safe_error(f"{kind}: {message} (after {attempts} {plural})", secrets)
 
 
 __all__ = [
     "PLACEHOLDER_KEY",
+    "TRUNCATED_KIND",
     "Answer",
     "CallFailed",
     "LoopBound",
@@ -330,4 +410,6 @@ __all__ = [
     "attempts_of_response",
     "describe_error",
     "model_name",
+    "token_count",
+    "truncated_answer",
 ]

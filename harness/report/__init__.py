@@ -38,7 +38,7 @@ def render_report(
 
 
 def run_context(db: Path, stored: StoredRun) -> RunContext:
-    """History and the comparison with the previous run, read from ``db``."""
+    """History, the comparison with the previous run and the run's sweeps, read from ``db``."""
     from ..compare import compare_runs
     from ..storage import load_history, load_run, previous_run_id
     from .render import RunContext
@@ -49,7 +49,14 @@ def run_context(db: Path, stored: StoredRun) -> RunContext:
     if before_id is not None:
         seed = int(stored.run.get("seed") or 20261126)
         changes = compare_runs(load_run(db, before_id), stored, seed=seed)
-    return RunContext(history=load_history(db, limit=10), changes=changes, compared_with=before_id)
+    from ..sweep_run import load_sweeps
+
+    return RunContext(
+        history=load_history(db, limit=10),
+        changes=changes,
+        compared_with=before_id,
+        sweeps=load_sweeps(db, run_id),
+    )
 
 
 def write_markdown_summary(stored: StoredRun, path: Path) -> Path:

@@ -33,6 +33,22 @@ LOG_SCALE_RATIO = 20.0
 """Use a log cost axis when the dearest point costs this many times the cheapest."""
 
 
+def _style() -> Any:
+    """The matplotlib settings of every chart of the report, as a context manager."""
+    import matplotlib
+
+    return matplotlib.rc_context(
+        {
+            "svg.fonttype": "none",  # text stays text: the page's fonts, searchable, small
+            "svg.hashsalt": "harness-report",  # stable element ids: same run, same bytes
+            "font.family": "sans-serif",
+            "font.size": 9.0,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChartPoint:
     """One configuration (or the baseline) on the cost-vs-quality plane."""
@@ -100,16 +116,7 @@ def cost_quality_svg(points: Sequence[ChartPoint], *, title: str, id_prefix: str
     from ..format import money
 
     drawable = [p for p in points if math.isfinite(p.cost) and math.isfinite(p.quality)]
-    style = matplotlib.rc_context(
-        {
-            "svg.fonttype": "none",  # text stays text: the page's fonts, searchable, small
-            "svg.hashsalt": "harness-report",  # stable element ids: same run, same bytes
-            "font.family": "sans-serif",
-            "font.size": 9.0,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-        }
-    )
+    style = _style()
     # The session runs under pytest's filterwarnings=error: a font warning
     # (a glyph missing for an unusual configuration name) must not lose the report.
     with warnings.catch_warnings(), style:
@@ -165,9 +172,14 @@ def cost_quality_svg(points: Sequence[ChartPoint], *, title: str, id_prefix: str
         fig.draw_without_rendering()
         fig.set_layout_engine("none")
         _place_labels(ax, canvas.get_renderer(), drawable)  # type: ignore[no-untyped-call]
-        buffer = io.StringIO()
-        # No metadata: no date (same run, same bytes) and no RDF block of URLs.
-        fig.savefig(buffer, format="svg", metadata=dict.fromkeys(SVG_METADATA))
+        return _svg_element(fig, id_prefix)
+
+
+def _svg_element(fig: Any, id_prefix: str) -> str:
+    """The figure as an inline ``<svg>`` element, its ids prefixed."""
+    buffer = io.StringIO()
+    # No metadata: no date (same run, same bytes) and no RDF block of URLs.
+    fig.savefig(buffer, format="svg", metadata=dict.fromkeys(SVG_METADATA))
     svg = buffer.getvalue()
     # Drop the XML declaration and DOCTYPE: inside HTML only the element belongs.
     svg = svg[svg.index("<svg") :].strip()
@@ -274,3 +286,151 @@ def _place_labels(ax: Any, renderer: Any, drawable: Sequence[ChartPoint]) -> Non
                 break
         if best is not None:
             obstacles.append(best[2])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SweepChart:
+    """A router's threshold sweep: the curve, its reference lines and the recommendation."""
+
+    shares: Sequence[float]
+    """Strong-call share of each point, increasing."""
+    quality: Sequence[float]
+    verdicts: Sequence[str | None]
+    """Gate verdict of each point (None: not judged)."""
+    oracle_shares: Sequence[float]
+    oracle_quality: Sequence[float]
+    weak_quality: float
+    strong_quality: float
+    floor: float | None = None
+    """Baseline quality minus the gate margin (a horizontal guide), or None."""
+    recommended: int | None = None
+    """Index of the recommended point."""
+    note: str = ""
+    """What the recommended point's annotation says (threshold, cost, savings)."""
+    strong: str = "strong model"
+
+
+SWEEP_COLOURS = {
+    "pass": VERDICT_COLOURS["pass"],
+    "fail": VERDICT_COLOURS["fail"],
+    "inconclusive": VERDICT_COLOURS["inconclusive"],
+    "error": VERDICT_COLOURS["fail"],
+    None: "#afb8c1",
+}
+"""Marker colour of a sweep point by verdict; unjudged points are pale."""
+
+
+def sweep_curve_svg(chart: SweepChart, *, title: str, id_prefix: str = "") -> str:
+    """An inline ``<svg>``: quality (y) against the share of calls to the strong model (x).
+
+    The router's points, coloured by verdict and joined in order; the oracle
+    router dashed; the random router's straight line from the weak model's
+    quality (0 %) to the strong model's (100 %); the baseline-minus-margin
+    floor; the recommended point ringed and annotated.
+
+    Raises:
+        ImportError: matplotlib is not installed.
+    """
+    import matplotlib
+
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
+
+    with warnings.catch_warnings(), _style():
+        warnings.simplefilter("ignore")
+        fig = Figure(figsize=(11.0, 4.0), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        ax.set_title(title, loc="left", fontsize=11, fontweight="bold", parse_math=False)
+        ax.plot(
+            [0.0, 1.0],
+            [chart.weak_quality, chart.strong_quality],
+            linestyle=":",
+            linewidth=1.2,
+            color="#8c959f",
+            zorder=1,
+            label="random router",
+        )
+        if len(chart.oracle_shares) > 1:
+            ax.plot(
+                list(chart.oracle_shares),
+                list(chart.oracle_quality),
+                linestyle="--",
+                linewidth=1.2,
+                color="#8250df",
+                zorder=1,
+                label="oracle router",
+            )
+        if chart.floor is not None and math.isfinite(chart.floor):
+            ax.axhline(
+                chart.floor,
+                linestyle=(0, (2, 3)),
+                linewidth=0.9,
+                color=VERDICT_COLOURS["fail"],
+                alpha=0.7,
+                zorder=1,
+                label="baseline − margin",
+            )
+        ax.plot(
+            list(chart.shares),
+            list(chart.quality),
+            linewidth=1.4,
+            color="#0969da",
+            zorder=2,
+            label="this router",
+        )
+        for verdict in ("pass", "inconclusive", "fail", "error", None):
+            members = [i for i, v in enumerate(chart.verdicts) if v == verdict]
+            if not members:
+                continue
+            ax.scatter(
+                [chart.shares[i] for i in members],
+                [chart.quality[i] for i in members],
+                s=34,
+                color=SWEEP_COLOURS[verdict],
+                edgecolors="white",
+                linewidths=0.7,
+                zorder=3,
+                label=verdict or "not judged",
+            )
+        r = chart.recommended
+        if r is not None and 0 <= r < len(chart.shares):
+            x, y = chart.shares[r], chart.quality[r]
+            ax.scatter(
+                [x],
+                [y],
+                s=190,
+                facecolors="none",
+                edgecolors="#1f2328",
+                linewidths=1.6,
+                zorder=4,
+                label="recommended",
+            )
+            left = x > 0.6  # keep the note inside the axes
+            ax.annotate(
+                chart.note,
+                (x, y),
+                xytext=(-14 if left else 14, -34),
+                textcoords="offset points",
+                ha="right" if left else "left",
+                va="top",
+                fontsize=8.5,
+                color="#1f2328",
+                parse_math=False,
+                annotation_clip=False,
+                zorder=5,
+                bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "#d0d7de", "lw": 0.6},
+                arrowprops={"arrowstyle": "-", "color": "#57606a", "linewidth": 0.7},
+            )
+        ax.set_xlim(-0.02, 1.02)
+        ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=None))
+        ax.set_xlabel(f"share of calls to the strong model ({chart.strong})")
+        ax.set_ylabel("quality")
+        ax.grid(True, color="#d0d7de", linewidth=0.6)
+        ax.margins(y=0.15)
+        fig.legend(loc="outside lower center", ncols=8, fontsize=8, frameon=False)
+        return _svg_element(fig, id_prefix)

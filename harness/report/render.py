@@ -13,7 +13,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +26,7 @@ from ..format import money, points
 from ..storage import StoredRun
 from ..types import CaseResult, Summary
 from .charts import ChartPoint, cost_quality_svg, pareto_frontier
+from .sweeps import build_sweeps
 
 if TYPE_CHECKING:
     import jinja2
@@ -394,6 +395,8 @@ class RunContext:
     changes: Sequence[PairChange] | None = None
     """The comparison with an earlier run, when there is one."""
     compared_with: str | None = None
+    sweeps: Mapping[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
+    """The run's threshold sweeps by (suite, configuration) (``sweep_run.load_sweeps``)."""
 
 
 def build_trend(history: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
@@ -443,6 +446,9 @@ def build_context(
         "compared_with": extra.compared_with if extra else None,
         "trend_runs": trend_runs if len(trend_runs) > 1 else [],
         "trend": trend if len(trend_runs) > 1 else [],
+        "sweeps": build_sweeps(
+            extra.sweeps if extra else {}, [(s.suite, s.config) for s in stored.summaries]
+        ),
     }
 
 

@@ -1,8 +1,10 @@
 """Scorers: compare an output with a reference and return a quality in [0, 1].
 
 Importing this package registers the built-in scorers (``exact``, ``numeric``,
-``choice``, ``fuzzy``, ``rouge_l``) in :data:`scorers`. It stays cheap: the
-``rouge_l`` scorer imports ``evaluate`` only when it is built.
+``choice``, ``fuzzy``, ``rouge_l``, ``recorded``, ``judge``) in :data:`scorers`.
+It stays cheap: the ``rouge_l`` scorer imports ``evaluate`` only when it is
+built, and the ``judge`` scorer imports no SDK (its calls go through the run's
+providers).
 
 Build the scorer a suite names with :func:`build_scorer`::
 
@@ -17,6 +19,7 @@ from typing import Any
 from ..errors import ConfigError
 from .base import Scorer, ScorerFactory, scorers
 from .exact import ChoiceScorer, ExactScorer, NumericScorer, check_options
+from .judge import JudgeScorer
 from .recorded import RecordedQuality, RecordedScorer
 from .rouge import RougeLScorer, rouge_l_f1
 from .similarity import FuzzyScorer
@@ -25,6 +28,7 @@ __all__ = [
     "ChoiceScorer",
     "ExactScorer",
     "FuzzyScorer",
+    "JudgeScorer",
     "NumericScorer",
     "RecordedQuality",
     "RecordedScorer",

@@ -9,7 +9,16 @@ to ``strong`` when ``score >= threshold``, else to ``weak``. Scores built in:
 - ``length``: the length of the question, ``min(1, characters / scale)``
   (longer questions tend to be harder);
 - any ``"package.module:function"`` taking a :class:`~harness.types.Request`
-  and returning a float in [0, 1].
+  and returning a float in [0, 1];
+- ``trained`` (sweeps only): TF-IDF + logistic regression fitted on the suite,
+  each case scored out of fold (:func:`harness.routers_trained.kfold_scores`).
+
+``threshold = "sweep"`` makes the configuration a threshold sweep
+(:mod:`harness.sweep_run`): every useful threshold judged from two answers per
+case, the cheapest passing one recommended. Its options go in a ``sweep``
+table: ``quantiles`` (points at 0, 1/q, ..., 100 % strong calls; default 20),
+``thresholds`` (extra thresholds to judge) and ``folds`` (k of the trained
+router's cross-validation; default 5).
 """
 
 from __future__ import annotations
@@ -17,10 +26,12 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError, UnknownComponent
 from ..registry import load_import_path
+from ..tables import check_keys
 from ..types import Request, Response
 from .base import CallNext, routers
 from .options import positive_int, read_options, unit_interval
@@ -55,7 +66,52 @@ def length_score(scale: int) -> ScoreFunction:
     return score
 
 
-SCORES = ("random", "length")
+SCORES = ("random", "length", "trained")
+
+SWEEP = "sweep"
+"""The ``threshold`` value that makes a configuration a threshold sweep."""
+SWEEP_KEYS = ("quantiles", "thresholds", "folds")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SweepOptions:
+    """The ``sweep`` table of a ``threshold = "sweep"`` router."""
+
+    quantiles: int = 20
+    """Points at the quantiles of the router scores giving 0, 1/q, ..., 100 % strong calls."""
+    thresholds: tuple[float, ...] = ()
+    """Thresholds judged besides the quantiles."""
+    folds: int = 5
+    """Cross-validation folds of the ``trained`` score."""
+
+
+def parse_sweep_options(value: Any, *, where: str) -> SweepOptions:
+    """Check a router's ``sweep`` table: ``{ quantiles = 20, thresholds = [0.45, 0.53] }``."""
+    if value is None:
+        return SweepOptions()
+    swhere = f"{where}.sweep"
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"{swhere}: must be a table like {{ quantiles = 20, thresholds = [0.45, 0.53] }}."
+        )
+    check_keys(value, SWEEP_KEYS, where=swhere)
+    raw = value.get("thresholds", [])
+    if not isinstance(raw, list):
+        raise ConfigError(f"{swhere}: 'thresholds' must be a list of numbers in [0, 1].")
+    return SweepOptions(
+        quantiles=positive_int(
+            value.get("quantiles", 20), key="quantiles", where=swhere, minimum=1
+        ),
+        thresholds=tuple(unit_interval(t, key="thresholds", where=swhere) for t in raw),
+        folds=positive_int(value.get("folds", 5), key="folds", where=swhere, minimum=2),
+    )
+
+
+def _trained_outside_sweep(request: Request) -> float:
+    raise ConfigError(
+        "the 'trained' router score is fitted on the suite during a sweep "
+        '(threshold = "sweep"); it cannot score single requests.'
+    )
 
 
 class ThresholdRouter:
@@ -65,18 +121,34 @@ class ThresholdRouter:
     stateful = False
 
     def __init__(
-        self, *, strong: str, weak: str, threshold: float, score: ScoreFunction, score_name: str
+        self,
+        *,
+        strong: str,
+        weak: str,
+        threshold: float,
+        score: ScoreFunction,
+        score_name: str,
+        sweep: SweepOptions | None = None,
     ) -> None:
         self.strong = strong
         self.weak = weak
         self.threshold = threshold
         self.score = score
         self.score_name = score_name
+        self.sweep = sweep
+        """Set for ``threshold = "sweep"``: evaluated by :mod:`harness.sweep_run`, never sent."""
         self.models = (strong, weak)
 
     async def __call__(self, request: Request, call_next: CallNext) -> Response:
         if request.purpose != "answer":
             return await call_next(request)  # a helper call keeps the model it chose
+        if self.sweep is not None:
+            return Response(
+                text="",
+                model="router",
+                error="a threshold sweep has no single threshold to route with; it is "
+                "evaluated by harness.sweep_run",
+            )
         try:
             value = float(self.score(request))
         except Exception as exc:  # a user's score function: record, never crash the run
@@ -104,13 +176,35 @@ def threshold_router() -> Callable[[Mapping[str, Any], str], ThresholdRouter]:
             options,
             kind="threshold",
             required=("strong", "weak", "threshold"),
-            optional=("score", "seed", "scale"),
+            optional=("score", "seed", "scale", "sweep"),
             where=where,
         )
-        threshold = unit_interval(opts["threshold"], key="threshold", where=where)
+        sweep: SweepOptions | None = None
+        if opts["threshold"] == SWEEP:
+            sweep = parse_sweep_options(opts.get("sweep"), where=where)
+            threshold = math.nan
+        else:
+            if "sweep" in opts:
+                raise ConfigError(
+                    f"{where}: a 'sweep' table needs threshold = \"sweep\" (it says how to "
+                    f"sweep the threshold), got threshold = {opts['threshold']!r}."
+                )
+            if isinstance(opts["threshold"], str):
+                raise ConfigError(
+                    f"{where}: 'threshold' must be a number between 0 and 1, a list of them "
+                    f'(one configuration each) or "sweep", got {opts["threshold"]!r}.'
+                )
+            threshold = unit_interval(opts["threshold"], key="threshold", where=where)
         score_name = str(opts.get("score", "random"))
         score: ScoreFunction
-        if score_name == "random":
+        if score_name == "trained":
+            if sweep is None:
+                raise ConfigError(
+                    f"{where}: score 'trained' is fitted on the suite by k-fold "
+                    'cross-validation, which only a sweep does: set threshold = "sweep".'
+                )
+            score = _trained_outside_sweep
+        elif score_name == "random":
             score = random_score(positive_int(opts.get("seed", 0), key="seed", where=where))
         elif score_name == "length":
             score = length_score(
@@ -134,6 +228,7 @@ def threshold_router() -> Callable[[Mapping[str, Any], str], ThresholdRouter]:
             threshold=threshold,
             score=score,
             score_name=score_name,
+            sweep=sweep,
         )
 
     return build

@@ -34,6 +34,9 @@ request with ``thinking`` enabled reports thinking tokens.
 Faults are scripted per route with :meth:`FakeLLMServer.script`: each request
 to the route takes the next :class:`Reply` off its queue (``batch_item`` is a
 pseudo-route consumed by each request inside a batch as it is processed).
+Besides HTTP errors and odd bodies, a reply can be a network fault: a connection
+reset before any byte (:data:`CONNECTION_RESET`) or a body cut off half-way
+(:data:`TRUNCATED_BODY`).
 """
 
 from __future__ import annotations
@@ -44,13 +47,14 @@ import hashlib
 import json
 import re
 import socket
+import struct
 import threading
 import time
 import uuid
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from aiohttp import web
@@ -127,12 +131,20 @@ class Reply:
     finish_reason: str | None = None
     message: str | None = None
     """Error message of the default error body."""
+    disconnect: Literal["reset", "truncate"] | None = None
+    """A network fault instead of a response: ``"reset"`` resets the connection (TCP RST)
+    before anything is sent; ``"truncate"`` sends the headers of the normal answer (its
+    full ``Content-Length``) and half of its body, then resets the connection."""
 
 
 MALFORMED_JSON = Reply(body='{"id": "chatcmpl-broken", "choices": [')
 """A 200 whose body is not valid JSON."""
 EMPTY_CHOICES = Reply(patch={"choices": []})
 """A 200 chat completion with no choices."""
+CONNECTION_RESET = Reply(disconnect="reset")
+"""The connection is reset before any byte of the response is sent."""
+TRUNCATED_BODY = Reply(disconnect="truncate")
+"""The response stops half-way through its body (fewer bytes than its Content-Length)."""
 
 
 @dataclass
@@ -372,6 +384,8 @@ class FakeLLMServer:
                 delay = self.latency_ms + (reply.delay_ms if reply else 0.0)
                 if delay > 0:
                     await asyncio.sleep(delay / 1000)
+                if reply is not None and reply.disconnect == "reset":
+                    return _reset(request)
                 if reply is not None and (reply.status >= 400 or reply.body is not None):
                     return self._scripted(anthropic, reply)
                 try:
@@ -382,6 +396,8 @@ class FakeLLMServer:
                     return result
                 if reply is not None:
                     result = _apply(result, reply)
+                    if reply.disconnect == "truncate":
+                        return await _truncated(request, result, _reply_headers(reply))
                 return web.json_response(result, headers=_reply_headers(reply))
             finally:
                 stats.in_flight -= 1
@@ -893,6 +909,36 @@ def _reply_headers(reply: Reply | None) -> dict[str, str]:
     return headers
 
 
+def _abort(request: web.Request) -> None:
+    """Reset the request's connection: SO_LINGER 0 makes the close a TCP RST."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
+def _reset(request: web.Request) -> web.Response:
+    _abort(request)
+    return web.Response(status=500)  # never reaches the client: the connection is gone
+
+
+async def _truncated(
+    request: web.Request, result: Mapping[str, Any], headers: Mapping[str, str]
+) -> web.StreamResponse:
+    body = json.dumps(result).encode()
+    response = web.StreamResponse(
+        status=200, headers={"Content-Type": "application/json", **headers}
+    )
+    response.content_length = len(body)
+    await response.prepare(request)
+    await response.write(body[: len(body) // 2])
+    _abort(request)
+    return response
+
+
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
@@ -938,10 +984,12 @@ def _file_object(file_id: str, purpose: str, filename: str, size: int) -> dict[s
 
 __all__ = [
     "BATCH_ITEM",
+    "CONNECTION_RESET",
     "EMPTY_CHOICES",
     "MALFORMED_JSON",
     "PLANTED_KEY",
     "ROUTES",
+    "TRUNCATED_BODY",
     "FakeLLMServer",
     "Reply",
     "Stats",

@@ -87,7 +87,7 @@ def test_update_goldens_then_run(mini_project: pytest.Pytester) -> None:
 def test_rerun_makes_no_provider_calls(mini_project: pytest.Pytester) -> None:
     record_goldens(mini_project)
     first = mini_project.runpytest("--cost-eval", "-p", "no:cacheprovider")
-    first.stdout.fnmatch_lines(["*; 0 provider call(s), 0 of them to paid APIs;*"])
+    first.stdout.fnmatch_lines(["*; 0 provider call(s), 0 of them to paid APIs (spent $0);*"])
 
 
 def test_enforced_failure_explains_itself(mini_project: pytest.Pytester) -> None:

@@ -105,7 +105,7 @@ def test_record_then_replay_makes_no_requests(
     )
     second.assert_outcomes(passed=2)
     assert fake_llm.stats.total == 0
-    second.stdout.fnmatch_lines(["*; 0 provider call(s), 0 of them to paid APIs;*"])
+    second.stdout.fnmatch_lines(["*; 0 provider call(s), 0 of them to paid APIs (spent $0);*"])
     assert summaries(provider_project) == recorded
 
 

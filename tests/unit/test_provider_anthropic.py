@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import sys
 from typing import Any
@@ -145,8 +146,18 @@ def test_thinking_tokens_become_reasoning_tokens(fake_llm: FakeLLMServer) -> Non
     assert response.usage.output_tokens == 4 * visible
 
 
-def test_max_tokens_stop_is_a_normal_truncated_answer(fake_llm: FakeLLMServer) -> None:
+def test_max_tokens_stop_of_an_answer_is_an_error_row(fake_llm: FakeLLMServer) -> None:
     request = ask(max_tokens=4)
+    [response] = complete(provider(fake_llm), request)
+    assert response.text == ""
+    assert response.error is not None
+    assert response.error.startswith("Truncated: the answer was cut off at the max_tokens limit")
+    assert "stop_reason=max_tokens" in response.error
+    assert response.usage.output_tokens == 4  # paid for: the error row keeps the cost
+
+
+def test_max_tokens_stop_of_a_helper_call_keeps_the_text(fake_llm: FakeLLMServer) -> None:
+    request = dataclasses.replace(ask(max_tokens=4), purpose="summarize")
     [response] = complete(provider(fake_llm), request)
     assert response.error is None
     assert response.usage.output_tokens == 4

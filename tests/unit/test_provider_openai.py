@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import sys
 from collections.abc import Awaitable, Callable
@@ -162,16 +163,26 @@ def test_params_pass_through(fake_llm: FakeLLMServer) -> None:
     assert body["reasoning_effort"] == "low"
 
 
-def test_length_finish_is_a_normal_truncated_answer(fake_llm: FakeLLMServer) -> None:
+def test_length_finish_of_an_answer_is_an_error_row(fake_llm: FakeLLMServer) -> None:
     request = ask(max_tokens=3)
+    [response] = complete(provider(fake_llm), request)
+    assert response.text == ""
+    assert response.error is not None
+    assert response.error.startswith("Truncated: the answer was cut off at the max_tokens limit")
+    assert response.error.endswith("(after 1 attempt)")
+    assert response.usage.output_tokens == 3  # paid for: the error row keeps the cost
+    fake_llm.script("chat.completions", Reply(finish_reason="length"))
+    [scripted] = complete(provider(fake_llm), ask())
+    assert scripted.error is not None
+    assert "finish_reason=length" in scripted.error
+
+
+def test_length_finish_of_a_helper_call_keeps_the_text(fake_llm: FakeLLMServer) -> None:
+    request = dataclasses.replace(ask(max_tokens=3), purpose="summarize")
     [response] = complete(provider(fake_llm), request)
     assert response.error is None
     assert response.usage.output_tokens == 3
     assert answer("sim:frontier", request.messages).startswith(response.text)
-    fake_llm.script("chat.completions", Reply(finish_reason="length"))
-    [scripted] = complete(provider(fake_llm), ask())
-    assert scripted.error is None
-    assert scripted.text
 
 
 def test_429_with_retry_after_then_success(fake_llm: FakeLLMServer) -> None:

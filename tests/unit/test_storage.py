@@ -12,7 +12,7 @@ import pytest
 
 from harness.errors import StorageError
 from harness.pipeline import RunOutcome
-from harness.storage import load_responses, load_run, write_run
+from harness.storage import connect, load_responses, load_run, write_run
 from harness.types import Summary
 from tests.unit.tiny_project import evaluate, make_settings, responses_of, write_suite
 
@@ -166,7 +166,9 @@ def test_database_without_runs(tmp_path: Path) -> None:
         con.execute("CREATE TABLE other (x INTEGER)")
     with pytest.raises(StorageError, match=r"not a harness results database \(no 'runs' table\)"):
         load_run(db)
-    load_responses(db)  # creates the tables
+    assert load_responses(db) == {}  # reads only: a database no run has written
+    with connect(db):  # opening for writing creates the tables
+        pass
     with pytest.raises(StorageError, match=r"holds no runs yet"):
         load_run(db)
 

@@ -1,0 +1,214 @@
+"""A rerun with every response already in the store: zero requests, and how long 10,000 cases take.
+
+    python benchmarks/bench_rerun.py [--cases 10000] [--quick]
+
+A project of N cases (the peer kit's workload) whose configuration calls
+``openai:gpt-bench-fast`` on the fake server; every one of those N responses is
+put in the project's response store first (``storage.store_responses``), and the
+baseline's goldens are on disk. Then, with the fake server up and counting:
+
+* in process: ``storage.load_responses`` + ``pipeline.run`` (record mode
+  ``new``), then the session's after-run work (``write_run``, ``load_run``,
+  ``render_report``), each timed;
+* end to end: ``pytest -p harness.plugin --cost-eval`` in the project with
+  plugin autoloading off (a fresh process: startup, imports, collection, run,
+  storage, report), wall and CPU.
+
+Both must send zero requests: the server's count is printed and checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _common import (
+    CANDIDATE,
+    children_cpu_seconds,
+    cpu_seconds,
+    emit,
+    fake_server,
+    generate_workload,
+    read_cases,
+    run_worker,
+    shared_kit_missing,
+    write_project,
+)
+
+
+def fill_store(project: Path) -> int:
+    """Put the configuration's answer to every case in the project's response store."""
+    from harness.settings import load_settings
+    from harness.storage import store_responses
+    from harness.suites import load_suite, now_iso
+    from harness.types import Response, Usage
+
+    settings = load_settings(project)
+    suite = load_suite(settings.suites_dir / "peer.yaml")
+    pairs = [
+        (
+            suite.request(case, CANDIDATE),
+            Response(
+                text=case.expected or "",
+                model=CANDIDATE,
+                usage=Usage(input_tokens=30, output_tokens=4),
+                latency_ms=100.0,
+            ),
+        )
+        for case in suite.cases
+    ]
+    return store_responses(settings.db, pairs, now_iso())
+
+
+def worker(project: Path) -> dict[str, Any]:
+    """The rerun in process, step by step (the session's order)."""
+    from harness.pipeline import load_suites, prepare, run
+    from harness.report import render_report
+    from harness.settings import load_settings
+    from harness.storage import load_responses, load_run, write_run
+
+    steps: dict[str, float] = {}
+    cpu0 = cpu_seconds()
+    start = time.perf_counter()
+    settings = load_settings(project)
+    plan = prepare(settings)
+    suites = load_suites(sorted(settings.suites_dir.glob("*.yaml")), settings)
+    steps["load_suites_s"] = time.perf_counter() - start
+    mark = time.perf_counter()
+    recorded = load_responses(settings.db)
+    steps["load_responses_s"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    selected = [(name, config) for name in suites for config in plan.configs]
+    outcome = run(plan, suites, selected, recorded=recorded, record_mode="new")
+    steps["pipeline_run_s"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    write_run(settings.db, outcome)
+    steps["write_run_s"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    stored = load_run(settings.db, outcome.run_id)
+    steps["load_run_s"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    render_report(stored, settings.report, db=settings.db)
+    steps["report_s"] = time.perf_counter() - mark
+    steps["total_s"] = time.perf_counter() - start
+    steps["cpu_s"] = cpu_seconds() - cpu0
+    return {
+        **steps,
+        "calls": outcome.calls,
+        "results": len(outcome.results),
+        "errors": sum(1 for r in outcome.results if r.error),
+    }
+
+
+def pytest_rerun(project: Path) -> dict[str, Any]:
+    """``pytest --cost-eval`` in the project: wall, CPU, exit code."""
+    # Only this plugin: the other pytest plugins of the dev environment (hypothesis,
+    # xdist, pytest-benchmark, anyio: about 2.5 s of imports) are not the harness's.
+    env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    env.pop("CI", None)
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "harness.plugin",
+        "--cost-eval",
+        "--cost-eval-record-mode=new",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ]
+    cpu0, start = children_cpu_seconds(), time.perf_counter()
+    done = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=900)
+    wall, cpu = time.perf_counter() - start, children_cpu_seconds() - cpu0
+    if done.returncode != 0:
+        print(done.stdout[-3000:], done.stderr[-3000:])
+    calls = None
+    for line in done.stdout.splitlines():
+        if "provider call(s)" in line:
+            calls = int(line.split("provider call(s)")[0].rsplit(" ", 2)[-2])
+    return {"wall_s": wall, "cpu_s": cpu, "exit": done.returncode, "calls_reported": calls}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=None, help="default 10,000 (--quick 2,000)")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print("RESULT " + json.dumps(worker(Path(args.worker))), flush=True)
+        return 0
+    missing = shared_kit_missing()
+    if missing:
+        print(f"skipped: {missing}")
+        emit("rerun", {"skipped": missing})
+        return 0
+    n = args.cases or (2_000 if args.quick else 10_000)
+    with tempfile.TemporaryDirectory(prefix="harness-bench-") as tmp, fake_server(100) as server:
+        cases = read_cases(generate_workload(n, Path(tmp) / "workload"))
+        project = write_project(
+            Path(tmp) / "project", cases, base_url=server.base_url, concurrency=64
+        )
+        start = time.perf_counter()
+        stored = fill_store(project)
+        fill_s = time.perf_counter() - start
+        print(f"response store filled with {stored:,} responses in {fill_s:.1f} s")
+        server.reset(100)
+        inproc = run_worker([__file__, "--worker", str(project)])
+        inproc_requests = server.stats()["total_requests"]
+        server.reset(100)
+        e2e = pytest_rerun(project)
+        e2e_requests = server.stats()["total_requests"]
+    print(
+        f"rerun of {n:,} cases, every response stored, in process: pipeline.run "
+        f"{inproc['pipeline_run_s']:.2f} s, {inproc['calls']} provider calls, "
+        f"{inproc_requests} requests at the server"
+    )
+    print(
+        "  steps: "
+        + ", ".join(
+            f"{k[:-2]} {inproc[k]:.2f} s"
+            for k in (
+                "load_suites_s",
+                "load_responses_s",
+                "pipeline_run_s",
+                "write_run_s",
+                "load_run_s",
+                "report_s",
+                "total_s",
+            )
+        )
+        + f"; CPU {inproc['cpu_s']:.2f} s"
+    )
+    print(
+        f"end to end, pytest --cost-eval: {e2e['wall_s']:.2f} s wall, {e2e['cpu_s']:.2f} s CPU, "
+        f"exit {e2e['exit']}, {e2e_requests} requests at the server"
+    )
+    ok = inproc_requests == 0 and e2e_requests == 0 and inproc["calls"] == 0
+    print(f"zero requests: {'yes' if ok else 'NO'}")
+    emit(
+        "rerun",
+        {
+            "cases": n,
+            "zero_requests": ok,
+            "server_requests": inproc_requests + e2e_requests,
+            **{f"inproc_{k}": v for k, v in inproc.items()},
+            **{f"pytest_{k}": v for k, v in e2e.items()},
+        },
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
