@@ -445,7 +445,30 @@ async def evaluate_pair(
         for case, sent in zip(suite.cases, outputs, strict=True)
     ]
     noise = judged.noise.noise if judged is not None and judged.noise is not None else None
-    return results, summarize(plan, suite, spec, gate, results, noise=noise)
+    summary = summarize(plan, suite, spec, gate, results, noise=noise)
+    extras = await lever_metrics(chain, item, results, gate)
+    return results, replace(summary, extras=extras) if extras else summary
+
+
+async def lever_metrics(
+    chain: Chain, item: PreparedSuite, results: Sequence[CaseResult], gate: GateSpec
+) -> dict[str, Any]:
+    """Cache and compression figures of a configuration (see :mod:`harness.strategy_metrics`)."""
+    from .strategy_metrics import cache_metrics, compression_metrics, semantic_cache_sweep
+
+    extras: dict[str, Any] = {}
+    cache = cache_metrics(chain, results, confidence=gate.confidence)
+    if cache is not None:
+        extras["cache"] = cache
+        cache_sweep = await semantic_cache_sweep(
+            chain, item.suite, item.goldens, item.scorer, confidence=gate.confidence
+        )
+        if cache_sweep is not None:
+            extras["cache_sweep"] = cache_sweep
+    compression = compression_metrics(chain, results, item.goldens)
+    if compression is not None:
+        extras["compression"] = compression
+    return extras
 
 
 @dataclass(frozen=True, slots=True)

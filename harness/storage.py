@@ -79,6 +79,7 @@ CREATE TABLE IF NOT EXISTS summaries (
 );
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS spend_usd {MONEY};
 ALTER TABLE results ADD COLUMN IF NOT EXISTS rationale VARCHAR;
+ALTER TABLE summaries ADD COLUMN IF NOT EXISTS extras_json VARCHAR;
 ALTER TABLE results ADD COLUMN IF NOT EXISTS eval_cost_usd {MONEY};
 ALTER TABLE summaries ADD COLUMN IF NOT EXISTS p_value DOUBLE;
 ALTER TABLE summaries ADD COLUMN IF NOT EXISTS test VARCHAR;
@@ -371,6 +372,7 @@ def _summary_row(run_id: str, s: Summary) -> dict[str, Any]:
         "test": s.test,
         "min_detectable_drop": s.min_detectable_drop,
         "noise": s.noise,
+        "extras_json": json.dumps(s.extras, default=str),
     }
 
 
@@ -516,6 +518,7 @@ def _summary_from_row(row: Mapping[str, Any]) -> Summary:
         test=row.get("test") or "bootstrap",
         min_detectable_drop=row.get("min_detectable_drop"),
         noise=row.get("noise"),
+        extras=json.loads(row.get("extras_json") or "{}"),
     )
 
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from collections.abc import Mapping
 from typing import Any, Literal
 
 SCHEMA_VERSION = 1
@@ -286,6 +287,10 @@ class Summary:
     """Smallest true drop this n detects at 80 % power (one-sided, the gate's level)."""
     noise: float | None = None
     """Quality change judge noise alone explains, when measured."""
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    """What the levers did beyond quality: ``cache`` (hit, false-hit and stale-hit
+    rates with intervals), ``cache_sweep``, ``compression`` (input tokens saved);
+    see :mod:`harness.strategy_metrics`."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

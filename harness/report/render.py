@@ -446,6 +446,10 @@ def build_context(
         "compared_with": extra.compared_with if extra else None,
         "trend_runs": trend_runs if len(trend_runs) > 1 else [],
         "trend": trend if len(trend_runs) > 1 else [],
+        "levers": [
+            s for s in stored.summaries if s.extras.get("cache") or s.extras.get("compression")
+        ],
+        "cache_sweeps": [s for s in stored.summaries if s.extras.get("cache_sweep")],
         "sweeps": build_sweeps(
             extra.sweeps if extra else {}, [(s.suite, s.config) for s in stored.summaries]
         ),

@@ -1,0 +1,133 @@
+"""What each lever did, beyond the quality delta: cache hits, false and stale hits, tokens saved.
+
+Computed per (suite, configuration) from its case results and its chain's
+strategies, and stored with the summary (``summaries.extras_json``) for the
+report:
+
+- ``cache``: hit rate, false hits (a hit whose served answer scores below the
+  baseline for the new question) and stale hits (served across a
+  knowledge-version change), each with an exact binomial interval, and the
+  cost the hits saved;
+- ``cache_sweep`` (semantic caches): hit and wrong-hit rates at every
+  similarity threshold from one embedding per query, and the recommended
+  threshold (most correct hits with the wrong-hit rate's upper bound under 1 %);
+- ``compression``: input tokens sent against the baseline's, and the share saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from .cache_eval import binomial_interval, embed_stream, scorer_check, stream_from_cases, sweep
+from .strategies.chain import Chain
+from .suites import Suite
+from .types import CaseResult, Golden
+
+WRONG_HIT_TARGET = 0.01
+"""Upper bound of the wrong-hit rate a recommended cache threshold must stay under."""
+
+
+def _rate(k: int, n: int, confidence: float) -> dict[str, Any]:
+    low, high = binomial_interval(k, n, confidence) if n else (0.0, 1.0)
+    return {"k": k, "n": n, "rate": k / n if n else 0.0, "ci": [low, high]}
+
+
+def cache_metrics(
+    chain: Chain, results: Sequence[CaseResult], *, confidence: float
+) -> dict[str, Any] | None:
+    """Hits, false hits and stale hits of the configuration's cache, or None without one."""
+    cache = next((s for s in chain.strategies if s.name in ("exact", "semantic")), None)
+    if cache is None:
+        return None
+    hits = [r for r in results if r.cache_hit]
+    judged = [r for r in hits if r.delta is not None]
+    false_hits = [r for r in judged if r.delta is not None and r.delta < 0]
+    events = getattr(cache, "events", [])
+    stale = sum(1 for event in events if getattr(event, "stale", False))
+    saved = sum((r.baseline_cost_usd for r in hits), Decimal(0))
+    return {
+        "kind": cache.name,
+        "threshold": getattr(cache, "threshold", None),
+        "hits": _rate(len(hits), len(results), confidence),
+        "false_hits": _rate(len(false_hits), len(judged), confidence),
+        "stale_hits": _rate(stale, len(judged), confidence),
+        "false_hit_cases": [r.case_id for r in false_hits][:20],
+        "saved_usd": str(saved),
+    }
+
+
+def compression_metrics(
+    chain: Chain, results: Sequence[CaseResult], goldens: Mapping[str, Golden]
+) -> dict[str, Any] | None:
+    """Input tokens sent against the baseline's, or None without a compressor.
+
+    Both sides count the tokens the providers reported, so the figure is the
+    achieved ratio, not the requested one.
+    """
+    compressor = next(
+        (
+            s
+            for s in chain.strategies
+            if getattr(s, "name", "") not in ("exact", "semantic", "threshold", "model", "batch")
+        ),
+        None,
+    )
+    if compressor is None:
+        return None
+    sent = sum(r.usage.total_input_tokens for r in results if not r.cache_hit)
+    baseline = sum(
+        goldens[r.case_id].usage.total_input_tokens
+        for r in results
+        if not r.cache_hit and r.case_id in goldens
+    )
+    return {
+        "kind": getattr(compressor, "name", type(compressor).__name__),
+        "input_tokens": sent,
+        "baseline_input_tokens": baseline,
+        "saved_pct": (1 - sent / baseline) * 100 if baseline else 0.0,
+    }
+
+
+async def semantic_cache_sweep(
+    chain: Chain,
+    suite: Suite,
+    goldens: Mapping[str, Golden],
+    scorer: Any,
+    *,
+    confidence: float,
+) -> dict[str, Any] | None:
+    """The threshold sweep of the configuration's semantic cache over the suite's stream."""
+    cache = next((s for s in chain.strategies if s.name == "semantic"), None)
+    if cache is None:
+        return None
+    stream = stream_from_cases(
+        suite.cases, {case_id: golden.text for case_id, golden in goldens.items()}
+    )
+    embeddings = await embed_stream(stream, cache.embeddings)  # type: ignore[attr-defined]
+    result = sweep(
+        stream,
+        embeddings,
+        check=scorer_check(scorer, pass_score=0.9),
+        target=WRONG_HIT_TARGET,
+        confidence=confidence,
+    )
+
+    def point(p: Any) -> dict[str, Any]:
+        return {
+            "threshold": p.threshold,
+            "hit_rate": p.hit_rate,
+            "recall": p.recall,
+            "correct_hits": p.correct_hits,
+            "false_hits": p.false_hits,
+            "stale_hits": p.stale_hits,
+            "wrong_hit_rate": p.wrong_hit_rate,
+            "wrong_hit_ci_high": p.wrong_hit_ci[1],
+        }
+
+    return {
+        "target": WRONG_HIT_TARGET,
+        "points": [point(p) for p in result.points],
+        "recommended": point(result.recommended) if result.recommended is not None else None,
+    }
