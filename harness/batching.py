@@ -59,6 +59,9 @@ def run_with_batches(
             on_response=on_response,
             batch_pending=pending,
             batch_errors=failed,
+            # Answers fetched in earlier rounds are final, even for record mode "all"
+            # or re-recorded goldens: "all" means once per run, not once per round.
+            answered=set(fetched),
             **options,
         )
         if not pending or round_number == MAX_ROUNDS:

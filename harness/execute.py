@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -52,7 +52,10 @@ class Executor:
         on_response: Callable[[str, Request, Response], None] | None = None,
         batch_pending: dict[str, Request] | None = None,
         batch_errors: Mapping[str, str] | None = None,
+        answered: Collection[str] = (),
     ) -> None:
+        self.answered = frozenset(answered)
+        """Hashes answered earlier in this run: never asked again, even when fresh."""
         self.on_response = on_response
         self.batch_pending = batch_pending
         """When set (``--cost-eval-batch``): unrecorded paid requests are collected
@@ -108,28 +111,30 @@ class Executor:
         remote = is_remote(request.model.partition(":")[0])
         if remote and self.record_mode == "all" and key not in self.new_responses:
             fresh = True
+        if key in self.answered:
+            fresh = False
         if not fresh:
             recorded = self.recorded.get(key)
             if recorded is not None:
                 return _as_sent(recorded, request)
-            if remote and self.batch_pending is not None:
-                error = self.batch_errors.get(key)
-                if error is None:
-                    self.batch_pending.setdefault(key, request)
-                    error = "pending: sent to the provider's batch API"
-                return Response(text="", model=request.model, error=error)
-            if remote and self.record_mode == "none":
-                return Response(
-                    text="",
-                    model=request.model,
-                    error=(
-                        f"not recorded: no stored response of {request.model!r} for case "
-                        f"{request.case_id!r} (request {key}), and record mode 'none' forbids "
-                        "calling the provider. Record it with `pytest --cost-eval "
-                        "--cost-eval-record-mode=new` (API keys set), then commit or cache "
-                        "the results database."
-                    ),
-                )
+        if remote and self.batch_pending is not None:
+            error = self.batch_errors.get(key)
+            if error is None:
+                self.batch_pending.setdefault(key, request)
+                error = "pending: sent to the provider's batch API"
+            return Response(text="", model=request.model, error=error)
+        if remote and self.record_mode == "none":
+            return Response(
+                text="",
+                model=request.model,
+                error=(
+                    f"not recorded: no stored response of {request.model!r} for case "
+                    f"{request.case_id!r} (request {key}), and record mode 'none' forbids "
+                    "calling the provider. Record it with `pytest --cost-eval "
+                    "--cost-eval-record-mode=new` (API keys set), then commit or cache "
+                    "the results database."
+                ),
+            )
         future = self._inflight.get(key)
         if future is None:
             future = asyncio.get_running_loop().create_future()

@@ -15,7 +15,7 @@ import math
 import platform
 import subprocess
 import uuid
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -162,6 +162,7 @@ def run(
     progress_interval: float = PROGRESS_INTERVAL,
     batch_pending: dict[str, Request] | None = None,
     batch_errors: Mapping[str, str] | None = None,
+    answered: Collection[str] = (),
 ) -> RunOutcome:
     """Evaluate the selected (suite, configuration) pairs.
 
@@ -179,6 +180,8 @@ def run(
         batch_pending: Collect unrecorded paid requests here instead of sending
             them (see :mod:`harness.batching`).
         batch_errors: Requests whose batch failed, with the error to record.
+        answered: Request hashes already answered in this run (earlier batch
+            rounds): served from ``recorded`` even when re-recording.
     """
     outcome = RunOutcome(
         run_id=new_run_id(),
@@ -201,6 +204,7 @@ def run(
         on_response=record,
         batch_pending=batch_pending,
         batch_errors=batch_errors,
+        answered=answered,
     )
     total_cases = sum(len(suites[suite].cases) for suite, _ in selected)
 

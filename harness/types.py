@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from collections.abc import Mapping
 from typing import Any, Literal
 
 SCHEMA_VERSION = 1

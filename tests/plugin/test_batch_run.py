@@ -124,3 +124,25 @@ def test_killed_run_resumes_its_batch(project: Path, fake_llm: FakeLLMServer) ->
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert fake_llm.stats.routes["batches.create"] == 2  # resumed, not resubmitted
     assert fake_llm.stats.routes["chat.completions"] == 0
+
+
+def test_rerecording_everything_by_batch_takes_one_round(
+    project: Path, fake_llm: FakeLLMServer, pytester: pytest.Pytester
+) -> None:
+    pytester.runpytest(*pytest_args()).assert_outcomes(passed=1)
+    fake_llm.reset()
+    result = pytester.runpytest(
+        "--cost-eval",
+        "--cost-eval-update-goldens=all",
+        "--cost-eval-record-mode=all",
+        "--cost-eval-batch",
+        "--cost-eval-batch-poll",
+        "0.05",
+        "-p",
+        "no:cacheprovider",
+    )
+    result.assert_outcomes(passed=1)
+    # Every request asked again, once, by batch: answers of round one are not re-asked.
+    assert fake_llm.stats.routes["batches.create"] == 2
+    assert fake_llm.stats.routes["chat.completions"] == 0
+    assert "recorded 10 golden(s) for suite 'mini'" in result.stdout.str()
