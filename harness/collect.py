@@ -73,7 +73,7 @@ class ConfigItem(pytest.Item):
 
     def runtest(self) -> None:
         """Run the evaluation (once, for every selected item) and apply this item's gate."""
-        self.eval_session.ensure_run()
+        self.eval_session.ensure_run((self.suite, self.config_name))
         problem = self.eval_session.problem_of(self.suite)
         if problem is not None:
             raise CostEvalError(problem)

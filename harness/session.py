@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .compare import PairChange
     from .journal import Journal
     from .storage import StoredRun
+    from .types import Response
 
 
 class CostEvalSession:
@@ -44,6 +45,10 @@ class CostEvalSession:
         self.settings: Settings = _with_paths(settings, db=db, report=report)
         self.plan: Plan = prepare(self.settings)
         self.journal: Journal | None = None
+        self.recorded: dict[str, Response] | None = None
+        """Every answer known to this process: the store, then each evaluation's new ones."""
+        self.evaluated: set[tuple[str, str]] = set()
+        """Pairs this xdist worker has evaluated."""
         self.recovered = 0
         """Responses recovered from the journal of a run that died."""
         self.saved_after_interrupt = 0
@@ -115,22 +120,38 @@ class CostEvalSession:
 
     # -- running --------------------------------------------------------------------
 
-    def ensure_run(self) -> None:
-        """Evaluate every selected pair, once, on the first item's call."""
-        if self.outcome is not None:
-            return
+    def ensure_run(self, pair: tuple[str, str]) -> None:
+        """Evaluate what ``pair``'s item needs, once.
+
+        In one process: every selected pair at the first item, all at once (one
+        executor: a request needed by several configurations is sent once). In a
+        pytest-xdist worker, which cannot know which items it will be given:
+        each item's own pair when it runs, with every answer obtained so far
+        reused, so nothing is asked twice within the worker.
+        """
         if self.run_error is not None:
             raise CostEvalError(self.run_error)
-        selected = list(dict.fromkeys((item.suite, item.config_name) for item in self.items))
+        if self.is_worker:
+            if pair not in self.evaluated:
+                self.evaluated.add(pair)
+                self._evaluate([pair])
+            return
+        if self.outcome is None:
+            selected = list(dict.fromkeys((item.suite, item.config_name) for item in self.items))
+            self._evaluate(selected)
+
+    def _evaluate(self, selected: list[tuple[str, str]]) -> None:
         from .journal import Journal
         from .storage import load_responses
 
         try:
-            recorded = load_responses(self.settings.db)
-            self.journal = Journal(self.settings.db, self.journal_name())
+            if self.recorded is None:
+                self.recorded = load_responses(self.settings.db)
+            if self.journal is None:
+                self.journal = Journal(self.settings.db, self.journal_name())
             options: dict[str, Any] = {
                 "update_goldens": self.update_goldens,
-                "recorded": recorded,
+                "recorded": self.recorded,
                 "record_mode": self.record_mode,
                 "progress": self.say,
                 "on_response": self.journal.append,
@@ -138,7 +159,7 @@ class CostEvalSession:
             if self.config.getoption("cost_eval_batch"):
                 from .batching import run_with_batches
 
-                self.outcome = run_with_batches(
+                outcome = run_with_batches(
                     self.plan,
                     self.suites,
                     selected,
@@ -146,10 +167,18 @@ class CostEvalSession:
                     **options,
                 )
             else:
-                self.outcome = run_pipeline(self.plan, self.suites, selected, **options)
+                outcome = run_pipeline(self.plan, self.suites, selected, **options)
         except CostEvalError as exc:
             self.run_error = str(exc)
             raise
+        for key, (_request, response) in outcome.new_responses.items():
+            self.recorded[key] = response
+        if self.outcome is None:
+            self.outcome = outcome
+        else:
+            from .wire import absorb
+
+            absorb(self.outcome, outcome)
 
     @property
     def is_worker(self) -> bool:

@@ -131,3 +131,19 @@ def empty_outcome(
         settings=settings,
         metadata=metadata,
     )
+
+
+def absorb(base: RunOutcome, more: RunOutcome) -> None:
+    """Add a later evaluation of the same process (other pairs) to ``base``."""
+    base.summaries.extend(more.summaries)
+    base.results.extend(more.results)
+    base.problems.update(more.problems)
+    base.calls += more.calls
+    base.remote_calls += more.remote_calls
+    base.spend_usd += more.spend_usd
+    base.new_responses.update(more.new_responses)
+    base.price_snapshot.update(more.price_snapshot)
+    base.sweeps.update(more.sweeps)
+    for suite, count in more.goldens_written.items():
+        base.goldens_written[suite] = base.goldens_written.get(suite, 0) + count
+    base.finished_at = max(base.finished_at, more.finished_at)
