@@ -131,6 +131,23 @@ def build_parser() -> argparse.ArgumentParser:
     from .sweep_cli import add_parser as add_sweep_parser
 
     add_sweep_parser(commands)
+    export = commands.add_parser(
+        "export", help="Write every run's tables as partitioned Parquet (query in place)."
+    )
+    export.add_argument(
+        "--parquet",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="Folder to write: DIR/<table>/run_id=<id>/*.parquet",
+    )
+    export.add_argument("--db", default=None, help="Results database. Default: the 'db' setting")
+    export.add_argument(
+        "--settings",
+        default=None,
+        metavar="PATH",
+        help="TOML file with [tool.cost-eval]. Default: pyproject.toml",
+    )
     nightly = commands.add_parser(
         "nightly",
         help="Run `pytest --cost-eval`, compare with the previous run, exit 1 on a regression.",
@@ -170,6 +187,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_sweep_command(args)
     db_default, report_default = _default_paths(args.settings)
     db = Path(args.db) if args.db else db_default
+    if args.command == "export":
+        from .storage import export_parquet
+
+        for table, rows in export_parquet(db, args.parquet).items():
+            print(f"{table}: {rows} rows -> {args.parquet / table}")
+        return 0
     if args.command == "history":
         return print_history(db, args)
     stored = load_run(db, args.run)

@@ -609,3 +609,30 @@ class DuckBatchStore:
             connection.execute(
                 "UPDATE batches SET finished_at = ? WHERE batch_id = ?", [now_iso(), batch_id]
             )
+
+
+EXPORTED_TABLES = ("runs", "configs", "results", "summaries", "problems")
+
+
+def export_parquet(path: Path, out_dir: Path) -> dict[str, int]:
+    """Write every table as Parquet under ``out_dir``, partitioned by run id (zstd).
+
+    DuckDB (and most data tools) query the folder in place, locally or on object
+    storage: ``SELECT * FROM read_parquet('out/results/*/*.parquet',
+    hive_partitioning = true)``. Returns rows written per table.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, int] = {}
+    with connect(path, read_only=True) as connection:
+        tables = {r[0] for r in connection.execute("SHOW TABLES").fetchall()}
+        for table in EXPORTED_TABLES:
+            if table not in tables:
+                continue
+            target = out_dir / table
+            connection.execute(
+                f"COPY {table} TO '{target.as_posix()}' "
+                "(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (run_id), OVERWRITE_OR_IGNORE)"
+            )
+            row = connection.execute(f"SELECT count(*) FROM {table}").fetchone()
+            written[table] = int(row[0]) if row else 0
+    return written

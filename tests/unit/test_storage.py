@@ -211,3 +211,20 @@ def test_error_rows_round_trip(tmp_path: Path) -> None:
     assert all(r.score is None and r.error for r in stored.results)
     assert stored.summaries[0].verdict == "error"
     assert stored.summaries[0].reasons == outcome.summaries[0].reasons
+
+
+def test_export_parquet_is_queryable_in_place(outcome: RunOutcome, tmp_path: Path) -> None:
+    from harness.storage import export_parquet
+
+    db = tmp_path / "export.duckdb"
+    write_run(db, outcome)
+    written = export_parquet(db, tmp_path / "pq")
+    assert written["results"] == len(outcome.results)
+    assert written["summaries"] == len(outcome.summaries)
+    pattern = (tmp_path / "pq" / "results" / "*" / "*.parquet").as_posix()
+    rows = duckdb.sql(
+        f"SELECT run_id, count(*) FROM read_parquet('{pattern}', hive_partitioning = true) "
+        "GROUP BY run_id"
+    ).fetchall()
+    assert rows == [(outcome.run_id, len(outcome.results))]
+    assert (tmp_path / "pq" / "results" / f"run_id={outcome.run_id}").is_dir()
