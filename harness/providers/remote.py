@@ -52,7 +52,7 @@ class CallFailed(Exception):
 
 
 TRUNCATED_KIND = "Truncated"
-"""Error kind of an answer cut off at ``max_tokens`` (finish/stop reason ``length``/``max_tokens``)."""
+"""Error kind of an answer cut off at ``max_tokens`` (stop reason ``length``/``max_tokens``)."""
 
 
 def truncated_answer(
