@@ -187,3 +187,35 @@ def test_clicking_a_header_sorts_the_rows(report: Path, tmp_path: Path) -> None:
     assert body.get("data-descending") == ",".join(reversed(cheapest_first.split(",")))
     marked = [th.get("aria-sort") for th in dom.elements("th") if th.get("aria-sort")]
     assert marked == ["descending"]
+
+
+def test_example_run_report_in_the_browser(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    """The shipped example, run end to end, and its report opened in Chromium."""
+    for name in ("suites", "goldens"):
+        shutil.copytree(REPO / name, pytester.path / name)
+    shutil.copy(REPO / "pyproject.toml", pytester.path / "pyproject.toml")
+    (pytester.path / "tests").mkdir()  # the copied pyproject's testpaths
+    result = pytester.runpytest("--cost-eval", "-p", "no:cacheprovider")
+    assert result.ret == 0, result.stdout.str()
+    page = pytester.path / "results" / "report.html"
+    dom, stderr = dump_dom(page, tmp_path / "profile")
+    assert dom.elements("body")[0].get("data-ready") == "1"
+    assert "Uncaught" not in stderr and "Content Security Policy" not in stderr, stderr
+    sections = {a.get("id") for a in dom.elements("section")}
+    assert {"verdicts", "charts", "sweeps", "categories", "levers", "degraded"} <= sections
+    assert len(dom.elements("svg")) >= 6  # cost-vs-quality per suite and the sweep curves
+    if os.environ.get("COST_EVAL_SCREENSHOTS"):
+        target = REPO / "results" / "example-report.png"
+    else:
+        target = tmp_path / "example-report.png"
+    chromium(
+        tmp_path / "shot",
+        "--window-size=1280,3000",
+        "--hide-scrollbars",
+        f"--screenshot={target}",
+        page.as_uri(),
+    )
+    with target.open("rb") as handle:
+        header = handle.read(24)
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", header[16:24]) == (1280, 3000)
