@@ -88,7 +88,8 @@ class ConfigItem(pytest.Item):
         ):
             return
         cases = self.eval_session.results_of(self.suite, self.config_name)
-        raise GateFailure(failure_text(summary, cases, self.eval_session.settings.volume))
+        settings = self.eval_session.settings
+        raise GateFailure(failure_text(summary, cases, settings.volume, redact=settings.redact))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         """The verdict and its evidence instead of a traceback."""
@@ -115,8 +116,21 @@ def junit_properties(summary: Summary) -> list[tuple[str, object]]:
     ]
 
 
-def failure_text(summary: Summary, cases: list[CaseResult], volume: str) -> str:
-    """What a person needs to judge a failed gate, in a few lines."""
+def failure_text(
+    summary: Summary, cases: list[CaseResult], volume: str, *, redact: bool = False
+) -> str:
+    """What a person needs to judge a failed gate, in a few lines.
+
+    With ``redact`` (``[tool.cost-eval] redact = true``) case texts are shown as
+    their length and hash, as in the report: failure texts land in JUnit XML.
+    """
+    show = shorten
+    if redact:
+        from .report.render import placeholder
+
+        def show(text: str, width: int = 110) -> str:
+            return placeholder(text)
+
     lines = [
         f"{summary.suite} :: {summary.config}: {summary.verdict.upper()} (enforced)",
         f"  quality {summary.quality:.3f} vs baseline {summary.baseline_quality:.3f}: "
@@ -142,8 +156,8 @@ def failure_text(summary: Summary, cases: list[CaseResult], volume: str) -> str:
                 f"    {case.case_id} [{case.category}] score {case.score:.2f} "
                 f"(baseline {case.baseline_score:.2f}) via {case.model}"
             )
-            lines.append(f"      output:    {shorten(case.output)}")
-            lines.append(f"      reference: {shorten(case.reference)}")
+            lines.append(f"      output:    {show(case.output)}")
+            lines.append(f"      reference: {show(case.reference)}")
     if errored:
         lines.append("  errors:")
         for case in errored:

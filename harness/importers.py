@@ -40,7 +40,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -52,6 +52,7 @@ from .scoring.recorded import SIDECAR_DIR, RecordedLabel, sidecar_row
 from .suites import (
     Suite,
     display_path,
+    golden_row,
     goldens_path,
     now_iso,
     parse_case,
@@ -69,6 +70,9 @@ __all__ = [
     "import_routellm",
     "read_contaminated",
 ]
+
+ResponseSink = Callable[[Request, Response], None]
+"""Receives the response-store entries of a streaming import, one at a time."""
 
 ROUTELLM_STRONG = "routellm:gpt-4-1106-preview"
 """RouteLLM's strong model, as a model spec (``replay:`` it to run offline)."""
@@ -235,11 +239,17 @@ class _AtomicLines:
 
     def commit(self) -> None:
         self.handle.close()
+        # mkstemp creates the file private (0600); these are ordinary repository files.
+        os.chmod(self.tmp, 0o644)
         os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
         self.handle.close()
         self.tmp.unlink(missing_ok=True)
+
+    def abort_unless_committed(self) -> None:
+        if not self.handle.closed:
+            self.abort()
 
 
 class _Importer:
@@ -253,6 +263,7 @@ class _Importer:
         out_dir: Path,
         params: Mapping[str, Any] | None,
         source: str = "the recordings",
+        on_response: ResponseSink | None = None,
     ) -> None:
         _check_suite_name(suite)
         self.source = source
@@ -284,9 +295,17 @@ class _Importer:
         self.rows: dict[str, dict[str, Any]] = {}
         self.row_where: dict[str, str] = {}
         self.cases: dict[str, Case] = {}
-        self.seen: dict[tuple[str, str], str] = {}
+        self.model_names: dict[str, str] = {}
+        self.seen: dict[tuple[str, str], int] = {}
+        """(case id, model) -> the record that gave it (its ordinal): duplicates are refused."""
         self.goldens: dict[str, Golden] = {}
         self.responses: dict[str, tuple[Request, Response]] = {}
+        self.on_response = on_response
+        """Streaming: each new response goes here at once and is not kept (nor are goldens)."""
+        self.response_keys: set[bytes] = set()
+        """Request hashes already streamed (16 bytes each, not 32 hex digits)."""
+        self.golden_cases: set[str] = set()
+        self.golden_file = _AtomicLines(self.goldens_path) if on_response else None
         self.models: dict[str, int] = {}
         self.all_quality = True
         self.lines = 0
@@ -316,14 +335,17 @@ class _Importer:
         if not isinstance(text, str):
             raise SuiteError(f"{where}: 'response' must be text, got {text!r}.")
         row = _case_row(record, where)
-        case_id = row["id"]
-        case = self._case(case_id, row, where)
+        case = self._case(row["id"], row, where)
+        # The (case, model) pairs kept for every line share one string per case and model.
+        case_id = case.id
+        model = self.model_names.setdefault(model, model)
         if (case_id, model) in self.seen:
             raise SuiteError(
                 f"{where}: case {case_id!r} already has a response of {model!r} "
-                f"({self.seen[case_id, model]}); give one line per case and model."
+                f"(record {self.seen[case_id, model]} of the input); give one line per case "
+                "and model."
             )
-        self.seen[case_id, model] = where
+        self.seen[case_id, model] = self.lines
         usage = _usage(record.get("usage"), where)
         latency = (
             _number(record["latency_ms"], "latency_ms", where)
@@ -344,10 +366,14 @@ class _Importer:
         request = self.suite.request(case, model)
         key = request.hash()
         response = Response(text=text, model=model, usage=usage, latency_ms=latency)
-        self.responses.setdefault(key, (request, response))
+        if self.on_response is None:
+            self.responses.setdefault(key, (request, response))
+        elif (digest := bytes.fromhex(key)) not in self.response_keys:
+            self.response_keys.add(digest)
+            self.on_response(request, response)
         self.models[model] = self.models.get(model, 0) + 1
         if model == self.baseline:
-            self.goldens[case_id] = Golden(
+            golden = Golden(
                 case_id=case_id,
                 model=model,
                 request_hash=key,
@@ -356,6 +382,11 @@ class _Importer:
                 latency_ms=latency,
                 recorded_at=self.recorded_at,
             )
+            self.golden_cases.add(case_id)
+            if self.golden_file is not None:
+                self.golden_file.write(golden_row(golden))  # in arrival order
+            else:
+                self.goldens[case_id] = golden
         self.sidecar.write(
             sidecar_row(
                 RecordedLabel(
@@ -416,7 +447,7 @@ class _Importer:
         """Write the suite, its cases and goldens; commit the labels."""
         if not self.rows:
             raise SuiteError(f"{self.source}: nothing to import: no records were read.")
-        missing = [c for c in self.rows if c not in self.goldens]
+        missing = [c for c in self.rows if c not in self.golden_cases]
         if missing:
             shown = ", ".join(repr(c) for c in missing[:5])
             more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
@@ -452,7 +483,10 @@ class _Importer:
         self.suite_path.write_text(
             yaml.safe_dump(suite_doc, sort_keys=False, allow_unicode=True), encoding="utf-8"
         )
-        write_goldens(self.goldens_path, (self.goldens[c] for c in self.rows))
+        if self.golden_file is not None:
+            self.golden_file.commit()
+        else:
+            write_goldens(self.goldens_path, (self.goldens[c] for c in self.rows))
         self.sidecar.commit()
         return ImportResult(
             suite=self.suite_name,
@@ -483,6 +517,7 @@ def import_recordings(
     params: Mapping[str, Any] | None = None,
     scorer: str | Mapping[str, Any] | None = None,
     description: str = "",
+    on_response: ResponseSink | None = None,
 ) -> ImportResult:
     """Import JSONL recordings (see the module docs) as a suite with goldens.
 
@@ -496,6 +531,13 @@ def import_recordings(
         scorer: The suite's scorer; default ``recorded`` when every line has a
             ``quality``, else ``exact``.
         description: The suite's description.
+        on_response: Stream the response-store entries: called once per distinct
+            request hash as the lines are read, and nothing is kept (the result's
+            ``responses`` is empty, goldens are written in the order they arrive).
+            Memory then grows with the distinct cases (their prompts), not with
+            the responses: what a multi-gigabyte file needs. If the import fails
+            later, the entries already passed on stay with the caller (harmless
+            in a response store keyed by request hash).
 
     Raises:
         SuiteError: a line is not valid (the message names the file and line), a
@@ -509,6 +551,7 @@ def import_recordings(
         out_dir=out_dir,
         params=params,
         source=", ".join(display_path(p) for p in files) or "no recordings files",
+        on_response=on_response,
     )
     try:
         for path in files:
@@ -520,8 +563,10 @@ def import_recordings(
             scorer=scorer,
         )
     finally:
-        if not importer.sidecar.handle.closed:  # an error before finish() committed it
-            importer.sidecar.abort()
+        # An error before finish() committed them: no temporary file stays behind.
+        importer.sidecar.abort_unless_committed()
+        if importer.golden_file is not None:
+            importer.golden_file.abort_unless_committed()
 
 
 def read_contaminated(path: Path) -> set[str]:

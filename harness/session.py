@@ -341,6 +341,8 @@ class CostEvalSession:
         suites = len({s.suite for s in outcome.summaries})
         if self.recovered:
             write(f"recovered {self.recovered} response(s) from a run that did not finish")
+        for warning in self.settings.warnings:
+            write(f"warning: {warning}", yellow=True)
         write(
             f"run {outcome.run_id}: {len(outcome.summaries)} (suite, configuration) pairs over "
             f"{suites} suite(s); {outcome.calls} provider call(s), {outcome.remote_calls} of them "

@@ -191,18 +191,19 @@ def load_settings(root: Path, config_file: str | None = None) -> Settings:
     table: Mapping[str, Any] = document
     if nested or "tool" in document:
         tool = document.get("tool", {})
-        table = tool.get("cost-eval") if isinstance(tool, Mapping) else None
-        if not isinstance(table, Mapping) and table is not None:
+        found: Any = tool.get("cost-eval") if isinstance(tool, Mapping) else None
+        if found is not None and not isinstance(found, Mapping):
             raise ConfigError(
-                f"{path}: [tool.cost-eval] must be a table, got {table!r}. Write it as a "
+                f"{path}: [tool.cost-eval] must be a table, got {found!r}. Write it as a "
                 "[tool.cost-eval] section."
             )
-        if table is None:
+        if found is None:
             raise ConfigError(
                 f"{path}: no [tool.cost-eval] table. Add one naming at least the baseline "
                 'model, e.g.\n\n[tool.cost-eval]\nbaseline = "sim:frontier"\n\n'
                 "See the README for the full example."
             )
+        table = found
     return parse_settings(table, root=path.parent, source=path.name)
 
 
@@ -278,11 +279,11 @@ def parse_provider_options(
     environment variable that holds it instead.
     """
     from .providers import EXTRA_OPTIONS, LOCAL_PROVIDERS, PROVIDERS, REMOTE_OPTIONS
+    from .providers.remote import ENV_NAME
 
     if not isinstance(options, Mapping):
         raise ConfigError(
-            f"{where}: must be a table of options, e.g. "
-            'base_url = "http://localhost:8000/v1".'
+            f'{where}: must be a table of options, e.g. base_url = "http://localhost:8000/v1".'
         )
     if prefix in LOCAL_PROVIDERS:
         raise ConfigError(
@@ -291,14 +292,24 @@ def parse_provider_options(
     if prefix not in PROVIDERS:
         remote = [p for p in PROVIDERS if p not in LOCAL_PROVIDERS]
         raise ConfigError(
-            f"{where}: unknown provider {prefix!r}. Providers with options: "
-            f"{', '.join(remote)}."
+            f"{where}: unknown provider {prefix!r}. Providers with options: {', '.join(remote)}."
         )
     allowed = REMOTE_OPTIONS + EXTRA_OPTIONS.get(prefix, ())
     check_keys(options, allowed, where=where)
-    for key in ("base_url", "api_key", "api_key_env"):
-        if key in options:
-            get_str(options, key, where=where)
+    if "base_url" in options:
+        get_str(options, "base_url", where=where)
+    # Never echo these two: a key must not reach an error message.
+    api_key = options.get("api_key")
+    if "api_key" in options and (not isinstance(api_key, str) or not api_key.strip()):
+        raise ConfigError(f"{where}: 'api_key' must be a non-empty string.")
+    env_name = options.get("api_key_env")
+    if "api_key_env" in options and (
+        not isinstance(env_name, str) or not ENV_NAME.fullmatch(env_name)
+    ):
+        raise ConfigError(
+            f"{where}: 'api_key_env' must be the name of an environment variable (letters, "
+            "digits and '_', like MY_OPENAI_KEY), not the key itself."
+        )
     if "api_key" in options and "api_key_env" in options:
         raise ConfigError(
             f"{where}: give api_key_env (the name of the environment variable holding the "

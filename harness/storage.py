@@ -221,6 +221,7 @@ def write_run(path: Path, outcome: RunOutcome) -> None:
                         {
                             "source": settings.source,
                             "gate": asdict(settings.gate),
+                            "redact": settings.redact,
                         },
                         default=str,
                     ),

@@ -273,7 +273,7 @@ def check_params(params: Mapping[Any, Any], *, where: str) -> None:
         if not isinstance(key, str) or not key:
             raise SuiteError(f"{where}: parameter names must be text, got {key!r}.")
         try:
-            json.dumps(value, allow_nan=False)
+            json.dumps(value, allow_nan=False, sort_keys=True)
         except (TypeError, ValueError):
             raise SuiteError(
                 f"{where}: {key!r} must be a JSON value (number, text, true/false, list or "
@@ -329,8 +329,7 @@ def read_jsonl(path: Path, *, shown: str | None = None) -> Iterator[tuple[str, A
                     row = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise SuiteError(
-                        f"{where} is not valid JSON ({exc.msg}). "
-                        "Each line must be one JSON object."
+                        f"{where} is not valid JSON ({exc.msg}). Each line must be one JSON object."
                     ) from None
                 except RecursionError:
                     raise SuiteError(f"{where} is nested too deeply to read.") from None

@@ -10,6 +10,7 @@ import pyarrow  # noqa: F401
 import pytest
 
 from harness.report.charts import ChartPoint, cost_quality_svg
+from tests.fakes.llm_server import warm_up_http_stack
 from tests.helpers import PYPROJECT, mini_suite_text
 
 pytest_plugins = ["pytester", "tests.fakes.fixtures"]
@@ -21,6 +22,10 @@ pytest_plugins = ["pytester", "tests.fakes.fixtures"]
 cost_quality_svg(
     [ChartPoint(label="warm-up", cost=1.0, quality=1.0, badge="baseline")], title="warm-up"
 )
+# The SDKs' HTTP stack imports its transport on the first request. Imported anew
+# after an in-process run, its exception classes are no longer those the SDK
+# catches: a timeout escapes as a raw ReadTimeout instead of APITimeoutError.
+warm_up_http_stack()
 
 
 @pytest.fixture

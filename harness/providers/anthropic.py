@@ -44,6 +44,7 @@ from .remote import (
     CallFailed,
     RemoteProvider,
     attempts_of_response,
+    clean_text,
     model_name,
     token_count,
     truncated_answer,
@@ -259,7 +260,7 @@ def answer_from_message(
         raise CallFailed(
             "InvalidResponse", "a text block of the answer holds no text", attempts=attempts
         )
-    return Answer(text="".join(texts), usage=usage)
+    return Answer(text=clean_text("".join(texts)), usage=usage)
 
 
 __all__ = [

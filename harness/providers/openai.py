@@ -44,6 +44,7 @@ from .remote import (
     Answer,
     CallFailed,
     RemoteProvider,
+    clean_text,
     model_name,
     token_count,
     truncated_answer,
@@ -230,7 +231,7 @@ def answer_from_completion(
             f"the answer's content is not text (got {type(text).__name__})",
             attempts=attempts,
         )
-    return Answer(text=text, usage=usage)
+    return Answer(text=clean_text(text), usage=usage)
 
 
 __all__ = [

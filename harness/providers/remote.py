@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -27,6 +28,9 @@ from .redact import safe_error
 log = logging.getLogger(__name__)
 
 ClientT = TypeVar("ClientT")
+
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+"""What ``api_key_env`` must look like: an environment variable's name."""
 
 PLACEHOLDER_KEY = "no-key-needed"
 """Sent when a custom base URL is set and no key is: local servers and proxies need none."""
@@ -74,6 +78,20 @@ def truncated_answer(
         attempts=attempts,
         usage=usage,
     )
+
+
+def clean_text(text: str) -> str:
+    """``text`` fit to store: half a surrogate pair (JSON can escape one, ``"\\ud800"``)
+    becomes U+FFFD, as a UTF-8 decoder would make of it.
+
+    Such a string cannot be written as UTF-8: left in, it would fail the goldens
+    file, the journal and DuckDB long after the call succeeded.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
 def token_count(value: object, field: str) -> int:
@@ -193,10 +211,11 @@ class RemoteProvider(Generic[ClientT]):
                     f"{self.name}: give api_key_env (the name of the variable holding the "
                     "key) or api_key, not both."
                 )
-            if not isinstance(api_key_env, str) or not api_key_env.strip():
+            if not isinstance(api_key_env, str) or not ENV_NAME.fullmatch(api_key_env):
+                # Not echoed: a key pasted here by mistake must not reach a log.
                 raise ProviderError(
-                    f"{self.name}: api_key_env must be the name of an environment variable, "
-                    f"got {api_key_env!r}."
+                    f"{self.name}: api_key_env must be the name of an environment variable "
+                    "(letters, digits and '_', like MY_OPENAI_KEY), not the key itself."
                 )
             key = os.environ.get(api_key_env) or None
             if key is None:
@@ -408,6 +427,7 @@ __all__ = [
     "RemoteProvider",
     "attempts_of",
     "attempts_of_response",
+    "clean_text",
     "describe_error",
     "model_name",
     "token_count",

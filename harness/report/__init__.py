@@ -17,24 +17,34 @@ __all__ = ["render_report", "write_markdown_summary"]
 
 
 def render_report(
-    stored: StoredRun, path: Path, *, max_cases: int = 200, db: Path | None = None
+    stored: StoredRun,
+    path: Path,
+    *,
+    max_cases: int = 200,
+    db: Path | None = None,
+    redact: bool | None = None,
 ) -> Path:
     """Write the HTML report of ``stored`` to ``path`` (atomically) and return the path.
 
     At most ``max_cases`` flagged cases are shown in full; the page says how
     many more there are. With ``db`` (the results database the run is stored
     in), the page also shows the history of each configuration and the
-    comparison with the previous run on the same branch.
+    comparison with the previous run on the same branch. ``redact`` replaces
+    every case text (prompt-derived or model-written) by its length and hash;
+    None: as the run's stored settings say (``redact`` in ``settings_json``).
 
     Raises:
         CostEvalError: the report cannot be written.
     """
     # Imported here: the plugin imports this package in every pytest session,
     # and the renderer pulls in the storage and templating code.
+    from .render import redact_requested
     from .render import render_report as render
 
+    if redact is None:
+        redact = redact_requested(stored.run)
     extra = run_context(db, stored) if db is not None else None
-    return render(stored, path, max_cases=max_cases, extra=extra)
+    return render(stored, path, max_cases=max_cases, extra=extra, redact=redact)
 
 
 def run_context(db: Path, stored: StoredRun) -> RunContext:
@@ -59,9 +69,12 @@ def run_context(db: Path, stored: StoredRun) -> RunContext:
     )
 
 
-def write_markdown_summary(stored: StoredRun, path: Path) -> Path:
+def write_markdown_summary(stored: StoredRun, path: Path, *, redact: bool | None = None) -> Path:
     """Write the Markdown summary of ``stored`` to ``path``; also append it to
     ``$GITHUB_STEP_SUMMARY`` when that variable names a file (GitHub Actions).
+
+    The summary never holds case texts; ``redact`` (None: as the run's stored
+    settings say) only adds a line saying the report's texts are redacted.
 
     Raises:
         CostEvalError: the file cannot be written.
@@ -70,8 +83,11 @@ def write_markdown_summary(stored: StoredRun, path: Path) -> Path:
 
     from ..errors import CostEvalError
     from .markdown import render_markdown
+    from .render import redact_requested
 
-    text = render_markdown(stored)
+    if redact is None:
+        redact = redact_requested(stored.run)
+    text = render_markdown(stored, redact=redact)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

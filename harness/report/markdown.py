@@ -2,7 +2,8 @@
 
 Short by design: the verdict table, the reasons of every non-passing
 configuration and the suites that could not run. Model output never appears
-in it (it is untrusted text and a PR comment renders Markdown).
+in it (it is untrusted text and a PR comment renders Markdown), nor do prompts,
+references or expected answers: with ``redact = true`` it only says so.
 """
 
 from __future__ import annotations
@@ -35,14 +36,20 @@ def verdict_label(summary: Summary) -> str:
     return ICONS.get(summary.verdict, summary.verdict)
 
 
-def render_markdown(stored: StoredRun) -> str:
-    """The summary of ``stored`` as GitHub-flavoured Markdown."""
+def render_markdown(stored: StoredRun, *, redact: bool = False) -> str:
+    """The summary of ``stored`` as GitHub-flavoured Markdown.
+
+    Args:
+        redact: Say that the report's case texts are redacted (this summary
+            holds none either way).
+    """
     run = stored.run
     lines = [
         f"## Cost evaluation — run `{run['run_id']}`",
         "",
         f"Baseline `{run['baseline']}`, volume {run['volume']}, "
-        f"git `{str(run.get('git_sha') or '')[:10] or 'n/a'}`.",
+        f"git `{str(run.get('git_sha') or '')[:10] or 'n/a'}`."
+        + (" Case texts are redacted in the report." if redact else ""),
         "",
     ]
     enforced_failures = [s for s in stored.summaries if s.enforced and s.verdict != "pass"]

@@ -4,16 +4,24 @@ Only summaries and flagged (degraded) or errored cases go in the page, so a
 run of any size stays small. Model text is untrusted: it reaches the page
 through Jinja's autoescaping, or through :func:`diff_html`, which escapes every
 token before wrapping differing ones in ``<del>``/``<ins>``.
+
+With ``redact=True`` (``[tool.cost-eval] redact = true``) no case text reaches
+the page: outputs, references, expected answers, judge rationales and error
+messages are replaced by :func:`placeholder` (length and a hash, so equal texts
+still show as equal), for suites built from customer data whose report is
+shared more widely than the data.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import re
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
@@ -46,6 +54,67 @@ BADGE_RANK = {"pass": 0, "inconclusive": 1, "flagged": 2, "fail": 3}
 """Sort order of the verdict column: best first."""
 
 _WORD = re.compile(r"(\S+)(\s*)")
+
+
+# --- redaction --------------------------------------------------------------------
+
+REDACTED_PREFIX = "[redacted"
+"""How every placeholder starts."""
+_ERROR_TAIL = re.compile(r" \(after \d+ attempts?\)$")
+
+
+def text_hash(text: str) -> str:
+    """The first 12 hex digits of the SHA-256 of ``text`` (UTF-8)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+def placeholder(text: str) -> str:
+    """What a redacted report shows instead of ``text``: its length and hash.
+
+    Equal texts get equal placeholders, so a reader still sees whether an
+    output matched its reference. The hash hides a text only from someone who
+    cannot guess it: a one-word answer can be found by hashing candidates.
+    """
+    return f"[redacted: {len(text)} chars, sha256 {text_hash(text)}]"
+
+
+def redact_error(error: str) -> str:
+    """An error row's text with its message redacted, its kind and attempts kept.
+
+    ``"Refusal: the model refused: <model text> (after 1 attempt)"`` becomes
+    ``"Refusal: [redacted: ...] (after 1 attempt)"``: some messages quote the
+    model or the prompt. The full text stays in the results database.
+    """
+    kind, sep, rest = error.partition(": ")
+    if not sep:
+        return placeholder(error)
+    tail = _ERROR_TAIL.search(rest)
+    message = rest[: tail.start()] if tail else rest
+    return f"{kind}: {placeholder(message)}{tail.group(0) if tail else ''}"
+
+
+def redact_case(case: CaseResult) -> CaseResult:
+    """``case`` with every text that came from the suite or a model replaced."""
+    return replace(
+        case,
+        output=placeholder(case.output),
+        reference=placeholder(case.reference),
+        expected=placeholder(case.expected) if case.expected is not None else None,
+        rationale=placeholder(case.rationale) if case.rationale else "",
+        error=redact_error(case.error) if case.error is not None else None,
+    )
+
+
+def redact_requested(run: Mapping[str, Any]) -> bool:
+    """Whether a stored run's settings asked for redaction (``settings_json`` ``redact``)."""
+    raw = run.get("settings_json")
+    if not raw:
+        return False
+    try:
+        settings = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return False
+    return isinstance(settings, Mapping) and settings.get("redact") is True
 
 
 # --- view model -------------------------------------------------------------------
@@ -254,11 +323,17 @@ def _cut(text: str, limit: int) -> tuple[str, int]:
     return text[:limit], len(text) - limit
 
 
-def case_view(case: CaseResult) -> CaseView:
-    """Format one flagged case, its texts cut to :data:`TEXT_LIMIT` and diffed."""
+def case_view(case: CaseResult, *, redacted: bool = False) -> CaseView:
+    """Format one flagged case, its texts cut to :data:`TEXT_LIMIT` and diffed.
+
+    A redacted case's texts are placeholders: shown whole, not diffed word by word.
+    """
     output, output_cut = _cut(case.output, TEXT_LIMIT)
     reference, reference_cut = _cut(case.reference, TEXT_LIMIT)
-    output_html, reference_html = diff_html(output, reference)
+    if redacted:
+        output_html, reference_html = escape(output), escape(reference)
+    else:
+        output_html, reference_html = diff_html(output, reference)
     return CaseView(
         case=case,
         score=fmt_quality(case.score),
@@ -280,7 +355,11 @@ def _worst_first(cases: Iterable[CaseResult]) -> list[CaseResult]:
 
 
 def build_groups(
-    rows: Sequence[SummaryView], results: Sequence[CaseResult], max_cases: int
+    rows: Sequence[SummaryView],
+    results: Sequence[CaseResult],
+    max_cases: int,
+    *,
+    redacted: bool = False,
 ) -> tuple[list[GroupView], int]:
     """Per (suite, configuration) detail, and how many flagged cases did not fit.
 
@@ -313,7 +392,7 @@ def build_groups(
                     )
                     for c in s.categories
                 ),
-                cases=tuple(case_view(c) for c in shown),
+                cases=tuple(case_view(c, redacted=redacted) for c in shown),
                 flagged_total=len(cases),
             )
         )
@@ -413,15 +492,20 @@ def build_trend(history: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[d
 
 
 def build_context(
-    stored: StoredRun, *, max_cases: int, extra: RunContext | None = None
+    stored: StoredRun, *, max_cases: int, extra: RunContext | None = None, redact: bool = False
 ) -> dict[str, Any]:
-    """Everything the template shows, formatted; only summaries and flagged/errored cases."""
+    """Everything the template shows, formatted; only summaries and flagged/errored cases.
+
+    With ``redact``, case texts are replaced by :func:`placeholder` before
+    anything is formatted, so no view can show them.
+    """
     from .. import __version__
 
+    results = [redact_case(r) for r in stored.results] if redact else list(stored.results)
     rows = [summary_view(i, s) for i, s in enumerate(stored.summaries)]
     trend_runs, trend = build_trend(extra.history if extra else ())
-    groups, hidden = build_groups(rows, stored.results, max_cases)
-    errored = [r for r in stored.results if r.error]
+    groups, hidden = build_groups(rows, results, max_cases, redacted=redact)
+    errored = [r for r in results if r.error]
     counts = {css: sum(1 for r in rows if r.badge.css == css) for css in BADGE_RANK}
     run = dict(stored.run)
     sha = str(run.get("git_sha") or "")
@@ -446,6 +530,7 @@ def build_context(
         "compared_with": extra.compared_with if extra else None,
         "trend_runs": trend_runs if len(trend_runs) > 1 else [],
         "trend": trend if len(trend_runs) > 1 else [],
+        "redacted": redact,
         "levers": [
             s for s in stored.summaries if s.extras.get("cache") or s.extras.get("compression")
         ],
@@ -477,25 +562,38 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render_html(stored: StoredRun, *, max_cases: int = 200, extra: RunContext | None = None) -> str:
-    """The report of ``stored`` as an HTML string."""
+def render_html(
+    stored: StoredRun,
+    *,
+    max_cases: int = 200,
+    extra: RunContext | None = None,
+    redact: bool = False,
+) -> str:
+    """The report of ``stored`` as an HTML string (case texts redacted with ``redact``)."""
     template = environment().get_template(TEMPLATE)
-    return template.render(build_context(stored, max_cases=max_cases, extra=extra))
+    return template.render(build_context(stored, max_cases=max_cases, extra=extra, redact=redact))
 
 
 def render_report(
-    stored: StoredRun, path: Path, *, max_cases: int = 200, extra: RunContext | None = None
+    stored: StoredRun,
+    path: Path,
+    *,
+    max_cases: int = 200,
+    extra: RunContext | None = None,
+    redact: bool = False,
 ) -> Path:
     """Write the HTML report of ``stored`` to ``path`` and return the path.
 
     The file is written next to its destination and moved into place, so a
     reader (or a CI artifact upload) never sees half a report. At most
     ``max_cases`` flagged cases (and as many errored ones) are shown in full.
+    With ``redact``, no prompt, output, reference or expected text appears in
+    it (see :func:`placeholder`).
 
     Raises:
         CostEvalError: the report cannot be written (directory not writable, disk full).
     """
-    html = render_html(stored, max_cases=max_cases, extra=extra)
+    html = render_html(stored, max_cases=max_cases, extra=extra, redact=redact)
     path = Path(path)
     tmp_name: str | None = None
     try:

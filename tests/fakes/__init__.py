@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from .llm_server import (
     BATCH_ITEM,
+    CONNECTION_RESET,
     EMPTY_CHOICES,
     MALFORMED_JSON,
     PLANTED_KEY,
+    TRUNCATED_BODY,
+    TRUNCATED_JSON,
     FakeLLMServer,
     Reply,
     Stats,
@@ -14,9 +17,12 @@ from .llm_server import (
 
 __all__ = [
     "BATCH_ITEM",
+    "CONNECTION_RESET",
     "EMPTY_CHOICES",
     "MALFORMED_JSON",
     "PLANTED_KEY",
+    "TRUNCATED_BODY",
+    "TRUNCATED_JSON",
     "FakeLLMServer",
     "Reply",
     "Stats",

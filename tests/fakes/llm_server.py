@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import re
@@ -51,6 +52,7 @@ import struct
 import threading
 import time
 import uuid
+import warnings
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -141,6 +143,13 @@ MALFORMED_JSON = Reply(body='{"id": "chatcmpl-broken", "choices": [')
 """A 200 whose body is not valid JSON."""
 EMPTY_CHOICES = Reply(patch={"choices": []})
 """A 200 chat completion with no choices."""
+TRUNCATED_JSON = Reply(
+    body=(
+        '{"id": "chatcmpl-cut", "object": "chat.completion", "type": "message", "choices": '
+        '[{"index": 0, "message": {"role": "assistant", "content": "The answer is'
+    )
+)
+"""A 200 whose JSON stops mid-string (complete HTTP, incomplete document): either API."""
 CONNECTION_RESET = Reply(disconnect="reset")
 """The connection is reset before any byte of the response is sent."""
 TRUNCATED_BODY = Reply(disconnect="truncate")
@@ -806,6 +815,52 @@ class FakeLLMServer:
 # --------------------------------------------------------------------------- helpers
 
 
+def warm_up_http_stack() -> None:
+    """One request (answered, then timed out) through each SDK, so every module of
+    their HTTP stack is imported now.
+
+    pytester's in-process runs unload the modules a run imported; were the first
+    request of a process made inside one, the transport (httpcore, anyio's
+    backend, h11) would be imported anew afterwards, with exception classes the
+    SDK no longer recognises.
+    """
+    import anthropic
+    import openai
+
+    async def go(server: FakeLLMServer) -> None:
+        clients: list[Any] = [
+            openai.AsyncOpenAI(
+                base_url=server.openai_base_url, api_key="warm-up", timeout=0.2, max_retries=0
+            ),
+            anthropic.AsyncAnthropic(
+                base_url=server.anthropic_base_url, api_key="warm-up", timeout=0.2, max_retries=0
+            ),
+        ]
+        try:
+            for delay in (0.0, 1000.0):
+                server.script("chat.completions", Reply(delay_ms=delay))
+                server.script("messages", Reply(delay_ms=delay))
+                for call in (
+                    clients[0].chat.completions.create(
+                        model="gpt-4o", messages=[{"role": "user", "content": "Hi."}]
+                    ),
+                    clients[1].messages.create(
+                        model="claude-3-5-haiku-latest",
+                        max_tokens=8,
+                        messages=[{"role": "user", "content": "Hi."}],
+                    ),
+                ):
+                    with contextlib.suppress(openai.APIError, anthropic.APIError):
+                        await call
+        finally:
+            for client in clients:
+                await client.close()
+
+    with FakeLLMServer() as server, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. the SDK's notice of a retiring model
+        asyncio.run(go(server))
+
+
 def sim_model_for(model: str) -> str:
     """The simulated model answering for a real model name."""
     name = model.lower()
@@ -990,10 +1045,12 @@ __all__ = [
     "PLANTED_KEY",
     "ROUTES",
     "TRUNCATED_BODY",
+    "TRUNCATED_JSON",
     "FakeLLMServer",
     "Reply",
     "Stats",
     "hashed_embedding",
     "is_reasoning_model",
     "sim_model_for",
+    "warm_up_http_stack",
 ]

@@ -194,3 +194,19 @@ def test_summary_cli_without_database(
     assert main(["summary"]) == 2
     err = capsys.readouterr().err
     assert "no results database" in err and "pytest --cost-eval" in err
+
+
+def test_redacted_failure_text_shows_no_case_text(mini_project: pytest.Pytester) -> None:
+    set_pyproject(
+        mini_project,
+        PYPROJECT.format(small_enforce="enforce = true").replace(
+            'volume = "10k/day"', 'volume = "10k/day"\nredact = true'
+        ),
+    )
+    record_goldens(mini_project)
+    result = mini_project.runpytest("--cost-eval", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    out = result.stdout.str()
+    assert "worst cases:" in out and "m-05 [hard] score 0.00" in out
+    assert "The answer is 24" not in out
+    assert "output:    [redacted: 17 chars, sha256" in out

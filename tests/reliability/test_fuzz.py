@@ -40,6 +40,7 @@ from harness.pipeline import prepare
 from harness.scoring import build_scorer
 from harness.settings import load_settings, parse_settings
 from harness.suites import load_goldens, load_suite
+from harness.types import Request, Response
 
 FUZZ = settings(
     derandomize=True,
@@ -111,7 +112,8 @@ values = st.recursive(
     ),
     max_leaves=8,
 )
-nasty = st.one_of(st.sampled_from(NASTY), st.sampled_from(NASTY), values)
+# Copied: an edit must never change (or nest into itself) the shared list above.
+nasty = st.one_of(*[st.sampled_from(NASTY)] * 3, values).map(copy.deepcopy)
 new_keys = st.one_of(
     st.sampled_from(["bogus", "referense", "id", "prompt", "name", "kind", "model", "usage"]),
     st.text(max_size=6),
@@ -136,7 +138,9 @@ def entries(doc: Any) -> list[tuple[Any, Any]]:
 
 
 @st.composite
-def perturbed(draw: st.DrawFn, base: Any, max_edits: int = 3) -> Any:
+def perturbed(
+    draw: st.DrawFn, base: Any, max_edits: int = 3, replacements: st.SearchStrategy[Any] = nasty
+) -> Any:
     """``base`` with one to ``max_edits`` edits: a value replaced, a key removed or added."""
     doc = copy.deepcopy(base)
     for _ in range(draw(st.integers(min_value=1, max_value=max_edits))):
@@ -146,14 +150,32 @@ def perturbed(draw: st.DrawFn, base: Any, max_edits: int = 3) -> Any:
         parent, key = draw(st.sampled_from(range(len(spots))).map(spots.__getitem__))
         action = draw(st.sampled_from(["replace", "replace", "replace", "delete", "add"]))
         if action == "replace":
-            parent[key] = draw(nasty)
+            parent[key] = draw(replacements)
         elif action == "delete":
             del parent[key]
         elif isinstance(parent, dict):
-            parent[draw(new_keys)] = draw(nasty)
+            parent[draw(new_keys)] = draw(replacements)
         else:
-            parent.append(draw(nasty))
+            parent.append(draw(replacements))
     return doc
+
+
+def single_edits(base: Any, pool: list[Any] = NASTY) -> Iterator[tuple[str, Any]]:
+    """Every one-edit variant of ``base``: each value replaced by each value of ``pool``,
+    each key removed, a stray key added to each mapping (exhaustive, in order)."""
+    for index in range(len(entries(base))):
+        for variant in [*range(len(pool)), "delete", "add"]:
+            doc = copy.deepcopy(base)
+            parent, key = entries(doc)[index]
+            if variant == "delete":
+                del parent[key]
+            elif variant == "add":
+                if not isinstance(parent, dict):
+                    continue
+                parent["bogus"] = 1
+            else:
+                parent[key] = copy.deepcopy(pool[variant])
+            yield f"{variant!r} at {key!r} (entry {index})", doc
 
 
 @st.composite
@@ -265,6 +287,56 @@ def test_suite_yaml(doc: dict[str, Any], data: st.DataObject) -> None:
         check_suite(path)
 
 
+VALID_SUITE: dict[str, Any] = {
+    "suite": "fuzzed",
+    "version": 1,
+    "description": "A suite to break.",
+    "scorer": {"name": "fuzzy", "threshold": 0.8},
+    "reference": "both",
+    "params": {"temperature": 0, "max_tokens": 256},
+    "gate": {"max_quality_drop": 0.03, "confidence": 0.9},
+    "system": "Be brief.",
+    "cases": [
+        {
+            "id": "c-0",
+            "prompt": "Compute 2 + 2.",
+            "expected": "4",
+            "category": "easy",
+            "history": [{"role": "user", "content": "Hi."}],
+            "context": ["A passage."],
+            "tags": ["t"],
+            "knowledge_version": "v1",
+        },
+        {"id": "c-1", "prompt": "What is 2 plus 2?", "expected": "4", "paraphrase_of": "c-0"},
+    ],
+}
+
+
+def test_suite_yaml_every_single_edit() -> None:
+    with workdir() as root:
+        path = root / "suite.yaml"
+        for what, doc in single_edits(VALID_SUITE):
+            path.write_text(yaml_text(doc), encoding="utf-8")
+            try:
+                check_suite(path)
+            except Exception as exc:
+                raise AssertionError(f"{what}: {type(exc).__name__}: {exc}") from exc
+
+
+def test_suite_jsonl_every_single_edit() -> None:
+    with workdir() as root:
+        path = root / "suite.yaml"
+        head = {k: v for k, v in VALID_SUITE.items() if k != "cases"}
+        path.write_text(yaml_text({**head, "cases_file": "cases.jsonl"}), encoding="utf-8")
+        for what, cases in single_edits(VALID_SUITE["cases"]):
+            text = "\n".join(json_line(c) for c in cases)
+            (root / "cases.jsonl").write_text(text, encoding="utf-8", errors="surrogatepass")
+            try:
+                check_suite(path, "cases.jsonl")
+            except Exception as exc:
+                raise AssertionError(f"{what}: {type(exc).__name__}: {exc}") from exc
+
+
 @SOME
 @given(doc=values)
 def test_suite_yaml_random_structure(doc: Any) -> None:
@@ -353,6 +425,28 @@ VALID_SETTINGS: dict[str, Any] = {
 }
 
 
+def toml_representable(value: Any) -> bool:
+    """Whether a value can come out of ``tomllib`` (no None, 64-bit ints, no surrogates)."""
+    if value is None:
+        return False
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, str):
+        return not any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+    if isinstance(value, list):
+        return all(toml_representable(v) for v in value)
+    if isinstance(value, dict):
+        return all(toml_representable(k) and toml_representable(v) for k, v in value.items())
+    return True
+
+
+NASTY_TOML = [v for v in NASTY if toml_representable(v)]
+"""The settings table comes from TOML: only what TOML can hold can reach it."""
+nasty_toml = st.one_of(*[st.sampled_from(NASTY_TOML)] * 3, values.filter(toml_representable)).map(
+    copy.deepcopy
+)
+
+
 def check_settings(table: Any) -> None:
     settings_, error = accepted_or_located(
         lambda: parse_settings(table, root=Path("/project"), source="pyproject.toml"),
@@ -368,8 +462,16 @@ def test_valid_settings_are_accepted() -> None:
     assert len(settings_.configs) == 6
 
 
+def test_settings_every_single_edit() -> None:
+    for what, table in single_edits(VALID_SETTINGS, NASTY_TOML):
+        try:
+            check_settings(table)
+        except Exception as exc:
+            raise AssertionError(f"{what}: {type(exc).__name__}: {exc}") from exc
+
+
 @FUZZ
-@given(table=perturbed(VALID_SETTINGS))
+@given(table=perturbed(VALID_SETTINGS, replacements=nasty_toml))
 def test_settings_tables(table: dict[str, Any]) -> None:
     check_settings(table)
 
@@ -417,7 +519,7 @@ def toml_document(table: dict[str, Any]) -> str:
 
 
 @SOME
-@given(table=perturbed(VALID_SETTINGS), data=st.data())
+@given(table=perturbed(VALID_SETTINGS, replacements=nasty_toml), data=st.data())
 def test_settings_toml_text(table: dict[str, Any], data: st.DataObject) -> None:
     text = data.draw(mutated(toml_document(table)))
     with workdir() as root:
@@ -492,9 +594,16 @@ VALID_RECORDS: list[dict[str, Any]] = [
 ]
 
 
-def check_import(path: Path, out: Path) -> None:
+def check_import(path: Path, out: Path, *, stream: bool = False) -> None:
+    streamed: list[tuple[Request, Response]] = []
     result, error = accepted_or_located(
-        lambda: import_recordings([path], suite="imported", baseline=BASELINE, out_dir=out),
+        lambda: import_recordings(
+            [path],
+            suite="imported",
+            baseline=BASELINE,
+            out_dir=out,
+            on_response=(lambda q, r: streamed.append((q, r))) if stream else None,
+        ),
         path.name,
     )
     leftovers = list(out.rglob("*.tmp"))
@@ -506,6 +615,9 @@ def check_import(path: Path, out: Path) -> None:
     goldens = load_goldens(out / "goldens", suite.name, BASELINE)
     for case in suite.cases:
         assert goldens[case.id].request_hash == suite.request(case, BASELINE).hash()
+    if stream:
+        assert result.responses == ()
+        assert len({q.hash() for q, _ in streamed}) == len(streamed)
 
 
 def test_valid_recordings_import() -> None:
@@ -516,14 +628,51 @@ def test_valid_recordings_import() -> None:
         assert (root / "out" / "suites" / "imported.yaml").is_file()
 
 
+def test_recordings_every_single_edit() -> None:
+    with workdir() as root:
+        path = root / "recordings.jsonl"
+        for number, (what, records) in enumerate(single_edits(VALID_RECORDS)):
+            text = "\n".join(json_line(r) for r in records)
+            path.write_text(text, encoding="utf-8", errors="surrogatepass")
+            try:
+                check_import(path, root / f"out-{number}")
+            except Exception as exc:
+                raise AssertionError(f"{what}: {type(exc).__name__}: {exc}") from exc
+
+
 @FUZZ
-@given(records=perturbed(VALID_RECORDS), data=st.data())
-def test_recordings(records: list[Any], data: st.DataObject) -> None:
+@given(records=perturbed(VALID_RECORDS), stream=st.booleans(), data=st.data())
+def test_recordings(records: list[Any], stream: bool, data: st.DataObject) -> None:
     text = data.draw(mutated("\n".join(json_line(r) for r in records)))
     with workdir() as root:
         path = root / "recordings.jsonl"
         path.write_text(text, encoding="utf-8", errors="surrogatepass")
-        check_import(path, root / "out")
+        check_import(path, root / "out", stream=stream)
+
+
+def test_streaming_import_writes_what_collecting_does() -> None:
+    """``on_response`` (what a multi-gigabyte import uses) changes memory, not the result."""
+    with workdir() as root:
+        path = root / "recordings.jsonl"
+        path.write_text("\n".join(json.dumps(r) for r in reversed(VALID_RECORDS)))
+        kept = import_recordings([path], suite="s", baseline=BASELINE, out_dir=root / "a")
+        streamed: list[tuple[Request, Response]] = []
+        flowed = import_recordings(
+            [path],
+            suite="s",
+            baseline=BASELINE,
+            out_dir=root / "b",
+            on_response=lambda q, r: streamed.append((q, r)),
+        )
+        assert flowed.responses == ()
+        assert {q.hash(): r for q, r in streamed} == {q.hash(): r for q, r in kept.responses}
+        for name in ("suites/s.jsonl", "recorded/s.jsonl"):
+            assert (root / "a" / name).read_text() == (root / "b" / name).read_text()
+        goldens = load_goldens(root / "a" / "goldens", "s", BASELINE)
+        assert load_goldens(root / "b" / "goldens", "s", BASELINE) == goldens
+        for folder in ("a", "b"):
+            for file in (root / folder).rglob("*.*"):
+                assert file.stat().st_mode & 0o777 == 0o644, file
 
 
 @FEW

@@ -1,0 +1,224 @@
+"""Peak memory of ``harness import recordings`` on a large recordings file.
+
+    python benchmarks/bench_import_memory.py [--size 1G] [--models 2] [--mode both]
+    python benchmarks/bench_import_memory.py --size 50M,100M,200M     # growth with size
+
+Generates, in a temporary directory, a JSONL recordings file of about ``--size``
+bytes (``K``, ``M``, ``G`` suffixes): distinct cases, each answered by
+``--models`` models (the first is the baseline), every line a realistic record
+(prompt, response, expected, category, usage, cost, latency, quality). Then a
+fresh process imports it with :func:`harness.importers.import_recordings` and
+reports its peak resident set size (``resource.getrusage``, ``ru_maxrss``), the
+RSS before the import began, the time and the throughput. Two modes:
+
+* ``collect``: the responses come back in ``ImportResult.responses`` (every
+  (case, model) response kept in memory, one per line): memory grows with the
+  file, about twice its size;
+* ``stream``: ``on_response`` receives each response as it is read (here it
+  only counts them; a real caller appends them to the store in batches) and
+  goldens go to disk as they arrive: memory grows with the distinct cases
+  (each case's row: prompt, expected answer) and a few dozen bytes per line
+  (the (case, model) pairs seen, to refuse duplicates), not with the responses.
+
+Several sizes show the growth per MiB of input (see docs/reliability.md).
+Nothing here is stored in DuckDB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _common import emit
+
+UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+BASELINE = "openai:gpt-4o"
+WORDS = tuple(
+    " ".join(
+        (
+            "refund order shipping invoice account password delivery warranty return exchange",
+            "customer support ticket status payment card address subscription plan upgrade",
+            "cancel the a of to and for with on is was please when how what why can could would",
+        )
+    ).split(" ")
+)
+
+
+def parse_size(text: str) -> int:
+    text = text.strip().upper().removesuffix("B")
+    unit = text[-1] if text and text[-1] in UNITS else ""
+    return int(float(text[: len(text) - len(unit)]) * UNITS[unit])
+
+
+def sentence(rng: random.Random, words: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize() + "."
+
+
+def generate(path: Path, size: int, models: int, seed: int = 7) -> tuple[int, int]:
+    """Write about ``size`` bytes of recordings; returns (lines, cases)."""
+    rng = random.Random(seed)
+    names = [BASELINE] + [f"openai:model-{k}" for k in range(1, models)]
+    lines = cases = written = 0
+    with path.open("w", encoding="utf-8") as handle:
+        while written < size:
+            case_id = f"q-{cases:08d}"
+            prompt = sentence(rng, rng.randint(12, 40)).rstrip(".") + "?"
+            expected = sentence(rng, rng.randint(3, 8))
+            category = rng.choice(("billing", "shipping", "account", "returns"))
+            for model in names:
+                response = sentence(rng, rng.randint(30, 120))
+                record = {
+                    "case_id": case_id,
+                    "model": model,
+                    "prompt": prompt,
+                    "response": response,
+                    "expected": expected,
+                    "category": category,
+                    "usage": {
+                        "input_tokens": len(prompt) // 4,
+                        "output_tokens": len(response) // 4,
+                    },
+                    "cost_usd": round(rng.uniform(1e-5, 1e-3), 8),
+                    "latency_ms": rng.randint(100, 3000),
+                    "quality": rng.choice((0.0, 1.0)),
+                }
+                line = json.dumps(record) + "\n"
+                handle.write(line)
+                written += len(line)
+                lines += 1
+            cases += 1
+    return lines, cases
+
+
+def child(path: Path, out: Path, mode: str) -> None:
+    """The measured process: import, then print one JSON line of figures."""
+    from harness.importers import import_recordings
+
+    streamed = 0
+
+    def count(request: object, response: object) -> None:
+        nonlocal streamed
+        streamed += 1
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    result = import_recordings(
+        [path],
+        suite="big",
+        baseline=BASELINE,
+        out_dir=out,
+        on_response=count if mode == "stream" else None,
+    )
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        json.dumps(
+            {
+                "rss_before_kib": before,
+                "peak_rss_kib": peak,
+                "seconds": seconds,
+                "cases": result.cases,
+                "rows": result.rows,
+                "responses": len(result.responses) + streamed,
+            }
+        )
+    )
+
+
+def measure(size: int, models: int, modes: list[str]) -> list[dict[str, float]]:
+    with tempfile.TemporaryDirectory(prefix="bench-import-memory-") as name:
+        root = Path(name)
+        path = root / "recordings.jsonl"
+        started = time.perf_counter()
+        lines, cases = generate(path, size, models)
+        file_bytes = path.stat().st_size
+        print(
+            f"generated {file_bytes / 2**20:,.0f} MiB: {lines:,} lines, {cases:,} cases x "
+            f"{models} models ({time.perf_counter() - started:.0f} s)",
+            flush=True,
+        )
+        return [
+            report(measure_mode(path, root, mode), file_bytes, lines, cases, models, mode)
+            for mode in modes
+        ]
+
+
+def measure_mode(path: Path, root: Path, mode: str) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", str(path), str(root / f"out-{mode}"), mode],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"the import failed:\n{done.stdout}\n{done.stderr}")
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def report(
+    figures: dict[str, float], file_bytes: int, lines: int, cases: int, models: int, mode: str
+) -> dict[str, float]:
+    peak = figures["peak_rss_kib"] * 1024
+    grown = (figures["peak_rss_kib"] - figures["rss_before_kib"]) * 1024
+    out: dict[str, float] = {
+        "file_mib": round(file_bytes / 2**20, 1),
+        "lines": lines,
+        "cases": cases,
+        "models": models,
+        "stream": mode == "stream",
+        "peak_rss_mib": round(peak / 2**20, 1),
+        "import_growth_mib": round(grown / 2**20, 1),
+        "growth_per_file_byte": round(grown / file_bytes, 2),
+        "seconds": round(figures["seconds"], 1),
+        "mib_per_s": round(file_bytes / 2**20 / figures["seconds"], 1),
+    }
+    print(
+        f"  {mode:>7}: peak RSS {out['peak_rss_mib']:,} MiB "
+        f"({out['import_growth_mib']:,} MiB above the "
+        f"{figures['rss_before_kib'] / 1024:,.0f} MiB before it began; "
+        f"{out['growth_per_file_byte']} bytes per byte of input), {out['seconds']} s, "
+        f"{out['mib_per_s']} MiB/s",
+        flush=True,
+    )
+    return out
+
+
+def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        child(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="1G", help="file size(s), comma-separated (1G, 200M)")
+    parser.add_argument("--models", type=int, default=2, help="models answering each case")
+    parser.add_argument(
+        "--mode", choices=("collect", "stream", "both"), default="both", help="what to measure"
+    )
+    args = parser.parse_args()
+    modes = ["collect", "stream"] if args.mode == "both" else [args.mode]
+    results = [r for s in args.size.split(",") for r in measure(parse_size(s), args.models, modes)]
+    for mode in modes:
+        runs = [r for r in results if r["stream"] == (mode == "stream")]
+        if len(runs) > 1:
+            first, last = runs[0], runs[-1]
+            slope = (last["import_growth_mib"] - first["import_growth_mib"]) / (
+                last["file_mib"] - first["file_mib"]
+            )
+            print(f"{mode}: memory grows {slope:.2f} MiB per MiB of input between the sizes")
+    emit("import_memory", {"runs": results})
+
+
+if __name__ == "__main__":
+    main()
