@@ -24,6 +24,7 @@ from pathlib import Path
 from .errors import ConfigError
 from .importers import ROUTELLM_PRICES, ImportResult
 from .suites import display_path, now_iso
+from .types import Request, Response
 
 CONFIG_FILE = "cost-eval.toml"
 
@@ -90,6 +91,9 @@ def run_import(args: argparse.Namespace) -> int:
                 params = json.loads(args.params)
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"--params is not valid JSON: {exc.msg}.") from None
+        # Streamed: responses go to the store in chunks as they are read, so a
+        # large recordings file is never held in memory whole.
+        sink = ChunkedStore(out / "results" / "cost_eval.duckdb")
         result = import_recordings(
             args.files,
             suite=args.suite,
@@ -97,7 +101,10 @@ def run_import(args: argparse.Namespace) -> int:
             out_dir=out,
             params=params,
             scorer=args.scorer,
+            on_response=sink.add,
         )
+        sink.flush()
+        streamed = sink.stored
         prices: Mapping[str, tuple[float, float]] = {}
     else:
         result = import_routellm(
@@ -110,8 +117,9 @@ def run_import(args: argparse.Namespace) -> int:
             scorer=args.scorer,
         )
         prices = ROUTELLM_PRICES
+        streamed = 0
     db = out / "results" / "cost_eval.duckdb"
-    stored = store_responses(db, result.responses, now_iso())
+    stored = streamed + store_responses(db, result.responses, now_iso())
     config = out / CONFIG_FILE
     wrote_config = False
     if not config.exists():
@@ -135,6 +143,31 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"{display_path(config)} exists (not changed); run with:")
     print(f"  pytest --cost-eval --cost-eval-config {display_path(config)}")
     return 0
+
+
+class ChunkedStore:
+    """Receives imported responses one by one and stores them in chunks."""
+
+    CHUNK = 5_000
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self.pending: list[tuple[Request, Response]] = []
+        self.stored = 0
+
+    def add(self, request: Request, response: Response) -> None:
+        """Keep one response; store the chunk once it is full."""
+        self.pending.append((request, response))
+        if len(self.pending) >= self.CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        """Store what is pending."""
+        from .storage import store_responses
+
+        if self.pending:
+            self.stored += store_responses(self.db, self.pending, now_iso())
+            self.pending = []
 
 
 def starter_config(result: ImportResult, prices: Mapping[str, tuple[float, float]]) -> str:
