@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from .errors import ConfigError
+from .providers import base_model
 from .settings import Price
 from .types import Usage
 
@@ -24,9 +25,7 @@ BATCH_DISCOUNT = Decimal("0.5")
 
 def split_model(spec: str) -> tuple[str, str]:
     """``"openai:gpt-4o"`` -> ``("openai", "gpt-4o")``; ``replay:`` is looked through."""
-    provider, _, name = spec.partition(":")
-    if provider == "replay":
-        return split_model(name)
+    provider, _, name = base_model(spec).partition(":")
     return provider, name
 
 
@@ -133,10 +132,3 @@ def _genai_price(provider: str, name: str) -> Price | None:
         cache_write=rate(getattr(model_price, "cache_write_mtok", None)),
         batch_discount=BATCH_DISCOUNT,
     )
-
-
-def parse_volume(text: str) -> float:
-    """Queries per month from ``"1M/day"`` (delegates to :func:`harness.stats.parse_volume`)."""
-    from .stats import parse_volume as parse
-
-    return parse(text)

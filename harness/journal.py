@@ -44,13 +44,7 @@ class Journal:
             "messages": [[m.role, m.content] for m in request.messages],
             "params": [list(p) for p in request.params],
             "text": response.text,
-            "usage": {
-                "input_tokens": response.usage.input_tokens,
-                "cached_input_tokens": response.usage.cached_input_tokens,
-                "cache_write_tokens": response.usage.cache_write_tokens,
-                "output_tokens": response.usage.output_tokens,
-                "reasoning_tokens": response.usage.reasoning_tokens,
-            },
+            "usage": response.usage.as_dict(),
             "latency_ms": response.latency_ms,
             "batch": response.batch,
         }

@@ -28,10 +28,9 @@ from .cost import PriceTable
 from .errors import CostEvalError, SuiteError
 from .execute import Executor, RecordMode, close_providers
 from .gates import GateInput, GateSpec, judge
-from .providers import check_model_spec
+from .providers import base_model, check_model_spec
 from .scoring import RecordedQuality, RecordedScorer, Scorer, build_scorer
 from .scoring.judge import JudgedSuite, JudgeItem, JudgeScorer, case_question, judge_suite
-from .scoring.recorded import base_model
 from .settings import ConfigSpec, Settings
 from .stats import (
     category_deltas,

@@ -285,7 +285,16 @@ class CostEvalSession:
             stored = load_run(self.settings.db, self.outcome.run_id)
             if self.compare_to:
                 self.compare(stored, session)
-            self.report_path = render_report(stored, self.settings.report, db=self.settings.db)
+            # The report compares with the previous run; reuse the comparison when
+            # this session already made that very one.
+            previous = (
+                (self.compared_with, self.changes)
+                if self.compared_with is not None and self.compare_to in ("last", "previous")
+                else None
+            )
+            self.report_path = render_report(
+                stored, self.settings.report, db=self.settings.db, previous=previous
+            )
             self.summary_path = write_markdown_summary(
                 stored, self.settings.report.with_name("summary.md")
             )

@@ -458,17 +458,7 @@ def load_goldens(goldens_dir: Path, suite: str, model: str) -> dict[str, Golden]
 
 def golden_row(golden: Golden) -> dict[str, Any]:
     """The JSON object stored for a golden (keys in a stable order)."""
-    usage = {
-        k: v
-        for k, v in (
-            ("input_tokens", golden.usage.input_tokens),
-            ("cached_input_tokens", golden.usage.cached_input_tokens),
-            ("cache_write_tokens", golden.usage.cache_write_tokens),
-            ("output_tokens", golden.usage.output_tokens),
-            ("reasoning_tokens", golden.usage.reasoning_tokens),
-        )
-        if v
-    }
+    usage = golden.usage.as_dict(skip_zero=True)
     return {
         "schema_version": SCHEMA_VERSION,
         "case_id": golden.case_id,

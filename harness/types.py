@@ -158,6 +158,21 @@ class Usage:
         """Every prompt token, whatever its rate."""
         return self.input_tokens + self.cached_input_tokens + self.cache_write_tokens
 
+    def as_dict(self, *, skip_zero: bool = False) -> dict[str, int]:
+        """The token counts by field name (as goldens, labels and journals store them).
+
+        Args:
+            skip_zero: Leave out counts that are zero (keeps stored rows short).
+        """
+        counts = {
+            "input_tokens": self.input_tokens,
+            "cached_input_tokens": self.cached_input_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "output_tokens": self.output_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+        }
+        return {k: v for k, v in counts.items() if v} if skip_zero else counts
+
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             input_tokens=self.input_tokens + other.input_tokens,

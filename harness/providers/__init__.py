@@ -20,6 +20,13 @@ LOCAL_PROVIDERS = ("sim", "replay")
 """Prefixes whose calls are local and free (no key, no network)."""
 
 
+def base_model(model: str) -> str:
+    """The recorded model behind a replayed one: ``replay:openai:gpt-4o`` -> ``openai:gpt-4o``."""
+    while model.startswith("replay:"):
+        model = model[len("replay:") :]
+    return model
+
+
 def is_remote(prefix: str) -> bool:
     """Whether ``prefix:`` models are paid API calls, without building the provider.
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..compare import PairChange
     from ..storage import StoredRun
     from .render import RunContext
 
@@ -23,6 +24,7 @@ def render_report(
     max_cases: int = 200,
     db: Path | None = None,
     redact: bool | None = None,
+    previous: tuple[str, list[PairChange]] | None = None,
 ) -> Path:
     """Write the HTML report of ``stored`` to ``path`` (atomically) and return the path.
 
@@ -32,6 +34,8 @@ def render_report(
     comparison with the previous run on the same branch. ``redact`` replaces
     every case text (prompt-derived or model-written) by its length and hash;
     None: as the run's stored settings say (``redact`` in ``settings_json``).
+    ``previous`` is the comparison with the previous run when the caller has
+    already made it (run id, changes): it is not computed a second time.
 
     Raises:
         CostEvalError: the report cannot be written.
@@ -43,20 +47,30 @@ def render_report(
 
     if redact is None:
         redact = redact_requested(stored.run)
-    extra = run_context(db, stored) if db is not None else None
+    extra = run_context(db, stored, previous=previous) if db is not None else None
     return render(stored, path, max_cases=max_cases, extra=extra, redact=redact)
 
 
-def run_context(db: Path, stored: StoredRun) -> RunContext:
-    """History, the comparison with the previous run and the run's sweeps, read from ``db``."""
+def run_context(
+    db: Path, stored: StoredRun, *, previous: tuple[str, list[PairChange]] | None = None
+) -> RunContext:
+    """History, the comparison with the previous run and the run's sweeps, read from ``db``.
+
+    Args:
+        previous: The comparison with the previous run, if already made.
+    """
     from ..compare import compare_runs
     from ..storage import load_history, load_run, previous_run_id
     from .render import RunContext
 
     run_id = str(stored.run["run_id"])
-    before_id = previous_run_id(db, run_id)
     changes = None
-    if before_id is not None:
+    if previous is not None:
+        before_id: str | None = previous[0]
+        changes = previous[1]
+    else:
+        before_id = previous_run_id(db, run_id)
+    if before_id is not None and changes is None:
         seed = int(stored.run.get("seed") or 20261126)
         changes = compare_runs(load_run(db, before_id), stored, seed=seed)
     from ..sweep_run import load_sweeps

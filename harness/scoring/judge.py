@@ -91,10 +91,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ConfigError, CostEvalError, UnknownComponent
+from ..providers import base_model
 from ..types import Case, Message, Request, Response, Score, Usage
 from .base import scorers
 from .exact import checked_options, final_number, invalid_option_error, require_bool
-from .recorded import base_model
 
 if TYPE_CHECKING:
     from ..cost import PriceTable

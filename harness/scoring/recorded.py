@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CostEvalError, GoldenError
+from ..providers import base_model
 from ..sweep import SweepInput
 from ..types import Score, Usage
 from .base import scorers
@@ -49,13 +50,6 @@ __all__ = [
 
 SIDECAR_DIR = "recorded"
 """Folder of the sidecar files, beside the suites folder."""
-
-
-def base_model(model: str) -> str:
-    """The recorded model behind a replayed one: ``replay:openai:gpt-4o`` -> ``openai:gpt-4o``."""
-    while model.startswith("replay:"):
-        model = model[len("replay:") :]
-    return model
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,17 +70,7 @@ class RecordedLabel:
 
 def sidecar_row(label: RecordedLabel) -> dict[str, Any]:
     """The JSON object stored for a label."""
-    usage = {
-        k: v
-        for k, v in (
-            ("input_tokens", label.usage.input_tokens),
-            ("cached_input_tokens", label.usage.cached_input_tokens),
-            ("cache_write_tokens", label.usage.cache_write_tokens),
-            ("output_tokens", label.usage.output_tokens),
-            ("reasoning_tokens", label.usage.reasoning_tokens),
-        )
-        if v
-    }
+    usage = label.usage.as_dict(skip_zero=True)
     return {
         "schema_version": 1,
         "case_id": label.case_id,

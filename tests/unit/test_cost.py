@@ -6,9 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from harness.cost import PriceTable, parse_volume, split_model
+from harness.cost import PriceTable, split_model
 from harness.errors import ConfigError
 from harness.settings import Price
+from harness.stats import parse_volume
 from harness.types import Usage
 
 FULL = Price(
