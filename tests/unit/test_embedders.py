@@ -16,7 +16,13 @@ from harness.embedders import (
     check_embeddings,
     embedders,
 )
-from harness.embedders.static import StaticEmbedder, guard_features
+from harness.embedders.static import (
+    FREE_SHARE,
+    StaticEmbedder,
+    guard_features,
+    negated_words,
+    normalize,
+)
 from harness.errors import ConfigError, CostEvalError, MissingDependency, UnknownComponent
 
 
@@ -192,9 +198,54 @@ def test_static_swapped_name_scores_below_paraphrase() -> None:
 
 def test_guard_features() -> None:
     assert guard_features("No, `map()` doesn't exist in v2.10.0 or 2.10.0.") == frozenset(
-        {"name:map()", "num:2.10.0*2", "negations:1"}
+        {"name:map()", "num:2.10.0*2", "not:exist"}
     )
     # A leading "No," answers; it is not a negation of the statement.
     assert guard_features("No, it is fine.") == frozenset()
-    assert guard_features("Can I return it without a receipt?") == frozenset({"negations:1"})
+    assert guard_features("Can I return it without a receipt?") == frozenset({"not:receipt"})
     assert "name:pytorch" in guard_features("Datasets work with PyTorch.")
+    # A code span longer than a word is one name, so swapping a word inside it shows.
+    long_span = "All except `slice, filter, flatten, combine_chunks, cast, add_column` and `drop`."
+    assert "name:drop" in guard_features(long_span)
+
+
+@pytest.mark.parametrize(
+    ("text", "negated"),
+    [
+        ("It is not optional.", ["optional"]),
+        ("It is not mandatory.", ["need"]),  # a synonym group's head: "required" says the same
+        ("It doesn't exist, and it is not available.", ["exist", "available"]),
+        ("Check whether or not it exists.", []),  # "or not" asks, it does not negate
+        ("The answer is unclear.", ["clear"]),  # a negating prefix
+        ("Datasets too large to fit in memory.", ["fit"]),  # "too X to Y" says "not Y"
+        ("It works without any setup", ["setup"]),
+        ("It is not.", [""]),  # nothing negated before the clause ends
+    ],
+)
+def test_negated_words(text: str, negated: list[str]) -> None:
+    assert negated_words(normalize(text)) == negated
+
+
+def test_negating_different_words_is_a_different_meaning() -> None:
+    """ "not optional" vs "not mandatory": one negation each, but not the same claim."""
+    origin = "The `with_details` parameter is optional and defaults to `False`."
+    negative = "The `with_details` parameter is not optional and defaults to `False`."
+    paraphrase = "The `with_details` parameter is not mandatory and is set to `False` by default."
+    assert cos(paraphrase, negative) < 0.3
+    assert cos(origin, negative) < 0.3
+
+
+def test_synonyms_count_as_the_same_word() -> None:
+    plain = "Use the download method to get the files."
+    formal = "Employ the download technique to obtain the files."
+    # Two words changed for words of other meanings: the synonyms score far higher.
+    other = "Delete the download method to keep the files."
+    assert cos(plain, formal) > 0.9
+    assert cos(plain, formal) > cos(plain, other) + 0.2
+
+
+def test_different_guard_sets_keep_only_the_free_share() -> None:
+    """Texts whose numbers differ share at most FREE_SHARE of their word similarity."""
+    a = "It makes a new table by combining the chunks that the table has."
+    b = "It makes a new table by combining the chunks that the table has not."
+    assert cos(a, b) <= FREE_SHARE + 0.05

@@ -20,6 +20,7 @@ from harness.embedders.static import StaticEmbedder
 from tests.helpers import SHARED_DATA
 
 PAIRS = SHARED_DATA / "gptcache" / "mock_data.json"
+EMBEDDER = StaticEmbedder()
 
 pytestmark = pytest.mark.skipif(
     not PAIRS.is_file(),
@@ -35,7 +36,7 @@ def suite() -> CacheSuite:
 @cache
 def embeddings() -> npt.NDArray[np.float32]:
     """One vector per case, computed once for every sweep below."""
-    return StaticEmbedder().embed_sync([c.prompt for c in suite().cases])
+    return EMBEDDER.embed_sync([c.prompt for c in suite().cases])
 
 
 @cache
@@ -53,25 +54,27 @@ def test_the_suite_has_every_pair_and_hard_negatives() -> None:
     assert s.negatives["number"] > 50
 
 
-def test_recommended_threshold_keeps_80_percent_of_paraphrase_hits() -> None:
-    """Each paraphrase family (origin, paraphrase, its negatives) in its own namespace.
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_recommended_threshold_keeps_80_percent_of_paraphrase_hits(seed: int) -> None:
+    """At the default target: wrong-hit rate's upper CI bound at most 1 %.
 
-    This measures separation of paraphrases from their own hard negatives. At
-    the default target (wrong-hit CI upper bound <= 1 %) no threshold qualifies:
-    about 2.3 % of hits are negations a paraphrase also expresses ("not
-    optional" vs "not mandatory"); see docs/caching.md.
+    Each paraphrase family (origin, paraphrase, its negatives) in its own
+    namespace: this measures separation of paraphrases from their own hard
+    negatives. Three seeds give three different sets of negatives and orders.
     """
-    result = run(True, 0.05)
+    s = suite() if seed == 0 else build_cache_suite(load_pairs(PAIRS), seed=seed)
+    vectors = embeddings() if seed == 0 else EMBEDDER.embed_sync([c.prompt for c in s.cases])
+    result = sweep(stream_from_cases(s.cases, namespace=s.family), vectors, judge=s.judge)
     chosen = result.recommended
     assert chosen is not None
-    assert chosen.wrong_hit_ci[1] <= 0.05
+    assert chosen.wrong_hit_ci[1] <= 0.01
     paraphrases = chosen.by_category["paraphrase"]
     assert paraphrases.answerable == 999
     assert paraphrases.recall >= 0.80
-    # Negatives are rarely served: under 2 % of them.
+    # Negatives are almost never served: under 0.5 % of them.
     negatives = [v for k, v in chosen.by_category.items() if k.startswith("negative:")]
     hit = sum(v.hits for v in negatives)
-    assert hit / sum(v.queries for v in negatives) < 0.02
+    assert hit / sum(v.queries for v in negatives) < 0.005
 
 
 def test_mixed_stream() -> None:
@@ -79,4 +82,4 @@ def test_mixed_stream() -> None:
     result = run(False, 0.05)
     chosen = result.recommended
     assert chosen is not None and chosen.wrong_hit_ci[1] <= 0.05
-    assert chosen.by_category["paraphrase"].recall >= 0.5
+    assert chosen.by_category["paraphrase"].recall >= 0.6
