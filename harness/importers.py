@@ -36,18 +36,16 @@ naming the file and line.
 from __future__ import annotations
 
 import csv
-import json
 import math
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 import yaml
 
 from .errors import SuiteError
+from .files import AtomicFile
 from .scoring.recorded import SIDECAR_DIR, RecordedLabel, sidecar_row
 from .suites import (
     Suite,
@@ -224,34 +222,6 @@ def _same_question(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     return all(a.get(k) == b.get(k) for k in keys)
 
 
-class _AtomicLines:
-    """A JSONL file written beside its final place and renamed over it when complete."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        self.tmp = Path(tmp)
-        self.handle: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
-
-    def write(self, row: Mapping[str, Any]) -> None:
-        self.handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-    def commit(self) -> None:
-        self.handle.close()
-        # mkstemp creates the file private (0600); these are ordinary repository files.
-        os.chmod(self.tmp, 0o644)
-        os.replace(self.tmp, self.path)
-
-    def abort(self) -> None:
-        self.handle.close()
-        self.tmp.unlink(missing_ok=True)
-
-    def abort_unless_committed(self) -> None:
-        if not self.handle.closed:
-            self.abort()
-
-
 class _Importer:
     """Turns records (one response each) into a suite, goldens, labels and store entries."""
 
@@ -305,12 +275,12 @@ class _Importer:
         self.response_keys: set[bytes] = set()
         """Request hashes already streamed (16 bytes each, not 32 hex digits)."""
         self.golden_cases: set[str] = set()
-        self.golden_file = _AtomicLines(self.goldens_path) if on_response else None
+        self.golden_file = AtomicFile(self.goldens_path) if on_response else None
         self.models: dict[str, int] = {}
         self.all_quality = True
         self.lines = 0
         self.recorded_at = now_iso()
-        self.sidecar = _AtomicLines(self.recorded_path)
+        self.sidecar = AtomicFile(self.recorded_path)
 
     def add(self, record: Any, where: str) -> None:
         """One response (a parsed line)."""
@@ -384,10 +354,10 @@ class _Importer:
             )
             self.golden_cases.add(case_id)
             if self.golden_file is not None:
-                self.golden_file.write(golden_row(golden))  # in arrival order
+                self.golden_file.write_json_line(golden_row(golden))  # in arrival order
             else:
                 self.goldens[case_id] = golden
-        self.sidecar.write(
+        self.sidecar.write_json_line(
             sidecar_row(
                 RecordedLabel(
                     case_id=case_id,
@@ -472,10 +442,10 @@ class _Importer:
         if self.params:
             suite_doc["params"] = self.params
         suite_doc["cases_file"] = self.cases_path.name
-        cases_file = _AtomicLines(self.cases_path)
+        cases_file = AtomicFile(self.cases_path)
         try:
             for row in rows:
-                cases_file.write(row)
+                cases_file.write_json_line(row)
         except BaseException:
             cases_file.abort()
             raise
@@ -564,9 +534,9 @@ def import_recordings(
         )
     finally:
         # An error before finish() committed them: no temporary file stays behind.
-        importer.sidecar.abort_unless_committed()
+        importer.sidecar.abort()
         if importer.golden_file is not None:
-            importer.golden_file.abort_unless_committed()
+            importer.golden_file.abort()
 
 
 def read_contaminated(path: Path) -> set[str]:
@@ -719,5 +689,4 @@ def import_routellm(
             notes=notes,
         )
     finally:
-        if not importer.sidecar.handle.closed:
-            importer.sidecar.abort()
+        importer.sidecar.abort()

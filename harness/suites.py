@@ -22,8 +22,6 @@ file, the case and the key, with how to fix it.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +31,7 @@ from typing import Any
 import yaml
 
 from .errors import GoldenError, SuiteError
+from .files import AtomicFile
 from .gates import GateSpec
 from .tables import check_keys
 from .types import SCHEMA_VERSION, Case, Golden, Message, Reference, Request, Usage
@@ -477,18 +476,9 @@ def write_goldens(path: Path, goldens: Iterable[Golden]) -> None:
     The file is written beside its final place and renamed over it, so a crash
     never leaves a half-written file.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            for golden in goldens:
-                handle.write(json.dumps(golden_row(golden), ensure_ascii=False) + "\n")
-        # mkstemp creates the file private (0600); goldens are ordinary repository files.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with AtomicFile(path) as out:
+        for golden in goldens:
+            out.write_json_line(golden_row(golden))
 
 
 def now_iso() -> str:

@@ -61,6 +61,9 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
+from ..text import FUNCTION_WORDS
+from ..text import stem as stem_word
+
 __all__ = ["StaticEmbedder"]
 
 DEFAULT_DIM = 2048
@@ -73,133 +76,76 @@ CHAR_WEIGHT = 0.40
 FREE_SHARE = 0.2
 """Share of the similarity that does not require equal numbers, names and polarity."""
 
-STOPWORDS = frozenset(
+STOPWORDS = FUNCTION_WORDS | frozenset(
     [
-        "a",
-        "an",
-        "the",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "am",
-        "of",
-        "in",
-        "on",
-        "for",
-        "to",
-        "and",
-        "or",
-        "but",
-        "nor",
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "how",
-        "does",
-        "do",
-        "did",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "with",
-        "by",
-        "at",
-        "from",
-        "can",
-        "could",
-        "i",
-        "my",
-        "me",
-        "you",
-        "your",
-        "we",
-        "our",
-        "us",
-        "they",
-        "them",
-        "their",
-        "he",
-        "she",
-        "his",
-        "her",
-        "him",
         "about",
-        "there",
-        "as",
+        "above",
+        "after",
+        "again",
+        "also",
+        "am",
+        "another",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "could",
+        "down",
+        "during",
+        "either",
+        "further",
+        "had",
         "has",
         "have",
-        "had",
-        "will",
-        "would",
-        "should",
-        "shall",
+        "he",
+        "her",
+        "here",
+        "him",
+        "his",
+        "just",
         "may",
         "might",
-        "must",
-        "if",
-        "then",
-        "than",
-        "so",
-        "such",
-        "into",
-        "per",
-        "any",
-        "some",
-        "all",
-        "each",
-        "when",
-        "where",
-        "why",
-        "also",
-        "just",
-        "only",
-        "very",
-        "too",
         "more",
         "most",
-        "other",
-        "another",
-        "own",
-        "same",
-        "both",
-        "either",
+        "must",
         "neither",
-        "up",
-        "down",
+        "nor",
+        "off",
+        "once",
+        "only",
+        "onto",
+        "other",
         "out",
         "over",
+        "own",
+        "per",
+        "same",
+        "shall",
+        "she",
+        "such",
+        "their",
+        "them",
+        "there",
+        "they",
+        "through",
+        "too",
         "under",
-        "again",
-        "further",
-        "once",
-        "here",
-        "via",
-        "using",
+        "up",
+        "upon",
+        "us",
         "use",
         "used",
         "uses",
-        "within",
-        "between",
-        "through",
-        "during",
-        "before",
-        "after",
-        "above",
-        "below",
-        "off",
-        "onto",
-        "upon",
-        "while",
+        "using",
+        "very",
+        "via",
         "whether",
+        "while",
+        "whom",
+        "whose",
+        "within",
     ]
 )
 """Words carrying little meaning of their own, left out of the word blocks."""
@@ -250,25 +196,6 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*|[,;:.!?()]")
 _CLAUSE_END = frozenset(",;:.!?()")
 _ANSWER_WORD = re.compile(r"^\s*(?:no|yes)\s*[,.!]")
 _CAPITALIZED = re.compile(r"(?<=[^\s.!?]\s)[A-Z][a-z]{2,}\b")
-
-
-def _stem(word: str) -> str:
-    """A light suffix stripper: enough for plurals and common verb endings."""
-    if len(word) <= 3 or not word.isalpha():
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("sses", "xes", "ches", "shes")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    for suffix in ("ingly", "edly", "ing", "ed", "ly"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)]
-            if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
-                word = word[:-1]  # running -> run, mapped -> map
-            break
-    return word
 
 
 SYNONYMS: tuple[tuple[str, ...], ...] = (
@@ -346,10 +273,10 @@ def _inflections(word: str) -> set[str]:
 def _build_canonical() -> dict[str, str]:
     out: dict[str, str] = {}
     for group in SYNONYMS:
-        head = _stem(group[0])
+        head = stem_word(group[0])
         for word in group:
             for form in _inflections(word):
-                out.setdefault(_stem(form), head)
+                out.setdefault(stem_word(form), head)
     return out
 
 
@@ -427,7 +354,7 @@ def negated_words(text: str) -> list[str]:
 
 def _canonical(word: str) -> str:
     """The stem of ``word``, or its synonym group's head (see :data:`SYNONYMS`)."""
-    stem = _stem(word)
+    stem = stem_word(word)
     return _CANONICAL.get(stem, stem)
 
 

@@ -99,6 +99,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import UnknownComponent
+from ..text import FUNCTION_WORDS
 from ..types import Message, Request, Response, Usage
 from . import sim_world
 
@@ -129,83 +130,26 @@ SMALL_IGNORES_NEGATION = 0.5
 MIN_OVERLAP = 2
 """Fewest shared words for a passage to count as answering the question."""
 
-STOPWORDS = frozenset(
-    {
-        "a",
-        "an",
-        "the",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "of",
-        "in",
-        "on",
-        "for",
-        "to",
-        "and",
-        "or",
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "how",
-        "many",
-        "much",
-        "does",
-        "do",
-        "did",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "with",
-        "by",
-        "at",
-        "from",
-        "can",
-        "could",
-        "i",
-        "my",
-        "me",
-        "you",
-        "your",
-        "we",
-        "our",
-        "us",
+STOPWORDS = FUNCTION_WORDS | frozenset(
+    [
         "about",
-        "there",
-        "as",
+        "being",
+        "could",
+        "had",
         "has",
         "have",
-        "had",
-        "will",
-        "would",
-        "should",
-        "shall",
+        "many",
         "may",
         "might",
-        "if",
-        "then",
-        "than",
-        "so",
-        "such",
-        "into",
+        "much",
         "per",
-        "any",
-        "some",
-        "all",
-        "each",
-        "when",
-        "where",
-        "why",
-    }
+        "shall",
+        "such",
+        "there",
+        "us",
+        "whom",
+        "whose",
+    ]
 )
 """Words ignored when matching passages to a question."""
 

@@ -17,9 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
@@ -30,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup, escape
 
 from ..errors import CostEvalError
+from ..files import AtomicFile
 from ..format import money, points
 from ..storage import StoredRun
 from ..types import CaseResult, Summary
@@ -595,29 +594,12 @@ def render_report(
     """
     html = render_html(stored, max_cases=max_cases, extra=extra, redact=redact)
     path = Path(path)
-    tmp_name: str | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w",
-            encoding="utf-8",
-            dir=path.parent,
-            prefix=f".{path.name}.",
-            suffix=".tmp",
-            delete=False,
-        ) as handle:
-            tmp_name = handle.name
-            handle.write(html)
-        # mkstemp makes the file private (0600); a report is meant to be read and served.
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-        tmp_name = None
+        with AtomicFile(path) as out:
+            out.write(html)
     except OSError as exc:
         raise CostEvalError(
             f"{path}: cannot write the report ({exc.strerror or exc}). Choose another "
             "path with --cost-eval-report or make the directory writable."
         ) from exc
-    finally:
-        if tmp_name is not None:
-            Path(tmp_name).unlink(missing_ok=True)
     return path

@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..errors import ConfigError, CostEvalError, MissingDependency
+from ..text import FUNCTION_WORDS, stem
 from ..tokens import CompressionStats, count_message_tokens, count_tokens
 from ..types import CONTEXT_PREFIX, Message, Request, Response
 from .base import CallNext, Strategy, compressors
@@ -347,76 +348,12 @@ def summarize() -> Callable[[Mapping[str, Any], str], Summarize]:
 
 _PASSAGE = re.compile(r"^\s*\[(\d+)\]\s?(.*)$")
 _WORD = re.compile(r"[a-z0-9]+")
-_BM25_STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "of",
-        "in",
-        "on",
-        "for",
-        "to",
-        "and",
-        "or",
-        "what",
-        "which",
-        "who",
-        "how",
-        "does",
-        "do",
-        "did",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "with",
-        "by",
-        "at",
-        "from",
-        "can",
-        "i",
-        "my",
-        "me",
-        "you",
-        "your",
-        "we",
-        "our",
-        "as",
-        "has",
-        "have",
-        "had",
-        "will",
-        "would",
-        "should",
-        "if",
-        "then",
-        "than",
-        "so",
-        "into",
-        "any",
-        "some",
-        "all",
-        "each",
-        "when",
-        "where",
-        "why",
-    ]
-)
+_BM25_STOPWORDS = FUNCTION_WORDS | frozenset(["had", "has", "have"])
 
 
 def _terms(text: str) -> list[str]:
-    from ..embedders.static import _stem
 
-    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in _BM25_STOPWORDS]
+    return [stem(w) for w in _WORD.findall(text.lower()) if w not in _BM25_STOPWORDS]
 
 
 def bm25_scores(
