@@ -270,7 +270,7 @@ class CostEvalSession:
             return
         from .journal import recover_journals
         from .report import render_report, write_markdown_summary
-        from .storage import load_run, write_run
+        from .storage import stored_run, write_run
 
         try:
             write_run(self.settings.db, self.outcome)
@@ -282,7 +282,7 @@ class CostEvalSession:
                 self.journal.discard()
             if self.worker_wires:
                 recover_journals(self.settings.db)  # the workers' journals: now stored
-            stored = load_run(self.settings.db, self.outcome.run_id)
+            stored = stored_run(self.outcome)  # what was just written, without reading it back
             if self.compare_to:
                 self.compare(stored, session)
             # The report compares with the previous run; reuse the comparison when

@@ -12,7 +12,7 @@ import pytest
 
 from harness.errors import StorageError
 from harness.pipeline import RunOutcome
-from harness.storage import connect, load_responses, load_run, write_run
+from harness.storage import connect, load_responses, load_run, stored_run, write_run
 from harness.types import Summary
 from tests.unit.tiny_project import evaluate, make_settings, responses_of, write_suite
 
@@ -228,3 +228,25 @@ def test_export_parquet_is_queryable_in_place(outcome: RunOutcome, tmp_path: Pat
     ).fetchall()
     assert rows == [(outcome.run_id, len(outcome.results))]
     assert (tmp_path / "pq" / "results" / f"run_id={outcome.run_id}").is_dir()
+
+
+def test_stored_run_from_memory_equals_the_run_read_back(
+    tmp_path: Path, outcome: RunOutcome
+) -> None:
+    """The session renders its report from memory; it must show what the store holds.
+
+    Only money differs, beyond the store's 12 decimals.
+    """
+    db = tmp_path / "cost_eval.duckdb"
+    write_run(db, outcome)
+    from_memory = stored_run(outcome)
+    read_back = load_run(db, outcome.run_id)
+    assert dict(from_memory.run) == dict(read_back.run)
+    assert [quantized(s) for s in from_memory.summaries] == list(read_back.summaries)
+    money = ("cost_usd", "baseline_cost_usd", "eval_cost_usd")
+    assert [
+        dataclasses.replace(r, **{f: getattr(r, f).quantize(STEP) for f in money})
+        for r in from_memory.results
+    ] == list(read_back.results)
+    assert len(read_back.results) > 0
+    assert dict(from_memory.problems) == dict(read_back.problems)
