@@ -525,6 +525,24 @@ class CacheReport:
         """Model cost saved minus what the embeddings cost."""
         return self.gross_saved_usd - self.embedding_cost_usd
 
+    def to_json(self) -> dict[str, Any]:
+        """The counts and rates as a JSON-ready object (no per-query outcomes)."""
+        return {
+            "threshold": self.threshold,
+            "hit_rate": self.hit_rate,
+            "recall": self.recall,
+            "hits": self.hits,
+            "correct_hits": self.correct_hits,
+            "false_hits": self.false_hits,
+            "stale_hits": self.stale_hits,
+            "unjudged_hits": self.unjudged_hits,
+            "wrong_hit_rate": self.wrong_hit_rate,
+            "wrong_hit_ci": list(self.wrong_hit_ci),
+            "wrong_hit_ci_high": self.wrong_hit_ci[1],
+            "saved_usd": str(self.gross_saved_usd),
+            "latency_saved_ms": self.latency_saved_ms,
+        }
+
 
 SweepPoint = CacheReport
 """One threshold of a sweep (a :class:`CacheReport` without per-query outcomes)."""
@@ -965,50 +983,16 @@ async def embed_stream(stream: Stream, embedder: Any) -> npt.NDArray[np.float32]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m harness.cache_eval PAIRS.json``: sweep an embedder on paraphrase pairs.
+    """``python -m harness.cache_eval PAIRS.json [options]``: ``harness cache --pairs PAIRS.json``.
 
-    Builds the suite with :func:`harness.cache_suite.build_cache_suite`, embeds
-    every case once and prints the sweep table and the recommendation.
+    Kept for scripts written before ``harness cache``; see :mod:`harness.cache_cli`.
     """
-    import argparse
-    import asyncio
+    import sys
 
-    from .cache_suite import build_cache_suite, load_pairs
-    from .embedders import build_embedder
+    from .cli import main as harness_main
 
-    parser = argparse.ArgumentParser(prog="python -m harness.cache_eval", description=main.__doc__)
-    parser.add_argument("pairs", help="JSON list of {origin, similar} pairs")
-    parser.add_argument("--embedder", default="static", help="Default: %(default)r")
-    parser.add_argument("--seed", type=int, default=0, help="Default: %(default)r")
-    parser.add_argument("--target", type=float, default=0.01, help="Default: %(default)r")
-    parser.add_argument(
-        "--isolated",
-        action="store_true",
-        help="one namespace per paraphrase family (separation from hard negatives only)",
-    )
-    args = parser.parse_args(argv)
-    suite = build_cache_suite(load_pairs(args.pairs), seed=args.seed)
-    stream = stream_from_cases(suite.cases, namespace=suite.family if args.isolated else None)
-    embedder = build_embedder(args.embedder, where="--embedder")
-    vectors = asyncio.run(embed_stream(stream, embedder))
-    result = sweep(stream, vectors, judge=suite.judge, target=args.target)
-    print(
-        f"{len(stream)} queries: {suite.pairs} pairs, negatives {dict(suite.negatives)}; "
-        f"embedder {args.embedder}; {'isolated families' if args.isolated else 'one stream'}"
-    )
-    print(result.table())
-    chosen = result.recommended
-    if chosen is None:
-        print(f"No threshold keeps the wrong-hit rate's upper CI bound under {args.target:.1%}.")
-    else:
-        paraphrase = chosen.by_category.get("paraphrase")
-        recall = f"{paraphrase.recall:.1%}" if paraphrase else "n/a"
-        print(
-            f"Recommended threshold {chosen.threshold:.2f}: hit rate {chosen.hit_rate:.1%}, "
-            f"paraphrase hits kept {recall}, false {chosen.false_hits}, "
-            f"wrong-hit rate {chosen.wrong_hit_rate:.2%} (CI high {chosen.wrong_hit_ci[1]:.2%})"
-        )
-    return 0
+    args = list(sys.argv[1:] if argv is None else argv)
+    return harness_main(["cache", "--pairs", *args] if args[:1] != ["-h"] else ["cache", "-h"])
 
 
 if __name__ == "__main__":

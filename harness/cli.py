@@ -8,6 +8,8 @@
     harness compare [--run latest|RUN_ID] [--against previous|RUN_ID] [--json]
     harness nightly [PYTEST ARGS...]
     harness sweep   --suite NAME --router SPEC --strong MODEL --weak MODEL [--json]
+    harness cache   --suite NAME [--traffic FILE] [--embedder SPEC] [--json]
+    harness cache   --pairs FILE [--isolated] [--embedder SPEC] [--json]
 
 Paths default to the ``[tool.cost-eval]`` settings of the project in the
 current directory (``results/cost_eval.duckdb``, ``results/report.html``).
@@ -128,9 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .import_cli import add_parser as add_import_parser
 
     add_import_parser(commands)
+    from .cache_cli import add_parser as add_cache_parser
     from .sweep_cli import add_parser as add_sweep_parser
 
     add_sweep_parser(commands)
+    add_cache_parser(commands)
     export = commands.add_parser(
         "export", help="Write every run's tables as partitioned Parquet (query in place)."
     )
@@ -185,6 +189,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .sweep_cli import run_sweep_command
 
         return run_sweep_command(args)
+    if args.command == "cache":
+        from .cache_cli import run_cache_command
+
+        return run_cache_command(args)
     db_default, report_default = _default_paths(args.settings)
     db = Path(args.db) if args.db else db_default
     if args.command == "export":

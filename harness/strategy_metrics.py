@@ -114,20 +114,8 @@ async def semantic_cache_sweep(
         confidence=confidence,
     )
 
-    def point(p: Any) -> dict[str, Any]:
-        return {
-            "threshold": p.threshold,
-            "hit_rate": p.hit_rate,
-            "recall": p.recall,
-            "correct_hits": p.correct_hits,
-            "false_hits": p.false_hits,
-            "stale_hits": p.stale_hits,
-            "wrong_hit_rate": p.wrong_hit_rate,
-            "wrong_hit_ci_high": p.wrong_hit_ci[1],
-        }
-
     return {
         "target": WRONG_HIT_TARGET,
-        "points": [point(p) for p in result.points],
-        "recommended": point(result.recommended) if result.recommended is not None else None,
+        "points": [p.to_json() for p in result.points],
+        "recommended": result.recommended.to_json() if result.recommended is not None else None,
     }

@@ -1,0 +1,182 @@
+"""``harness cache``: a semantic cache's threshold sweep on a project suite or paraphrase pairs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.cli import main
+from harness.settings import ConfigSpec, load_settings
+from tests.unit.tiny_project import evaluate
+
+CONFIG = ConfigSpec(name="frontier", family="frontier", model="sim:frontier")
+
+PROJECT = """\
+[tool.cost-eval]
+baseline = "sim:frontier"
+
+[tool.cost-eval.prices."sim:frontier"]
+input = 5.0
+output = 15.0
+"""
+
+# Exact repeats (re-typed), and near-misses that change a number: the sim model
+# answers each correctly, so a near-miss served a cached answer is a false hit.
+SUITE = """\
+suite: calc
+version: 1
+scorer: numeric
+reference: golden
+cases:
+  - {id: c1, prompt: "Compute 3 + 4.", knowledge_version: v1}
+  - {id: c2, prompt: "Compute 6 * 7.", knowledge_version: v1}
+  - {id: c3, prompt: "compute 3 + 4", knowledge_version: v1}
+  - {id: c4, prompt: "Compute 3 + 5.", knowledge_version: v1}
+  - {id: c5, prompt: "Compute  6 * 7.", knowledge_version: v1}
+  - {id: c6, prompt: "Compute 6 * 8.", knowledge_version: v1}
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "pyproject.toml").write_text(PROJECT)
+    (tmp_path / "suites").mkdir()
+    (tmp_path / "suites" / "calc.yaml").write_text(SUITE)
+    monkeypatch.chdir(tmp_path)
+    # Record the baseline's goldens, as `pytest --cost-eval --cost-eval-update-goldens` does.
+    settings = load_settings(tmp_path)
+    evaluate(replace(settings, configs=(CONFIG,)), update_goldens="new")
+    assert (tmp_path / "goldens" / "calc" / "sim_frontier.jsonl").is_file()
+    return tmp_path
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
+    assert main(["cache", *args, "--json"]) == 0
+    out: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return out
+
+
+def point(result: dict[str, Any], threshold: float) -> dict[str, Any]:
+    return next(p for p in result["points"] if abs(p["threshold"] - threshold) < 1e-9)
+
+
+def test_repeats_hit_and_near_misses_do_not(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run_json(capsys, "--suite", "calc")
+    assert (result["queries"], result["cases"], result["embedder"]) == (6, 6, "static")
+    at = point(result, 0.5)
+    # c3 re-types c1 and c5 re-types c2: two correct hits; c4 and c6 change a number.
+    assert (at["hits"], at["correct_hits"], at["false_hits"]) == (2, 2, 0)
+    assert float(at["saved_usd"]) > 0  # the hits' model calls, priced from the goldens
+    # Two hits cannot show a wrong-hit rate under 1 %: no recommendation at the default.
+    assert result["recommended"] is None
+    relaxed = run_json(capsys, "--suite", "calc", "--target", "0.9")
+    assert relaxed["recommended"]["correct_hits"] == 2
+
+
+def test_the_text_output_explains_a_missing_recommendation(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["cache", "--suite", "calc"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("suite 'calc': 6 queries over 6 cases (suite order)")
+    assert "no recommendation: no threshold keeps the wrong-hit rate's upper 95% bound" in out
+    rows = [line.split()[0] for line in out.splitlines() if line[:9].strip()[:2] == "0."]
+    assert rows[:3] == ["0.30", "0.35", "0.40"]  # every 0.05 of the grid
+
+
+def test_traffic_replays_repeats_and_stale_answers_are_never_correct(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    traffic = project / "traffic.jsonl"
+    rows = [
+        {"case_id": "c1", "timestamp": "2026-11-01T10:00:00Z"},
+        {"case_id": "c1", "timestamp": "2026-11-01T11:00:00Z"},  # a fresh repeat
+        {"case_id": "c1", "timestamp": "2026-11-20T10:00:00Z"},  # weeks later
+        {"case_id": "c1", "timestamp": "2026-11-21T10:00:00Z", "knowledge_version": "v2"},
+    ]
+    traffic.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    fresh = run_json(capsys, "--suite", "calc", "--traffic", str(traffic), "--stale-after", "7d")
+    at = point(fresh, 0.9)
+    assert fresh["queries"] == 4
+    # The hour-old repeat is correct; the weeks-old one is stale; the new version misses.
+    assert (at["hits"], at["correct_hits"], at["stale_hits"]) == (2, 1, 1)
+    across = run_json(
+        capsys, "--suite", "calc", "--traffic", str(traffic), "--stale-after", "7d",
+        "--across-versions",
+    )  # fmt: skip
+    at = point(across, 0.9)
+    # Served across the version change too: one more hit, stale, never correct.
+    assert (at["hits"], at["correct_hits"], at["stale_hits"]) == (3, 1, 2)
+
+
+def test_pairs_are_judged_by_their_labels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pairs = [
+        {"origin": "You can load a dataset with `load_dataset`.",
+         "similar": "A dataset can be loaded with `load_dataset`."},
+        {"origin": "Datasets is a library for sharing data, version 2.10.0.",
+         "similar": "Datasets, version 2.10.0, is a library for sharing data."},
+    ]  # fmt: skip
+    path = tmp_path / "pairs.json"
+    path.write_text(json.dumps(pairs))
+    result = run_json(capsys, "--pairs", str(path), "--isolated")
+    assert result["cases"] == result["queries"] > 4  # origins, paraphrases, negatives
+    at = point(result, 0.5)
+    assert at["correct_hits"] == 2 and at["false_hits"] == 0  # negatives stay apart
+    # The old entry point is the same command.
+    from harness.cache_eval import main as cache_eval_main
+
+    assert cache_eval_main([str(path), "--isolated", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == result
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--suite", "calc", "--embedder", "{nope"], "--embedder is not valid JSON"),
+        (["--suite", "calc", "--embedder", "word2vec"], "word2vec"),
+        (["--suite", "calc", "--target", "5"], "--target must be a rate in [0, 1], got 5.0"),
+        (["--suite", "calc", "--ttl", "soon"], "'--ttl' must be a positive duration"),
+        (["--suite", "nope"], "no suite named 'nope'"),
+        (["--suite", "calc", "--traffic", "missing.jsonl"], "missing.jsonl"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    project: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert main(["cache", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("harness: ") and message in err
+    assert "Traceback" not in err
+
+
+def test_traffic_naming_an_unknown_case(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "traffic.jsonl").write_text(json.dumps({"case_id": "zz"}) + "\n")
+    assert main(["cache", "--suite", "calc", "--traffic", "traffic.jsonl"]) == 2
+    assert "traffic row #1 names case 'zz', not in the suite" in capsys.readouterr().err
+
+
+def test_help_lists_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "cache" in capsys.readouterr().out
+
+
+def test_missing_goldens_say_how_to_record_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(PROJECT)
+    (tmp_path / "suites").mkdir()
+    (tmp_path / "suites" / "calc.yaml").write_text(SUITE)
+    monkeypatch.chdir(tmp_path)
+    assert main(["cache", "--suite", "calc"]) == 2
+    err = capsys.readouterr().err
+    assert "6 case(s) have no golden" in err
+    assert "pytest --cost-eval --cost-eval-update-goldens" in err
