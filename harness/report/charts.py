@@ -434,3 +434,87 @@ def sweep_curve_svg(chart: SweepChart, *, title: str, id_prefix: str = "") -> st
         ax.margins(y=0.15)
         fig.legend(loc="outside lower center", ncols=8, fontsize=8, frameon=False)
         return _svg_element(fig, id_prefix)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CacheSweepChart:
+    """A semantic cache's threshold sweep, as the chart draws it (rates in [0, 1])."""
+
+    thresholds: Sequence[float]
+    hit_rate: Sequence[float]
+    wrong_upper: Sequence[float]
+    """Upper CI bound of the wrong-hit (false + stale) rate at each threshold."""
+    target: float
+    recommended: float | None = None
+    """The recommended threshold, or None."""
+
+
+def cache_sweep_svg(chart: CacheSweepChart, *, title: str, id_prefix: str = "") -> str:
+    """An inline ``<svg>``: hit rate and the wrong-hit rate's upper bound against the threshold.
+
+    A threshold qualifies where the red curve is under the dashed target line;
+    the recommended one (most correct hits among those) is marked by a vertical
+    line. Points with no hit have no wrong-hit bound and are left out of it.
+
+    Raises:
+        ImportError: matplotlib is not installed.
+    """
+    import matplotlib
+
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
+
+    with warnings.catch_warnings(), _style():
+        warnings.simplefilter("ignore")
+        fig = Figure(figsize=(11.0, 3.4), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        ax.set_title(title, loc="left", fontsize=11, fontweight="bold", parse_math=False)
+        ax.plot(
+            list(chart.thresholds),
+            list(chart.hit_rate),
+            linewidth=1.6,
+            color="#0969da",
+            label="hit rate",
+            zorder=3,
+        )
+        judged = [
+            (t, w)
+            for t, w, h in zip(chart.thresholds, chart.wrong_upper, chart.hit_rate, strict=True)
+            if h > 0
+        ]
+        if judged:
+            ax.plot(
+                [t for t, _ in judged],
+                [w for _, w in judged],
+                linewidth=1.6,
+                color=VERDICT_COLOURS["fail"],
+                label="wrong-hit rate, upper 95% bound",
+                zorder=3,
+            )
+        ax.axhline(
+            chart.target,
+            linestyle=(0, (4, 3)),
+            linewidth=1.0,
+            color=VERDICT_COLOURS["fail"],
+            alpha=0.7,
+            label=f"target ({chart.target:.0%})",
+            zorder=2,
+        )
+        if chart.recommended is not None:
+            ax.axvline(
+                chart.recommended,
+                linewidth=1.2,
+                color="#1f2328",
+                label=f"recommended ({chart.recommended:.2f})",
+                zorder=4,
+            )
+        ax.set_xlabel("similarity threshold (cosine)")
+        ax.set_ylim(0.0, 1.0)
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+        ax.grid(True, color="#d0d7de", linewidth=0.6)
+        fig.legend(loc="outside lower center", ncols=4, fontsize=8, frameon=False)
+        return _svg_element(fig, id_prefix)

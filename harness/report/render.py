@@ -32,6 +32,7 @@ from ..files import AtomicFile
 from ..format import money, points
 from ..storage import StoredRun
 from ..types import CaseResult, Summary
+from .cache_sweeps import build_cache_sweeps
 from .charts import ChartPoint, cost_quality_svg, pareto_frontier
 from .sweeps import build_sweeps
 
@@ -533,7 +534,7 @@ def build_context(
         "levers": [
             s for s in stored.summaries if s.extras.get("cache") or s.extras.get("compression")
         ],
-        "cache_sweeps": [s for s in stored.summaries if s.extras.get("cache_sweep")],
+        "cache_sweeps": build_cache_sweeps(stored.summaries),
         "sweeps": build_sweeps(
             extra.sweeps if extra else {}, [(s.suite, s.config) for s in stored.summaries]
         ),

@@ -103,3 +103,33 @@ def test_compression_reports_tokens_saved(tmp_path: Path) -> None:
 def test_plain_configuration_has_no_lever_figures(tmp_path: Path) -> None:
     summary = evaluate(tmp_path, FAQ, {"name": "p", "model": "sim:small"})
     assert summary.extras == {}
+
+
+def test_the_report_draws_the_sweep_and_shows_a_short_table(tmp_path: Path) -> None:
+    import dataclasses
+    import re
+
+    from harness.report.render import render_html
+    from tests.unit.test_report import sample_run
+
+    summary = evaluate(
+        tmp_path,
+        FAQ,
+        {
+            "name": "s",
+            "model": "sim:frontier",
+            "cache": {"kind": "semantic", "embedder": "static", "threshold": 0.3},
+        },
+    )
+    stored = sample_run()
+    page = render_html(
+        dataclasses.replace(stored, summaries=(*stored.summaries, summary)), max_cases=10
+    )
+    section = page[page.index("Similarity threshold sweep: faq") :]
+    section = section[: section.index("</section>")]
+    assert section.count("<svg") == 1 and 'id="c0-' in section  # ids prefixed per chart
+    short, full = section.split("<details>")
+    thresholds = re.findall(r'<td class="num">(0\.\d\d)</td>', short)
+    assert thresholds[:3] == ["0.30", "0.35", "0.40"] and len(thresholds) == 14
+    assert len(re.findall(r'<td class="num">(0\.\d\d)</td>', full)) == 70
+    assert "harness cache --suite faq" in section

@@ -1,0 +1,86 @@
+"""The report's view of semantic-cache threshold sweeps: a chart and a short table.
+
+A sweep judges 70 thresholds (0.30 to 0.99). The page shows the curve, a row
+every 0.05 plus the recommended threshold, and every row behind a fold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup
+
+from ..types import Summary
+from .charts import CacheSweepChart, cache_sweep_svg
+
+SHOWN_STEP = 0.05
+"""Thresholds on this step are shown in the short table (the recommended one always)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CacheSweepView:
+    """One semantic cache's sweep, ready for the template."""
+
+    summary: Summary
+    svg: Markup | None
+    """The chart, or None without matplotlib."""
+    shown: Sequence[Mapping[str, Any]]
+    """The short table's points."""
+    points: Sequence[Mapping[str, Any]]
+    """Every point."""
+    recommended: Mapping[str, Any] | None
+    target: float
+
+
+def _on_step(threshold: float) -> bool:
+    steps = threshold / SHOWN_STEP
+    return abs(steps - round(steps)) < 1e-6
+
+
+def cache_sweep_view(index: int, summary: Summary) -> CacheSweepView:
+    """The view of ``summary``'s stored ``cache_sweep``."""
+    record = summary.extras["cache_sweep"]
+    points = list(record.get("points") or ())
+    recommended = record.get("recommended")
+    target = float(record.get("target", 0.01))
+    rec_threshold = float(recommended["threshold"]) if recommended else None
+    shown = [
+        p
+        for p in points
+        if _on_step(float(p["threshold"]))
+        or (rec_threshold is not None and float(p["threshold"]) == rec_threshold)
+    ]
+    try:
+        svg: Markup | None = Markup(
+            cache_sweep_svg(
+                CacheSweepChart(
+                    thresholds=[float(p["threshold"]) for p in points],
+                    hit_rate=[float(p["hit_rate"]) for p in points],
+                    wrong_upper=[float(p["wrong_hit_ci_high"]) for p in points],
+                    target=target,
+                    recommended=rec_threshold,
+                ),
+                title=f"{summary.suite} :: {summary.config}: hit rate and wrong hits by threshold",
+                id_prefix=f"c{index}-",
+            )
+        )
+    except ImportError:
+        svg = None
+    return CacheSweepView(
+        summary=summary,
+        svg=svg,
+        shown=shown,
+        points=points,
+        recommended=recommended,
+        target=target,
+    )
+
+
+def build_cache_sweeps(summaries: Sequence[Summary]) -> list[CacheSweepView]:
+    """One view per summary that carries a semantic cache's sweep, in summary order."""
+    return [
+        cache_sweep_view(index, summary)
+        for index, summary in enumerate(s for s in summaries if s.extras.get("cache_sweep"))
+    ]
