@@ -11,7 +11,8 @@ import math
 import re
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,6 +176,29 @@ def cost_quality_svg(points: Sequence[ChartPoint], *, title: str, id_prefix: str
         return _svg_element(fig, id_prefix)
 
 
+@contextmanager
+def _chart(title: str, *, height: float) -> Iterator[tuple[Any, Any]]:
+    """A report-wide figure and its one axes, titled, off-screen, warnings silenced.
+
+    The session runs under pytest's ``filterwarnings = error``: a font warning
+    must not lose the report.
+    """
+    import matplotlib
+
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    with warnings.catch_warnings(), _style():
+        warnings.simplefilter("ignore")
+        fig = Figure(figsize=(11.0, height), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        ax.set_title(title, loc="left", fontsize=11, fontweight="bold", parse_math=False)
+        yield fig, ax
+
+
 def _svg_element(fig: Any, id_prefix: str) -> str:
     """The figure as an inline ``<svg>`` element, its ids prefixed."""
     buffer = io.StringIO()
@@ -331,20 +355,9 @@ def sweep_curve_svg(chart: SweepChart, *, title: str, id_prefix: str = "") -> st
     Raises:
         ImportError: matplotlib is not installed.
     """
-    import matplotlib
-
-    if "matplotlib.pyplot" not in sys.modules:
-        matplotlib.use("Agg")
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
     from matplotlib.ticker import PercentFormatter
 
-    with warnings.catch_warnings(), _style():
-        warnings.simplefilter("ignore")
-        fig = Figure(figsize=(11.0, 4.0), layout="constrained")
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot()
-        ax.set_title(title, loc="left", fontsize=11, fontweight="bold", parse_math=False)
+    with _chart(title, height=4.0) as (fig, ax):
         ax.plot(
             [0.0, 1.0],
             [chart.weak_quality, chart.strong_quality],
@@ -459,20 +472,9 @@ def cache_sweep_svg(chart: CacheSweepChart, *, title: str, id_prefix: str = "") 
     Raises:
         ImportError: matplotlib is not installed.
     """
-    import matplotlib
-
-    if "matplotlib.pyplot" not in sys.modules:
-        matplotlib.use("Agg")
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
     from matplotlib.ticker import PercentFormatter
 
-    with warnings.catch_warnings(), _style():
-        warnings.simplefilter("ignore")
-        fig = Figure(figsize=(11.0, 3.4), layout="constrained")
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot()
-        ax.set_title(title, loc="left", fontsize=11, fontweight="bold", parse_math=False)
+    with _chart(title, height=3.4) as (fig, ax):
         ax.plot(
             list(chart.thresholds),
             list(chart.hit_rate),
