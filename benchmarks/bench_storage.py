@@ -5,8 +5,9 @@
 Builds a finished run of synthetic case results (``_synthetic.py``: realistic
 short answers, Decimal costs, 5 % flagged, 0.5 % errors), then times
 ``harness.storage.write_run`` into a new file, reports the file size, and
-times reading the run back with ``storage.load_run`` (what the report and
-``harness compare`` do) and a SQL aggregate over the results table.
+times reading the run back with ``storage.load_run`` (``harness report``) and
+``storage.load_scores`` (what ``harness compare`` and the report's comparison
+with the previous run read), and a SQL aggregate over the results table.
 """
 
 from __future__ import annotations
@@ -85,6 +86,16 @@ def main(argv: list[str] | None = None) -> int:
             figures["load_run_s"] = time.perf_counter() - start
             assert len(stored.results) == n
             print(f"load_run (every row back as CaseResult objects): {figures['load_run_s']:.2f} s")
+            del stored
+            gc.collect()
+            start = time.perf_counter()
+            scores = storage.load_scores(db, run_id)
+            figures["load_scores_s"] = time.perf_counter() - start
+            assert len(scores.results) == n
+            print(
+                f"load_scores (what a comparison reads: scores, no texts): "
+                f"{figures['load_scores_s']:.2f} s"
+            )
     emit("storage", figures)
     return 0
 

@@ -152,6 +152,8 @@ def rows_storage(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
     if "load_run_s" in r:
         out.append((f"DuckDB: load_run of {r['rows']:,} rows", _s(r["load_run_s"]), ""))
+    if "load_scores_s" in r:
+        out.append((f"DuckDB: load_scores of {r['rows']:,} rows", _s(r["load_scores_s"]), ""))
     return out
 
 

@@ -23,11 +23,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import CostEvalError
-from .storage import StoredRun
 from .types import Summary
+
+if TYPE_CHECKING:
+    from .storage import RunScores
 
 
 def summary_object(summary: Summary) -> dict[str, Any]:
@@ -203,9 +205,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "history":
         return print_history(db, args)
-    stored = load_run(db, args.run)
     if args.command == "compare":
-        return print_compare(db, stored, args.against, as_json=args.json)
+        from .storage import load_scores
+
+        return print_compare(db, load_scores(db, args.run), args.against, as_json=args.json)
+    stored = load_run(db, args.run)
     if args.command == "report":
         from .report import render_report
 
@@ -260,17 +264,17 @@ def print_history(db: Path, args: argparse.Namespace) -> int:
     return 0
 
 
-def print_compare(db: Path, now: StoredRun, against: str, *, as_json: bool) -> int:
+def print_compare(db: Path, now: RunScores, against: str, *, as_json: bool) -> int:
     """``harness compare``: per configuration, the change since an earlier run."""
     from .compare import compare_runs, describe_change
-    from .storage import load_run, previous_run_id
+    from .storage import load_scores, previous_run_id
 
     now_id = str(now.run["run_id"])
     before_id = previous_run_id(db, now_id) if against == "previous" else against
     if before_id is None:
         print(f"run {now_id} has no earlier run on its branch to compare with")
         return 0
-    before = load_run(db, before_id)
+    before = load_scores(db, before_id)
     changes = compare_runs(before, now, seed=int(now.run.get("seed") or 20261126))
     if as_json:
         for change in changes:

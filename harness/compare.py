@@ -9,13 +9,39 @@ fell by at least ``flip_drop`` (it passed before and fails now).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from .stats import derive_seed, paired_bootstrap_ci
-from .storage import StoredRun
-from .types import CaseResult, Summary
+from .types import Summary
+
+
+class ScoredCase(Protocol):
+    """What a comparison reads of a case: a stored :class:`~harness.types.CaseResult`
+    or a :class:`~harness.storage.CaseScore`."""
+
+    @property
+    def suite(self) -> str: ...
+    @property
+    def config(self) -> str: ...
+    @property
+    def case_id(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def score(self) -> float | None: ...
+
+
+class ComparableRun(Protocol):
+    """A run's summaries and case scores: a :class:`~harness.storage.StoredRun` or
+    :class:`~harness.storage.RunScores` (the cheaper read)."""
+
+    @property
+    def summaries(self) -> tuple[Summary, ...]: ...
+    @property
+    def results(self) -> Sequence[ScoredCase]: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -26,8 +52,6 @@ class FlippedCase:
     category: str
     score_before: float
     score_now: float
-    output_before: str
-    output_now: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,8 +112,8 @@ class PairChange:
 
 
 def compare_runs(
-    before: StoredRun,
-    now: StoredRun,
+    before: ComparableRun,
+    now: ComparableRun,
     *,
     seed: int = 20261126,
     confidence: float = 0.95,
@@ -119,8 +143,8 @@ def compare_runs(
     return changes
 
 
-def _by_pair(results: tuple[CaseResult, ...]) -> dict[tuple[str, str], dict[str, CaseResult]]:
-    grouped: dict[tuple[str, str], dict[str, CaseResult]] = {}
+def _by_pair(results: Sequence[ScoredCase]) -> dict[tuple[str, str], dict[str, ScoredCase]]:
+    grouped: dict[tuple[str, str], dict[str, ScoredCase]] = {}
     for result in results:
         grouped.setdefault((result.suite, result.config), {})[result.case_id] = result
     return grouped
@@ -129,8 +153,8 @@ def _by_pair(results: tuple[CaseResult, ...]) -> dict[tuple[str, str], dict[str,
 def _pair_change(
     old: Summary,
     new: Summary,
-    old_cases: dict[str, CaseResult],
-    new_cases: dict[str, CaseResult],
+    old_cases: dict[str, ScoredCase],
+    new_cases: dict[str, ScoredCase],
     *,
     seed: int,
     confidence: float,
@@ -154,8 +178,6 @@ def _pair_change(
             category=n.category,
             score_before=float(o.score or 0.0),
             score_now=float(n.score or 0.0),
-            output_before=o.output,
-            output_now=n.output,
         )
         for o, n in sorted(paired, key=lambda pair: pair[1].case_id)
         if float(o.score or 0.0) - float(n.score or 0.0) >= flip_drop

@@ -317,7 +317,7 @@ class CostEvalSession:
     def compare(self, stored: StoredRun, session: pytest.Session) -> None:
         """Compare the stored run with the previous one (or a named run)."""
         from .compare import compare_runs
-        from .storage import load_run, previous_run_id
+        from .storage import load_scores, previous_run_id
 
         assert self.outcome is not None and self.compare_to is not None
         run_id = self.outcome.run_id
@@ -328,7 +328,7 @@ class CostEvalSession:
                 return
         else:
             before_id = self.compare_to
-        before = load_run(self.settings.db, before_id)
+        before = load_scores(self.settings.db, before_id)
         self.compared_with = str(before.run["run_id"])
         self.changes = compare_runs(before, stored, seed=self.settings.seed)
         if self.fail_on_regression and any(c.regressed for c in self.changes):

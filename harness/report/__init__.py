@@ -60,7 +60,7 @@ def run_context(
         previous: The comparison with the previous run, if already made.
     """
     from ..compare import compare_runs
-    from ..storage import load_history, load_run, previous_run_id
+    from ..storage import load_history, load_scores, previous_run_id
     from .render import RunContext
 
     run_id = str(stored.run["run_id"])
@@ -72,7 +72,7 @@ def run_context(
         before_id = previous_run_id(db, run_id)
     if before_id is not None and changes is None:
         seed = int(stored.run.get("seed") or 20261126)
-        changes = compare_runs(load_run(db, before_id), stored, seed=seed)
+        changes = compare_runs(load_scores(db, before_id), stored, seed=seed)
     from ..sweep_run import load_sweeps
 
     return RunContext(

@@ -250,3 +250,33 @@ def test_stored_run_from_memory_equals_the_run_read_back(
     ] == list(read_back.results)
     assert len(read_back.results) > 0
     assert dict(from_memory.problems) == dict(read_back.problems)
+
+
+def test_load_scores_is_load_run_without_the_texts(tmp_path: Path, outcome: RunOutcome) -> None:
+    """A comparison reads scores only; it must find what the full read finds."""
+    from harness.compare import compare_runs
+    from harness.storage import load_scores
+
+    db = tmp_path / "cost_eval.duckdb"
+    first = with_run_id(outcome, "20260101T000000Z-000000", "2026-01-01T00:00:00+00:00")
+    # The second run: one case's score falls, as a regression would.
+    worse = [
+        dataclasses.replace(r, score=0.0, delta=-1.0) if i == 0 else r
+        for i, r in enumerate(outcome.results)
+    ]
+    second = dataclasses.replace(
+        with_run_id(outcome, "20260102T000000Z-000000", "2026-01-02T00:00:00+00:00"),
+        results=worse,
+    )
+    write_run(db, first)
+    write_run(db, second)
+    full, light = load_run(db, second.run_id), load_scores(db, second.run_id)
+    assert light.run == full.run and light.summaries == full.summaries
+    assert list(light.results) == [
+        (r.suite, r.config, r.case_id, r.category, r.score) for r in full.results
+    ]
+    from_full = compare_runs(load_run(db, first.run_id), full)
+    from_light = compare_runs(load_scores(db, first.run_id), light)
+    assert from_light == from_full
+    flipped = [f.case_id for change in from_light for f in change.flipped]
+    assert flipped == [worse[0].case_id]
