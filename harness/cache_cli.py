@@ -173,6 +173,18 @@ def run_cache_command(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _embed(stream: Stream, embedder: Any) -> Any:
+    """One checked embedding per question; the embedder's client closed afterwards."""
+    from .cache_eval import embed_stream
+
+    try:
+        return await embed_stream(stream, embedder)
+    finally:
+        close = getattr(embedder, "aclose", None)
+        if close is not None:
+            await close()
+
+
 def embedder_name(embedder: Any) -> str:
     """The name an embedder reports (its class name when it has none)."""
     return str(getattr(embedder, "name", type(embedder).__name__))
@@ -181,12 +193,12 @@ def embedder_name(embedder: Any) -> str:
 def _pairs_sweep(
     args: argparse.Namespace, embedder: Any, *, ttl: float | None, stale_after: float | None
 ) -> tuple[Sweep, Stream, str]:
-    from .cache_eval import embed_stream, stream_from_cases, sweep
+    from .cache_eval import stream_from_cases, sweep
     from .cache_suite import build_cache_suite, load_pairs
 
     suite = build_cache_suite(load_pairs(args.pairs), seed=args.seed)
     stream = stream_from_cases(suite.cases, namespace=suite.family if args.isolated else None)
-    vectors = asyncio.run(embed_stream(stream, embedder))
+    vectors = asyncio.run(_embed(stream, embedder))
     result = sweep(
         stream,
         vectors,
@@ -212,7 +224,7 @@ def _suite_sweep(
     ttl: float | None,
     stale_after: float | None,
 ) -> tuple[Sweep, Stream, str]:
-    from .cache_eval import embed_stream, scorer_check, stream_from_cases, sweep
+    from .cache_eval import scorer_check, stream_from_cases, sweep
     from .execute import Executor
     from .pipeline import RunOutcome, prepare, prepare_goldens
     from .settings import load_settings
@@ -237,7 +249,7 @@ def _suite_sweep(
     stream = stream_from_cases(
         suite.cases, answers, traffic=traffic, costs=costs, latencies=latencies
     )
-    vectors = asyncio.run(embed_stream(stream, embedder))
+    vectors = asyncio.run(_embed(stream, embedder))
     result = sweep(
         stream,
         vectors,

@@ -230,7 +230,7 @@ def static() -> EmbedderFactory:
 OPENAI_OPTIONS = (
     "model",
     "base_url",
-    "api_key",
+    "api_key_env",
     "dimensions",
     "batch_size",
     "max_concurrency",

@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from ..errors import MissingDependency, ProviderError
 from ..providers.redact import safe_error
-from ..providers.remote import PLACEHOLDER_KEY, LoopBound, describe_error
+from ..providers.remote import PLACEHOLDER_KEY, LoopBound, describe_error, resolve_api_key
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -41,7 +41,9 @@ class OpenAIEmbedder:
     Args:
         model: Embedding model name.
         base_url: Endpoint; default the SDK's (or ``OPENAI_BASE_URL``).
-        api_key: Default ``OPENAI_API_KEY``.
+        api_key: Default ``OPENAI_API_KEY``. Never write a key in a settings file:
+            name its variable with ``api_key_env``.
+        api_key_env: Name of the environment variable holding the key; it must be set.
         dimensions: Ask the model for shorter vectors (text-embedding-3 models).
         batch_size: Texts per request (at most 2048; default 256).
         max_concurrency: Requests in flight at once.
@@ -60,6 +62,7 @@ class OpenAIEmbedder:
         model: str = DEFAULT_MODEL,
         base_url: str | None = None,
         api_key: str | None = None,
+        api_key_env: str | None = None,
         dimensions: int | None = None,
         batch_size: int = 256,
         max_concurrency: int = 4,
@@ -77,7 +80,9 @@ class OpenAIEmbedder:
         self.model = model
         self.name = f"openai:{model}"
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
-        key = api_key or os.environ.get("OPENAI_API_KEY") or None
+        key = resolve_api_key(
+            "openai embedder", api_key=api_key, api_key_env=api_key_env, env_key="OPENAI_API_KEY"
+        )
         if key is None:
             if self.base_url is None:
                 raise ProviderError(

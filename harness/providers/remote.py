@@ -163,6 +163,39 @@ class LoopBound(Generic[ClientT]):
             await keeper.aclose()
 
 
+def resolve_api_key(
+    owner: str, *, api_key: str | None, api_key_env: str | None, env_key: str
+) -> str | None:
+    """The API key: from the variable ``api_key_env`` names, else ``api_key``, else ``env_key``.
+
+    None when none is set (a local server needs no key).
+
+    Raises:
+        ProviderError: both given; ``api_key_env`` is not a variable name (a key
+            pasted there is never echoed); or the variable it names is not set.
+    """
+    if api_key_env is None:
+        return api_key or os.environ.get(env_key) or None
+    if api_key is not None:
+        raise ProviderError(
+            f"{owner}: give api_key_env (the name of the variable holding the key) or "
+            "api_key, not both."
+        )
+    if not isinstance(api_key_env, str) or not ENV_NAME.fullmatch(api_key_env):
+        # Not echoed: a key pasted here by mistake must not reach a log.
+        raise ProviderError(
+            f"{owner}: api_key_env must be the name of an environment variable (letters, "
+            "digits and '_', like MY_OPENAI_KEY), not the key itself."
+        )
+    key = os.environ.get(api_key_env) or None
+    if key is None:
+        raise ProviderError(
+            f"{owner}: api_key_env names the environment variable {api_key_env!r}, which is "
+            f"not set. Set it to the API key (or remove api_key_env to use {env_key})."
+        )
+    return key
+
+
 class RemoteProvider(Generic[ClientT]):
     """Base of the SDK-backed providers; see the module documentation.
 
@@ -205,27 +238,9 @@ class RemoteProvider(Generic[ClientT]):
     ) -> None:
         self._check_sdk()
         self.base_url = base_url or os.environ.get(self.env_base_url) or None
-        if api_key_env is not None:
-            if api_key is not None:
-                raise ProviderError(
-                    f"{self.name}: give api_key_env (the name of the variable holding the "
-                    "key) or api_key, not both."
-                )
-            if not isinstance(api_key_env, str) or not ENV_NAME.fullmatch(api_key_env):
-                # Not echoed: a key pasted here by mistake must not reach a log.
-                raise ProviderError(
-                    f"{self.name}: api_key_env must be the name of an environment variable "
-                    "(letters, digits and '_', like MY_OPENAI_KEY), not the key itself."
-                )
-            key = os.environ.get(api_key_env) or None
-            if key is None:
-                raise ProviderError(
-                    f"{self.name}: api_key_env names the environment variable "
-                    f"{api_key_env!r}, which is not set. Set it to the API key (or remove "
-                    f"api_key_env to use {self.env_key})."
-                )
-        else:
-            key = api_key or os.environ.get(self.env_key) or None
+        key = resolve_api_key(
+            self.name, api_key=api_key, api_key_env=api_key_env, env_key=self.env_key
+        )
         if key is None:
             if self.base_url is None:
                 raise ProviderError(

@@ -11,7 +11,10 @@ import pytest
 
 from harness.cli import main
 from harness.settings import ConfigSpec, load_settings
+from tests.fakes import PLANTED_KEY, FakeLLMServer
 from tests.unit.tiny_project import evaluate
+
+pytest_plugins = ["tests.fakes.fixtures"]
 
 CONFIG = ConfigSpec(name="frontier", family="frontier", model="sim:frontier")
 
@@ -180,3 +183,26 @@ def test_missing_goldens_say_how_to_record_them(
     err = capsys.readouterr().err
     assert "6 case(s) have no golden" in err
     assert "pytest --cost-eval --cost-eval-update-goldens" in err
+
+
+def test_openai_embedder_over_http_bills_its_tokens(
+    project: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake_llm: FakeLLMServer,
+) -> None:
+    """The real SDK against the fake server: one request per batch, tokens reported."""
+    monkeypatch.setenv("CACHE_TEST_KEY", PLANTED_KEY)
+    spec = json.dumps(
+        {"name": "openai", "base_url": fake_llm.openai_base_url, "api_key_env": "CACHE_TEST_KEY"}
+    )
+    result = run_json(capsys, "--suite", "calc", "--embedder", spec)
+    assert result["embedder"] == "openai:text-embedding-3-small"
+    assert result["embedding_tokens"] > 0
+    embedded = [t for body in fake_llm.stats.bodies["embeddings"] for t in body["input"]]
+    assert sorted(embedded) == sorted(
+        ["Compute 3 + 4.", "Compute 6 * 7.", "compute 3 + 4", "Compute 3 + 5.",
+         "Compute  6 * 7.", "Compute 6 * 8."]
+    )  # fmt: skip
+    assert main(["cache", "--suite", "calc", "--embedder", spec]) == 0
+    assert "the embedder billed" in capsys.readouterr().out

@@ -116,3 +116,26 @@ def test_built_by_the_registry(fake_llm_env: FakeLLMServer) -> None:
     assert isinstance(e, OpenAIEmbedder)
     assert e.name == "openai:text-embedding-3-large"
     assert embed(e, ["hi there"]).shape == (1, 64)
+
+
+def test_the_key_comes_from_the_variable_api_key_env_names(
+    fake_llm: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As for providers: settings name a variable, they never hold the key."""
+    from harness.errors import ConfigError
+
+    monkeypatch.setenv("TEAM_EMBED_KEY", PLANTED_KEY)
+    spec = {"name": "openai", "base_url": fake_llm.openai_base_url, "api_key_env": "TEAM_EMBED_KEY"}
+    e = build_embedder(spec, where="cache")
+    embed(e, ["one question"])  # type: ignore[arg-type]
+    assert fake_llm.stats.authorization == [f"Bearer {PLANTED_KEY}"]
+    monkeypatch.delenv("TEAM_EMBED_KEY")
+    with pytest.raises(ProviderError, match="'TEAM_EMBED_KEY', which is not set"):
+        build_embedder(spec, where="cache")
+    with pytest.raises(ProviderError, match="not the key itself") as pasted:
+        build_embedder({**spec, "api_key_env": PLANTED_KEY}, where="cache")
+    assert PLANTED_KEY not in str(pasted.value)
+    # A key written in the settings is refused, and not repeated.
+    with pytest.raises(ConfigError, match="Did you mean 'api_key_env'") as written:
+        build_embedder({"name": "openai", "api_key": PLANTED_KEY}, where="cache")
+    assert PLANTED_KEY not in str(written.value)
