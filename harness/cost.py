@@ -76,6 +76,28 @@ class PriceTable:
             total *= 1 - price.batch_discount
         return total
 
+    def embedding_cost(self, model: str, tokens: int) -> Decimal | None:
+        """USD for ``tokens`` embedded by ``model`` at its input rate; None when unpriced.
+
+        Embedding models have no output price, so genai-prices' entry for one
+        (``openai:text-embedding-3-small``) is read for its input rate alone.
+        An override in ``[tool.cost-eval.prices]`` wins, as for any model.
+        """
+        if tokens <= 0:
+            return Decimal(0)
+        price = self._resolved.get(model)
+        if price is None:
+            provider, name = split_model(model)
+            price = (
+                self.overrides.get(model)
+                or self.overrides.get(f"{provider}:{name}")
+                or _genai_price(provider, name, input_only=True)
+            )
+            if price is None:
+                return None
+            self._resolved[model] = price
+        return tokens * price.input / MILLION
+
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """Every price used so far, for storing with the run."""
         return {
@@ -90,8 +112,13 @@ class PriceTable:
         }
 
 
-def _genai_price(provider: str, name: str) -> Price | None:
-    """The price genai-prices knows for a model, per million tokens, or None."""
+def _genai_price(provider: str, name: str, *, input_only: bool = False) -> Price | None:
+    """The price genai-prices knows for a model, per million tokens, or None.
+
+    ``input_only``: accept a model with no output rate (an embedding model),
+    pricing its output at 0. Never for chat models: a missing output rate
+    there would silently undercount.
+    """
     if provider in ("sim", ""):
         return None
     try:
@@ -123,6 +150,8 @@ def _genai_price(provider: str, name: str) -> Price | None:
 
     input_rate = rate(getattr(model_price, "input_mtok", None))
     output_rate = rate(getattr(model_price, "output_mtok", None))
+    if input_only and output_rate is None:
+        output_rate = Decimal(0)
     if input_rate is None or output_rate is None:
         return None
     return Price(

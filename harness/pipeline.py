@@ -460,19 +460,27 @@ async def evaluate_pair(
         for case, sent in zip(suite.cases, outputs, strict=True)
     ]
     noise = judged.noise.noise if judged is not None and judged.noise is not None else None
-    summary = summarize(plan, suite, spec, gate, results, noise=noise)
-    extras = await lever_metrics(chain, item, results, gate)
+    extras = await lever_metrics(chain, item, results, gate, plan.prices)
+    # What the cache's embedder billed is part of what the configuration costs.
+    embedding = (extras.get("cache") or {}).get("embedding_usd")
+    summary = summarize(
+        plan, suite, spec, gate, results, noise=noise, overhead_usd=Decimal(embedding or 0)
+    )
     return results, replace(summary, extras=extras) if extras else summary
 
 
 async def lever_metrics(
-    chain: Chain, item: PreparedSuite, results: Sequence[CaseResult], gate: GateSpec
+    chain: Chain,
+    item: PreparedSuite,
+    results: Sequence[CaseResult],
+    gate: GateSpec,
+    prices: PriceTable | None = None,
 ) -> dict[str, Any]:
     """Cache and compression figures of a configuration (see :mod:`harness.strategy_metrics`)."""
     from .strategy_metrics import cache_metrics, compression_metrics, semantic_cache_sweep
 
     extras: dict[str, Any] = {}
-    cache = cache_metrics(chain, results, confidence=gate.confidence)
+    cache = cache_metrics(chain, results, confidence=gate.confidence, prices=prices)
     if cache is not None:
         extras["cache"] = cache
         cache_sweep = await semantic_cache_sweep(
@@ -627,11 +635,14 @@ def summarize(
     results: Sequence[CaseResult],
     *,
     noise: float | None = None,
+    overhead_usd: Decimal = Decimal(0),
 ) -> Summary:
     """The verdict of one (suite, configuration) from its case results.
 
     ``noise``: the quality change judge noise alone explains (a judge scorer's
-    measured flip rate); no drop within it fails the gate.
+    measured flip rate); no drop within it fails the gate. ``overhead_usd``:
+    what the configuration spent beyond its cases' model calls (a semantic
+    cache's embeddings), spread over its queries.
     """
     scored = [r for r in results if r.score is not None and r.delta is not None]
     errors = len(results) - len(scored)
@@ -650,7 +661,7 @@ def summarize(
         delta = low = high = quality = baseline_quality = 0.0
     by_category = category_deltas([r.category for r in scored], deltas) if n else {}
     count = len(results)
-    cost = sum((r.cost_usd for r in results), Decimal(0)) / count
+    cost = (sum((r.cost_usd for r in results), Decimal(0)) + overhead_usd) / count
     baseline_cost = sum((r.baseline_cost_usd for r in results), Decimal(0)) / count
     ratio = float(cost / baseline_cost) if baseline_cost else None
     verdict = judge(

@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from .cache_eval import binomial_interval, embed_stream, scorer_check, stream_from_cases, sweep
+from .cost import PriceTable
 from .strategies.chain import Chain
 from .suites import Suite
 from .types import CaseResult, Golden
@@ -35,9 +36,18 @@ def _rate(k: int, n: int, confidence: float) -> dict[str, Any]:
 
 
 def cache_metrics(
-    chain: Chain, results: Sequence[CaseResult], *, confidence: float
+    chain: Chain,
+    results: Sequence[CaseResult],
+    *,
+    confidence: float,
+    prices: PriceTable | None = None,
 ) -> dict[str, Any] | None:
-    """Hits, false hits and stale hits of the configuration's cache, or None without one."""
+    """Hits, false hits and stale hits of the configuration's cache, or None without one.
+
+    With ``prices``, the tokens the embedder billed are priced (``embedding_usd``;
+    None when the embedding model has no known price) and netted out of the
+    savings (``net_saved_usd``).
+    """
     cache = next((s for s in chain.strategies if s.name in ("exact", "semantic")), None)
     if cache is None:
         return None
@@ -47,6 +57,10 @@ def cache_metrics(
     events = getattr(cache, "events", [])
     stale = sum(1 for event in events if getattr(event, "stale", False))
     saved = sum((r.baseline_cost_usd for r in hits), Decimal(0))
+    tokens = sum(int(getattr(event, "embed_tokens", 0) or 0) for event in events)
+    embeddings = getattr(cache, "embeddings", None)
+    model = str(getattr(embeddings, "name", "") or "")
+    spent = prices.embedding_cost(model, tokens) if prices is not None else Decimal(0)
     return {
         "kind": cache.name,
         "threshold": getattr(cache, "threshold", None),
@@ -55,6 +69,10 @@ def cache_metrics(
         "stale_hits": _rate(stale, len(judged), confidence),
         "false_hit_cases": [r.case_id for r in false_hits][:20],
         "saved_usd": str(saved),
+        "embedder": model or None,
+        "embedding_tokens": tokens,
+        "embedding_usd": None if spent is None else str(spent),
+        "net_saved_usd": None if spent is None else str(saved - spent),
     }
 
 

@@ -152,3 +152,21 @@ def test_parse_volume() -> None:
     assert parse_volume("250000/month") == 250_000
     with pytest.raises(ConfigError, match=r"volume 'lots' is not understood"):
         parse_volume("lots")
+
+
+def test_embedding_models_are_priced_at_their_input_rate() -> None:
+    prices = PriceTable({})
+    # genai-prices lists text-embedding-3-small at $0.02 per million input tokens.
+    assert prices.embedding_cost("openai:text-embedding-3-small", 1_000_000) == Decimal("0.02")
+    assert prices.embedding_cost("openai:text-embedding-3-small", 0) == 0
+    assert "openai:text-embedding-3-small" in prices.snapshot()  # stored with the run
+    assert prices.embedding_cost("openai:no-such-embedder", 10) is None
+    assert prices.embedding_cost("static", 0) == 0  # a local embedder bills nothing
+    # An override wins, as for any model.
+    override = PriceTable(
+        {"openai:text-embedding-3-small": Price(input=Decimal("1"), output=Decimal(0))}
+    )
+    assert override.embedding_cost("openai:text-embedding-3-small", 500_000) == Decimal("0.5")
+    # Chat models still need an output rate: the embedding path does not loosen them.
+    with pytest.raises(ConfigError):
+        PriceTable({}).price_of("openai:text-embedding-3-small")

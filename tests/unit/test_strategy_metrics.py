@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from harness.pipeline import load_suites, prepare, run
+from tests.fakes import FakeLLMServer
 from tests.unit.tiny_project import make_settings
+
+pytest_plugins = ["tests.fakes.fixtures"]
 
 FAQ = """\
 suite: faq
@@ -133,3 +137,71 @@ def test_the_report_draws_the_sweep_and_shows_a_short_table(tmp_path: Path) -> N
     assert thresholds[:3] == ["0.30", "0.35", "0.40"] and len(thresholds) == 14
     assert len(re.findall(r'<td class="num">(0\.\d\d)</td>', full)) == 70
     assert "harness cache --suite faq" in section
+
+
+def test_a_paid_embedder_is_priced_and_counted_in_the_cost(
+    tmp_path: Path, fake_llm: FakeLLMServer
+) -> None:
+    """The openai embedder through the real SDK: its tokens are spent, so they cost."""
+    embedder = {"name": "openai", "base_url": fake_llm.openai_base_url}
+    config = {
+        "name": "s",
+        "model": "sim:frontier",
+        "cache": {"kind": "semantic", "embedder": embedder, "threshold": 0.95},
+    }
+    summary = evaluate(tmp_path, FAQ, config)
+    cache = summary.extras["cache"]
+    assert cache["embedder"] == "openai:text-embedding-3-small"
+    assert cache["embedding_tokens"] > 0
+    spent = Decimal(cache["embedding_usd"])
+    # genai-prices' rate for text-embedding-3-small: $0.02 per million tokens.
+    assert spent == cache["embedding_tokens"] * Decimal("0.02") / 1_000_000
+    assert Decimal(cache["net_saved_usd"]) == Decimal(cache["saved_usd"]) - spent
+    # The same configuration with the free static embedder serves the same hits
+    # (exact repeats only at 0.95), so the cost differs by the embeddings alone.
+    (tmp_path / "static").mkdir()
+    free = evaluate(
+        tmp_path / "static",
+        FAQ,
+        {**config, "cache": {"kind": "semantic", "embedder": "static", "threshold": 0.95}},
+    )
+    assert free.extras["cache"]["hits"] == cache["hits"]
+    assert free.extras["cache"]["embedding_usd"] == "0"
+    assert (summary.cost_per_query - free.cost_per_query) * 4 == spent
+
+
+def test_the_report_shows_savings_net_of_embeddings() -> None:
+    import dataclasses
+
+    from harness.report.render import render_html
+    from tests.unit.test_report import sample_run
+
+    stored = sample_run()
+    cached = dataclasses.replace(
+        stored.summaries[0],
+        extras={
+            "cache": {
+                "kind": "semantic",
+                "threshold": 0.9,
+                "hits": {"k": 3, "n": 10, "rate": 0.3, "ci": [0.07, 0.65]},
+                "false_hits": {"k": 0, "n": 3, "rate": 0.0, "ci": [0.0, 0.71]},
+                "stale_hits": {"k": 0, "n": 3, "rate": 0.0, "ci": [0.0, 0.71]},
+                "false_hit_cases": [],
+                "saved_usd": "0.0300",
+                "embedder": "openai:text-embedding-3-small",
+                "embedding_tokens": 12000,
+                "embedding_usd": "0.00024",
+                "net_saved_usd": "0.02976",
+            }
+        },
+    )
+    page = render_html(dataclasses.replace(stored, summaries=(cached,)), max_cases=5)
+    assert "$0.02976" in page and "net of $0.00024 for 12,000 embedding tokens" in page
+    unpriced = dataclasses.replace(
+        cached,
+        extras={"cache": {**cached.extras["cache"], "embedding_usd": None, "net_saved_usd": None}},
+    )
+    page = render_html(dataclasses.replace(stored, summaries=(unpriced,)), max_cases=5)
+    assert "$0.03" in page
+    note = "embeddings not priced: add a price for <code>openai:text-embedding-3-small</code>"
+    assert note in page
