@@ -112,6 +112,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--seed", type=int, default=0, help="--pairs: seed of the negatives and the order."
     )
     parser.add_argument(
+        "--record-mode",
+        choices=("none", "new", "all"),
+        default=None,
+        help="--suite: when a paid embedder may be called; its vectors are kept in the "
+        "results database and replayed. Default: 'none' when $CI is set, else 'new'",
+    )
+    parser.add_argument(
         "--settings",
         default=None,
         metavar="PATH",
@@ -173,12 +180,19 @@ def run_cache_command(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _embed(stream: Stream, embedder: Any) -> Any:
-    """One checked embedding per question; the embedder's client closed afterwards."""
-    from .cache_eval import embed_stream
+async def _embed(stream: Stream, embedder: Any, recorder: Any = None) -> Any:
+    """One checked embedding per question; the embedder's client closed afterwards.
 
+    With ``recorder`` (an :class:`~harness.execute.Executor` over the project's
+    response store), a paid embedder's stored vectors are replayed and new ones
+    recorded in it, as ``pytest --cost-eval`` does.
+    """
+    from .embedders import SharedEmbeddings
+
+    shared = SharedEmbeddings(embedder)
+    shared.attach(recorder)
     try:
-        return await embed_stream(stream, embedder)
+        return await shared.embed(list(stream.texts))
     finally:
         close = getattr(embedder, "aclose", None)
         if close is not None:
@@ -227,7 +241,9 @@ def _suite_sweep(
     from .cache_eval import scorer_check, stream_from_cases, sweep
     from .execute import Executor
     from .pipeline import RunOutcome, prepare, prepare_goldens
+    from .plugin import default_record_mode
     from .settings import load_settings
+    from .storage import load_responses, store_responses
     from .suites import now_iso
     from .sweep_cli import find_suite
 
@@ -249,7 +265,14 @@ def _suite_sweep(
     stream = stream_from_cases(
         suite.cases, answers, traffic=traffic, costs=costs, latencies=latencies
     )
-    vectors = asyncio.run(_embed(stream, embedder))
+    recorder = Executor(
+        load_responses(settings.db),
+        record_mode=args.record_mode or default_record_mode(),
+        provider_options=settings.providers,
+    )
+    vectors = asyncio.run(_embed(stream, embedder, recorder))
+    if recorder.new_responses:
+        store_responses(settings.db, recorder.new_responses.values(), now_iso())
     result = sweep(
         stream,
         vectors,

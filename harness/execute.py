@@ -182,6 +182,24 @@ class Executor:
             finally:
                 self.in_flight -= 1
 
+    # --- the embedding recorder (see harness.embedders.EmbeddingRecorder) -------
+
+    def recorded_response(self, key: str) -> Response | None:
+        """The response recorded under ``key`` (a stored embedding, for one), or None."""
+        return self.recorded.get(key)
+
+    def record_response(self, key: str, request: Request, response: Response) -> None:
+        """Keep a paid answer obtained outside :meth:`send` (an embedding), as send does."""
+        self.recorded[key] = response
+        self.new_responses[key] = (request, response)
+        if self.on_response is not None:
+            self.on_response(key, request, response)
+
+    def count_remote_call(self) -> None:
+        """Count one call to a paid API made outside :meth:`send` (an embedding batch)."""
+        self.calls += 1
+        self.remote_calls += 1
+
 
 async def close_providers(executor: Executor) -> None:
     """Close the providers' HTTP clients (those that have any)."""

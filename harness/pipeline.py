@@ -25,6 +25,7 @@ from typing import Any
 
 from . import __version__
 from .cost import PriceTable
+from .embedders import attach_recorder, is_embedding
 from .errors import CostEvalError, SuiteError
 from .execute import Executor, RecordMode, close_providers
 from .gates import GateInput, GateSpec, judge
@@ -193,7 +194,11 @@ def run(
     spent = [Decimal(0)]
 
     def record(key: str, request: Request, response: Response) -> None:
-        spent[0] += plan.prices.cost(request.model, response.usage, batch=request.batch)
+        if is_embedding(request):
+            embedded = plan.prices.embedding_cost(request.model, response.usage.input_tokens)
+            spent[0] += embedded or Decimal(0)
+        else:
+            spent[0] += plan.prices.cost(request.model, response.usage, batch=request.batch)
         if on_response is not None:
             on_response(key, request, response)
 
@@ -276,9 +281,12 @@ def run(
     gc.freeze()
     thresholds = gc.get_threshold()
     gc.set_threshold(max(thresholds[0], 50_000), *thresholds[1:])
+    # Paid embedders replay the store's vectors and record new ones with the run.
+    attach_recorder(executor)
     try:
         asyncio.run(evaluate_and_close())
     finally:
+        attach_recorder(None)
         gc.set_threshold(*thresholds)
         gc.unfreeze()
     # Stable order whatever order the pairs finished in.

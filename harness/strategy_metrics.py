@@ -22,6 +22,7 @@ from typing import Any
 
 from .cache_eval import binomial_interval, embed_stream, scorer_check, stream_from_cases, sweep
 from .cost import PriceTable
+from .errors import ProviderError
 from .strategies.chain import Chain
 from .suites import Suite
 from .types import CaseResult, Golden
@@ -123,7 +124,10 @@ async def semantic_cache_sweep(
     stream = stream_from_cases(
         suite.cases, {case_id: golden.text for case_id, golden in goldens.items()}
     )
-    embeddings = await embed_stream(stream, cache.embeddings)  # type: ignore[attr-defined]
+    try:
+        embeddings = await embed_stream(stream, cache.embeddings)  # type: ignore[attr-defined]
+    except ProviderError as exc:  # not recorded, or the embedder's API failed
+        return {"target": WRONG_HIT_TARGET, "points": [], "recommended": None, "error": str(exc)}
     result = sweep(
         stream,
         embeddings,

@@ -24,25 +24,34 @@ silently wrong similarities.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import ConfigError, CostEvalError, MissingDependency
+from ..errors import ConfigError, CostEvalError, MissingDependency, ProviderError
 from ..registry import Registry
 from ..tables import check_keys
+from ..types import Message, Request, Response, Usage
 from .base import Embedder
 
 __all__ = [
+    "EMBEDDING_PURPOSE",
     "Embedder",
     "EmbedderFactory",
+    "EmbeddingRecorder",
     "SharedEmbeddings",
+    "attach_recorder",
     "build_embedder",
     "check_embeddings",
+    "decode_vector",
     "embedder_key",
     "embedders",
+    "embedding_request",
+    "encode_vector",
+    "is_embedding",
     "shared_embeddings",
 ]
 
@@ -141,6 +150,74 @@ def build_embedder(spec: str | Mapping[str, Any], *, where: str) -> Embedder:
     return factory(options, f"{where} (embedder {name!r})")
 
 
+EMBEDDING_PURPOSE = "embedding"
+"""``Request.purpose`` and the ``purpose`` param of an embedding kept in the response store."""
+
+_VECTOR_PREFIX = "f32:"
+
+
+def embedding_request(model: str, text: str) -> Request:
+    """The request an embedding of ``text`` is stored under (its hash is the store key)."""
+    return Request(
+        model=model,
+        messages=(Message(role="user", content=text),),
+        params=(("purpose", EMBEDDING_PURPOSE),),
+        purpose=EMBEDDING_PURPOSE,
+    )
+
+
+def is_embedding(request: Request) -> bool:
+    """Whether ``request`` is a stored embedding rather than a model call."""
+    return request.purpose == EMBEDDING_PURPOSE or (
+        ("purpose", EMBEDDING_PURPOSE) in request.params
+    )
+
+
+def encode_vector(vector: npt.NDArray[np.float32]) -> str:
+    """A vector as the text of a stored response (little-endian float32, base64)."""
+    import base64
+
+    raw = np.asarray(vector, dtype="<f4").tobytes()
+    return _VECTOR_PREFIX + base64.b64encode(raw).decode("ascii")
+
+
+def decode_vector(text: str) -> npt.NDArray[np.float32] | None:
+    """The vector :func:`encode_vector` wrote, or None for any other text."""
+    import base64
+    import binascii
+
+    if not text.startswith(_VECTOR_PREFIX):
+        return None
+    try:
+        raw = base64.b64decode(text[len(_VECTOR_PREFIX) :], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not raw or len(raw) % 4:
+        return None
+    return np.frombuffer(raw, dtype="<f4").astype(np.float32)
+
+
+class EmbeddingRecorder(Protocol):
+    """Where a paid embedder's vectors are kept between runs: the run's executor.
+
+    Replayed vectors cost no call; new ones are stored with the run's new
+    responses (and journaled as they arrive), so a rerun embeds nothing.
+    """
+
+    @property
+    def record_mode(self) -> str:
+        """``none`` (never call a paid embedder), ``new`` or ``all``."""
+
+    def recorded_response(self, key: str) -> Response | None:
+        """The stored response under ``key``, or None."""
+
+    def record_response(self, key: str, request: Request, response: Response) -> None:
+        """Keep a new response (stored with the run)."""
+
+    def count_remote_call(self) -> None:
+        """Count one call to a paid API."""
+
+
 class SharedEmbeddings:
     """Memoized, validated embeddings, shared by every cache using the same embedder spec.
 
@@ -148,6 +225,11 @@ class SharedEmbeddings:
     makes the sweep cost one embedding per query, not one per query and
     threshold. The tokens an embedder bills are remembered per text, so each
     cache can still charge itself the embedding cost of every query it saw.
+
+    A paid embedder (``remote = True``, like ``openai``) attached to a run's
+    :class:`EmbeddingRecorder` embeds each text once across runs: recorded
+    vectors are replayed with the tokens they were billed, as recorded model
+    answers are.
 
     Args:
         embedder: The embedder to call for texts not seen yet.
@@ -157,24 +239,85 @@ class SharedEmbeddings:
         self.embedder = embedder
         self.name = str(getattr(embedder, "name", type(embedder).__name__))
         self.dim: int | None = None
+        self.remote = bool(getattr(embedder, "remote", False))
         self._vectors: dict[str, npt.NDArray[np.float32]] = {}
         self._tokens: dict[str, int] = {}
+        self._recorder: EmbeddingRecorder | None = None
+
+    def attach(self, recorder: EmbeddingRecorder | None) -> None:
+        """Use ``recorder``'s store from now on (None: none). Forgets what was memoized,
+        so each run reads its own store and records into it."""
+        self._recorder = recorder if self.remote else None
+        self._vectors.clear()
+        self._tokens.clear()
 
     async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """One unit row per text; calls the embedder once, for the texts not seen yet."""
         missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing and self._recorder is not None:
+            missing = self._replay(missing)
         if missing:
+            recorder = self._recorder
+            if recorder is not None and recorder.record_mode == "none":
+                raise ProviderError(
+                    f"embedder {self.name!r}: {len(missing)} question(s) have no recorded "
+                    f"embedding (first: {missing[0][:60]!r}), and record mode 'none' forbids "
+                    "calling it. Record them with `pytest --cost-eval "
+                    "--cost-eval-record-mode=new` (API key set), or use the 'static' embedder."
+                )
             before = _usage(self.embedder)
+            started = time.perf_counter()
             raw = await self.embedder.embed(missing)
+            elapsed_ms = (time.perf_counter() - started) * 1000
             vectors = check_embeddings(raw, missing, name=self.name, dim=self.dim)
             self.dim = int(vectors.shape[1])
             billed = max(0, _usage(self.embedder) - before)
+            if recorder is not None:
+                recorder.count_remote_call()
             for text, vector, tokens in zip(missing, vectors, _split(billed, missing), strict=True):
                 self._vectors[text] = vector
                 self._tokens[text] = tokens
+                if recorder is not None:
+                    request = embedding_request(self.name, text)
+                    recorder.record_response(
+                        request.hash(),
+                        request,
+                        Response(
+                            text=encode_vector(vector),
+                            model=self.name,
+                            usage=Usage(input_tokens=tokens),
+                            latency_ms=elapsed_ms / len(missing),
+                        ),
+                    )
         if not texts:
             return np.zeros((0, self.dim or 0), dtype=np.float32)
         return np.stack([self._vectors[t] for t in texts])
+
+    def _replay(self, texts: list[str]) -> list[str]:
+        """Take recorded vectors for ``texts``; the texts still missing."""
+        assert self._recorder is not None
+        if self._recorder.record_mode == "all":
+            return texts  # re-record everything
+        still: list[str] = []
+        found: list[str] = []
+        rows: list[npt.NDArray[np.float32]] = []
+        tokens: list[int] = []
+        for text in texts:
+            response = self._recorder.recorded_response(embedding_request(self.name, text).hash())
+            vector = decode_vector(response.text) if response is not None else None
+            if response is None or vector is None:
+                still.append(text)
+                continue
+            found.append(text)
+            rows.append(vector)
+            tokens.append(response.usage.input_tokens)
+        if found:
+            vectors = check_embeddings(np.stack(rows), found, name=self.name, dim=self.dim)
+            self.dim = int(vectors.shape[1])
+            for text, vector, count in zip(found, vectors, tokens, strict=True):
+                self._vectors[text] = vector
+                self._tokens[text] = count
+        return still
 
     def tokens(self, text: str) -> int:
         """Tokens billed for embedding ``text`` (0 for a local embedder or an unseen text)."""
@@ -197,6 +340,12 @@ def _split(total: int, texts: Sequence[str]) -> list[int]:
 
 
 _SHARED: dict[str, SharedEmbeddings] = {}
+
+
+def attach_recorder(recorder: EmbeddingRecorder | None) -> None:
+    """Attach every shared embedder of this process to a run's ``recorder`` (None: detach)."""
+    for shared in _SHARED.values():
+        shared.attach(recorder)
 
 
 def shared_embeddings(spec: str | Mapping[str, Any], *, where: str) -> SharedEmbeddings:

@@ -36,7 +36,7 @@ KNOWN_DIMENSIONS = {
 
 
 class OpenAIEmbedder:
-    """Embeddings through the official async SDK.
+    """Embeddings through the official async SDK (a paid API: its vectors are stored).
 
     Args:
         model: Embedding model name.
@@ -55,6 +55,9 @@ class OpenAIEmbedder:
             call that failed after the SDK's retries (message redacted).
         MissingDependency: the openai package is not installed.
     """
+
+    remote = True
+    """A paid API: a run's vectors are kept in the response store and replayed."""
 
     def __init__(
         self,

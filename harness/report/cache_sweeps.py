@@ -32,6 +32,8 @@ class CacheSweepView:
     """Every point."""
     recommended: Mapping[str, Any] | None
     target: float
+    error: str | None = None
+    """Why the sweep could not be made (its embeddings failed), or None."""
 
 
 def _on_step(threshold: float) -> bool:
@@ -46,6 +48,16 @@ def cache_sweep_view(index: int, summary: Summary) -> CacheSweepView:
     recommended = record.get("recommended")
     target = float(record.get("target", 0.01))
     rec_threshold = float(recommended["threshold"]) if recommended else None
+    if record.get("error") or not points:
+        return CacheSweepView(
+            summary=summary,
+            svg=None,
+            shown=[],
+            points=[],
+            recommended=None,
+            target=target,
+            error=str(record.get("error") or "no thresholds were judged"),
+        )
     shown = [
         p
         for p in points

@@ -43,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..embedders import SharedEmbeddings, shared_embeddings
-from ..errors import ConfigError
+from ..errors import ConfigError, ProviderError
 from ..types import Message, Request, Response, Usage
 from .base import CallNext, caches
 from .options import positive_int, read_options
@@ -327,7 +327,14 @@ class SemanticCache:
             )
             return await call_next(request)
         now = self._now(request)
-        vector = (await self.embeddings.embed([question]))[0]
+        try:
+            vector = (await self.embeddings.embed([question]))[0]
+        except ProviderError as exc:
+            # A paid embedder that failed after its retries, or may not be called
+            # (record mode 'none'): an error row for this case, like a failed model
+            # call; never a miss that hides it. A broken embedder (NaN, a wrong
+            # dimension) still raises: that is a bug to fix, not a case to score.
+            return Response(text="", model=request.model, error=f"semantic cache: {exc}")
         tokens = self.embeddings.tokens(question)
         namespace = f"{version if self.by_version else ''}\x1f{context}"
         match = self.index.lookup(vector, namespace=namespace, now=now)

@@ -168,3 +168,47 @@ def test_planted_key_is_written_nowhere(
     for path in written:
         data = path.read_bytes()
         assert PLANTED_KEY.encode() not in data, f"the API key leaked into {path}"
+
+
+SEMANTIC = """\
+[tool.cost-eval]
+baseline = "sim:frontier"
+
+[tool.cost-eval.prices."sim:frontier"]
+input = 5.0
+output = 15.0
+
+[[tool.cost-eval.configs]]
+name = "semcache"
+model = "sim:frontier"
+
+[tool.cost-eval.configs.cache]
+kind = "semantic"
+threshold = 0.9
+embedder = {{ name = "openai", base_url = "{openai}" }}
+"""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_paid_embedder_is_recorded_and_replayed(
+    mini_project: pytest.Pytester,
+    fake_llm: FakeLLMServer,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: list[str],
+) -> None:
+    """Embeddings are kept in the results database: a rerun in CI embeds nothing."""
+    set_pyproject(mini_project, SEMANTIC.format(openai=fake_llm.openai_base_url))
+    monkeypatch.setenv("OPENAI_API_KEY", PLANTED_KEY)
+    monkeypatch.delenv("CI", raising=False)
+    first = mini_project.runpytest(
+        "--cost-eval", "--cost-eval-update-goldens", "-p", "no:cacheprovider", *workers
+    )
+    first.assert_outcomes(passed=1)
+    assert fake_llm.stats.routes["embeddings"] >= 1
+    recorded = summaries(mini_project)
+    fake_llm.reset()
+    monkeypatch.setenv("CI", "true")  # record mode 'none'
+    second = mini_project.runpytest("--cost-eval", "-p", "no:cacheprovider", *workers)
+    second.assert_outcomes(passed=1)
+    assert fake_llm.stats.total == 0
+    assert summaries(mini_project) == recorded

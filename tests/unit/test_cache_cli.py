@@ -204,5 +204,14 @@ def test_openai_embedder_over_http_bills_its_tokens(
         ["Compute 3 + 4.", "Compute 6 * 7.", "compute 3 + 4", "Compute 3 + 5.",
          "Compute  6 * 7.", "Compute 6 * 8."]
     )  # fmt: skip
-    assert main(["cache", "--suite", "calc", "--embedder", spec]) == 0
+    # The vectors are now in the project's response store: a rerun embeds nothing,
+    # and in record mode 'none' (CI) it needs no key and no server.
+    requests = fake_llm.stats.routes["embeddings"]
+    again = run_json(capsys, "--suite", "calc", "--embedder", spec, "--record-mode", "none")
+    assert fake_llm.stats.routes["embeddings"] == requests
+    assert again["embedding_tokens"] == 0  # nothing billed this time
+    assert again["points"] == result["points"]
+    fresh = run_json(capsys, "--suite", "calc", "--embedder", spec, "--record-mode", "all")
+    assert fake_llm.stats.routes["embeddings"] > requests and fresh["embedding_tokens"] > 0
+    assert main(["cache", "--suite", "calc", "--embedder", spec, "--record-mode", "all"]) == 0
     assert "the embedder billed" in capsys.readouterr().out
