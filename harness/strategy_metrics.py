@@ -49,7 +49,7 @@ def cache_metrics(
     None when the embedding model has no known price) and netted out of the
     savings (``net_saved_usd``).
     """
-    cache = next((s for s in chain.strategies if s.name in ("exact", "semantic")), None)
+    cache = next((s for s in chain.strategies if getattr(s, "lever", None) == "cache"), None)
     if cache is None:
         return None
     hits = [r for r in results if r.cache_hit]
@@ -86,12 +86,7 @@ def compression_metrics(
     achieved ratio, not the requested one.
     """
     compressor = next(
-        (
-            s
-            for s in chain.strategies
-            if getattr(s, "name", "") not in ("exact", "semantic", "threshold", "model", "batch")
-        ),
-        None,
+        (s for s in chain.strategies if getattr(s, "lever", None) == "compress"), None
     )
     if compressor is None:
         return None

@@ -28,6 +28,8 @@ class ExactCache:
     """Serve the earlier answer to a request whose normalized messages match."""
 
     name = "exact"
+    lever = "cache"
+    """Marks the chain's cache, whose hits and events the report counts."""
     stateful = True
 
     def __init__(self) -> None:

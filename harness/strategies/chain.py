@@ -19,6 +19,7 @@ from . import router as _router  # noqa: F401  (registers the built-in routers)
 from . import semantic_cache as _semantic_cache  # noqa: F401  (registers "semantic")
 from .base import CallNext, Strategy, StrategyFactory, caches, compressors, routers
 from .compress import guard_compressor
+from .user_cache import is_cache_backend, user_cache
 
 
 class BatchFlag:
@@ -83,6 +84,19 @@ async def _call(links: Sequence[Strategy], request: Request, provider: CallNext)
     return await head(request, call_next)
 
 
+def build_cache(strategy: StrategySpec, where: str) -> Strategy:
+    """A configuration's cache: a registered one, a factory, or a get/set class by path."""
+    factory = caches.get(strategy.kind, where=where)
+    if is_cache_backend(factory):
+        return user_cache(
+            factory,  # type: ignore[arg-type]
+            strategy.options,
+            path=strategy.kind,
+            where=where,
+        )
+    return factory(strategy.options, where)
+
+
 def build_chain(spec: ConfigSpec, *, where: str) -> Chain:
     """The chain of ``spec``, each strategy built and its options checked.
 
@@ -100,7 +114,7 @@ def build_chain(spec: ConfigSpec, *, where: str) -> Chain:
         # User compressors are checked for sending more tokens than they got.
         links.append(guard_compressor(build(compressors, spec.compress, "compress")))
     if spec.cache is not None:
-        links.append(build(caches, spec.cache, "cache"))
+        links.append(build_cache(spec.cache, f"{where}.cache"))
     if spec.router is not None:
         links.append(build(routers, spec.router, "router"))
     elif spec.model is not None:

@@ -103,6 +103,8 @@ class Compressor:
 
     name = "compressor"
     stateful = False
+    lever = "compress"
+    """Marks the chain's compressor, whose token savings the report shows."""
     requested_ratio: float | None = None
     """The ``after / before`` ratio asked for, when the compressor takes one."""
 
@@ -132,6 +134,7 @@ class GuardedCompressor:
     received. Other calls it makes (a summarizer's) go through unchecked.
     """
 
+    lever = "compress"
     stateful = False
 
     def __init__(self, inner: Strategy) -> None:

@@ -253,12 +253,13 @@ class CacheEvent:
 
     case_id: str
     hit: bool
-    similarity: float | None
-    """Similarity of the nearest live entry (hit or not); None when the cache had none."""
-    matched_case_id: str | None
-    """The case whose answer was served (hits only)."""
     knowledge_version: str | None
     """The request's knowledge version."""
+    similarity: float | None = None
+    """Similarity of the nearest live entry (hit or not); None when the cache had none
+    (or is not a similarity cache)."""
+    matched_case_id: str | None = None
+    """The case whose answer was served (hits only, when the cache knows it)."""
     matched_version: str | None = None
     """The served entry's knowledge version (hits only)."""
     age_s: float | None = None
@@ -283,6 +284,8 @@ class SemanticCache:
     """
 
     name = "semantic"
+    lever = "cache"
+    """Marks the chain's cache, whose hits and events the report counts."""
     stateful = True
 
     def __init__(
@@ -317,12 +320,7 @@ class SemanticCache:
         if not question.strip() or request.purpose != "answer":
             self.events.append(
                 CacheEvent(
-                    case_id=request.case_id,
-                    hit=False,
-                    similarity=None,
-                    matched_case_id=None,
-                    knowledge_version=version,
-                    skipped=True,
+                    case_id=request.case_id, hit=False, knowledge_version=version, skipped=True
                 )
             )
             return await call_next(request)

@@ -9,20 +9,10 @@ import pytest
 
 from harness.pipeline import load_suites, prepare, run
 from tests.fakes import FakeLLMServer
-from tests.unit.tiny_project import make_settings
+from tests.unit.tiny_project import FAQ, make_settings
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
-FAQ = """\
-suite: faq
-scorer: {name: fuzzy}
-reference: golden
-cases:
-  - {id: f1, prompt: "How many days do I have to return an item?", knowledge_version: v1}
-  - {id: f2, prompt: "how many days do I have to return an item", knowledge_version: v1}
-  - {id: f3, prompt: "How many days do I have to return a sale item?", knowledge_version: v1}
-  - {id: f4, prompt: "How many days do I have to return an item?", knowledge_version: v2}
-"""
 
 SUPPORT = """\
 suite: support

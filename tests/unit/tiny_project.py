@@ -30,6 +30,19 @@ BATCH = {"name": "batch-frontier", "model": "sim:frontier", "batch": True, "enfo
 SMALL = {"name": "small-only", "model": "sim:small"}
 
 
+# A cache's stream: a repeat, a re-typed repeat, a near-miss, and the facts changing.
+FAQ = """\
+suite: faq
+scorer: {name: fuzzy}
+reference: golden
+cases:
+  - {id: f1, prompt: "How many days do I have to return an item?", knowledge_version: v1}
+  - {id: f2, prompt: "how many days do I have to return an item", knowledge_version: v1}
+  - {id: f3, prompt: "How many days do I have to return a sale item?", knowledge_version: v1}
+  - {id: f4, prompt: "How many days do I have to return an item?", knowledge_version: v2}
+"""
+
+
 def write_suite(
     root: Path,
     cases: Sequence[tuple[str, str, str, str]] = CASES,
