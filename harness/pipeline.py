@@ -488,7 +488,9 @@ async def lever_metrics(
     from .strategy_metrics import cache_metrics, compression_metrics, semantic_cache_sweep
 
     extras: dict[str, Any] = {}
-    cache = cache_metrics(chain, results, confidence=gate.confidence, prices=prices)
+    cache = cache_metrics(
+        chain, results, confidence=gate.confidence, prices=prices, goldens=item.goldens
+    )
     if cache is not None:
         extras["cache"] = cache
         cache_sweep = await semantic_cache_sweep(

@@ -42,12 +42,15 @@ def cache_metrics(
     *,
     confidence: float,
     prices: PriceTable | None = None,
+    goldens: Mapping[str, Golden] | None = None,
 ) -> dict[str, Any] | None:
     """Hits, false hits and stale hits of the configuration's cache, or None without one.
 
     With ``prices``, the tokens the embedder billed are priced (``embedding_usd``;
     None when the embedding model has no known price) and netted out of the
-    savings (``net_saved_usd``).
+    savings (``net_saved_usd``). With ``goldens``, the model latency the hits
+    avoided (each hit's recorded baseline latency minus the lookup) is
+    ``latency_saved_ms``.
     """
     cache = next((s for s in chain.strategies if getattr(s, "lever", None) == "cache"), None)
     if cache is None:
@@ -62,6 +65,11 @@ def cache_metrics(
     embeddings = getattr(cache, "embeddings", None)
     model = str(getattr(embeddings, "name", "") or "")
     spent = prices.embedding_cost(model, tokens) if prices is not None else Decimal(0)
+    latency_saved = sum(
+        max(0.0, goldens[r.case_id].latency_ms - r.latency_ms)
+        for r in hits
+        if goldens is not None and r.case_id in goldens
+    )
     return {
         "kind": cache.name,
         "threshold": getattr(cache, "threshold", None),
@@ -74,6 +82,7 @@ def cache_metrics(
         "embedding_tokens": tokens,
         "embedding_usd": None if spent is None else str(spent),
         "net_saved_usd": None if spent is None else str(saved - spent),
+        "latency_saved_ms": latency_saved,
     }
 
 

@@ -57,6 +57,7 @@ def test_exact_cache_hits_and_version_namespacing(tmp_path: Path) -> None:
     low, high = cache["hits"]["ci"]
     assert 0 < low < 0.25 < high < 1
     assert float(cache["saved_usd"]) > 0
+    assert cache["latency_saved_ms"] > 0  # the hit's recorded model latency, minus the lookup
 
 
 def test_semantic_cache_false_hit_is_counted_with_a_sweep(tmp_path: Path) -> None:
