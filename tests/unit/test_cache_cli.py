@@ -196,7 +196,8 @@ def test_openai_embedder_over_http_bills_its_tokens(
     spec = json.dumps(
         {"name": "openai", "base_url": fake_llm.openai_base_url, "api_key_env": "CACHE_TEST_KEY"}
     )
-    result = run_json(capsys, "--suite", "calc", "--embedder", spec)
+    # Explicit: under $CI the default record mode is 'none' (no paid call).
+    result = run_json(capsys, "--suite", "calc", "--embedder", spec, "--record-mode", "new")
     assert result["embedder"] == "openai:text-embedding-3-small"
     assert result["embedding_tokens"] > 0
     embedded = [t for body in fake_llm.stats.bodies["embeddings"] for t in body["input"]]
