@@ -10,8 +10,10 @@ With ``--suite``, the project's suite is replayed as traffic through a
 semantic cache (in suite order, or as ``--traffic`` replays it: repeats,
 timestamps, knowledge changes). Each query's correct answer is the baseline's
 golden; a hit is correct when the cached answer scores at least
-``--pass-score`` against it with the suite's scorer. No model is called when
-the goldens are recorded; the embedder is called once per distinct question.
+``--pass-score`` against it with the suite's scorer. No model is called (the
+goldens must be recorded); the embedder is called once per distinct question,
+and a paid embedder's vectors are kept in the project's response store and
+replayed next time (``--record-mode``, as for ``pytest --cost-eval``).
 
 With ``--pairs`` (GPTCache's ``[{"origin", "similar"}, ...]``), a labelled
 suite is built from the pairs plus generated hard negatives
