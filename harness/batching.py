@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from .embedders import is_embedding
 from .pipeline import Plan, RunOutcome, run
 from .storage import DuckBatchStore
 from .suites import Suite
@@ -44,6 +45,8 @@ def run_with_batches(
 
     known = dict(recorded)
     fetched: dict[str, tuple[Request, Response]] = {}
+    embedded: dict[str, tuple[Request, Response]] = {}
+    embed_calls = 0  # paid calls made outside batches in earlier rounds (embeddings)
     failed: dict[str, str] = {}
     spend = Decimal(0)  # batch answers, at batch rates
     store = DuckBatchStore(plan.settings.db)
@@ -66,9 +69,18 @@ def run_with_batches(
         )
         if not pending or round_number == MAX_ROUNDS:
             outcome.new_responses.update(fetched)
-            outcome.remote_calls += len(fetched)
+            outcome.new_responses.update(embedded)
+            outcome.remote_calls += len(fetched) + embed_calls
             outcome.spend_usd += spend
             return outcome
+        # A paid embedder's vectors are not batched: they were fetched this round.
+        # Keep them for the next rounds (and the store), so no round pays twice.
+        for key, (request, response) in outcome.new_responses.items():
+            if is_embedding(request) and key not in embedded:
+                known[key] = response
+                embedded[key] = (request, response)
+        embed_calls += outcome.remote_calls
+        spend += outcome.spend_usd
         by_provider: dict[str, list[Request]] = {}
         for request in pending.values():
             by_provider.setdefault(request.model.partition(":")[0], []).append(request)

@@ -146,3 +146,32 @@ def test_rerecording_everything_by_batch_takes_one_round(
     assert fake_llm.stats.routes["batches.create"] == 2
     assert fake_llm.stats.routes["chat.completions"] == 0
     assert "recorded 10 golden(s) for suite 'mini'" in result.stdout.str()
+
+
+def test_a_paid_embedder_is_paid_once_across_batch_rounds(
+    project: Path, fake_llm: FakeLLMServer, pytester: pytest.Pytester
+) -> None:
+    """Embeddings are not batched; the rounds after the first replay them."""
+    (project / "pyproject.toml").write_text(
+        PROJECT.format(base_url=fake_llm.openai_base_url)
+        + f"""
+[[tool.cost-eval.configs]]
+name = "semcache"
+model = "openai:gpt-4o-mini"
+
+[tool.cost-eval.configs.cache]
+kind = "semantic"
+threshold = 0.95
+embedder = {{ name = "openai", base_url = "{fake_llm.openai_base_url}" }}
+"""
+    )
+    result = pytester.runpytest(*pytest_args())
+    result.assert_outcomes(passed=2)
+    # Ten distinct questions, embedded once each, however many rounds the run took.
+    embedded = [t for body in fake_llm.stats.bodies["embeddings"] for t in body["input"]]
+    assert len(embedded) == len(set(embedded)) == 10
+    with duckdb.connect(str(project / "results" / "cost_eval.duckdb"), read_only=True) as con:
+        stored = con.execute(
+            "SELECT count(*) FROM responses WHERE model = 'openai:text-embedding-3-small'"
+        ).fetchone()
+    assert stored == (10,)
