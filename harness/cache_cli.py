@@ -324,9 +324,12 @@ def describe_sweep(result: Sweep, *, tokens: int = 0) -> list[str]:
     from .format import money
 
     priced = any(p.gross_saved_usd for p in result.points)  # no costs for paraphrase pairs
+    # Hits the labels cannot judge (between different paraphrase pairs): shown when any.
+    unjudged = any(p.unjudged_hits for p in result.points)
     head = (
         f"{'threshold':>9} {'hit rate':>8} {'recall':>7} {'correct':>7} {'false':>6} "
-        f"{'stale':>6} {'wrong %':>8} {'wrong CI high %':>15}"
+        f"{'stale':>6}" + (f" {'unjudged':>8}" if unjudged else "") + f" {'wrong %':>8} "
+        f"{'wrong CI high %':>15}"
     )
     lines = [head + (f" {'saved':>10}" if priced else "")]
     for p in shown_points(result):
@@ -334,8 +337,9 @@ def describe_sweep(result: Sweep, *, tokens: int = 0) -> list[str]:
         saved = f" {money(p.gross_saved_usd):>10}" if priced else ""
         lines.append(
             f"{p.threshold:>9.2f} {p.hit_rate:>8.1%} {p.recall:>7.1%} {p.correct_hits:>7d} "
-            f"{p.false_hits:>6d} {p.stale_hits:>6d} {100 * p.wrong_hit_rate:>8.2f} "
-            f"{100 * p.wrong_hit_ci[1]:>15.2f}{saved}{mark}"
+            f"{p.false_hits:>6d} {p.stale_hits:>6d}"
+            + (f" {p.unjudged_hits:>8d}" if unjudged else "")
+            + f" {100 * p.wrong_hit_rate:>8.2f} {100 * p.wrong_hit_ci[1]:>15.2f}{saved}{mark}"
         )
     rec = result.recommended
     lines.append("")
@@ -352,7 +356,9 @@ def describe_sweep(result: Sweep, *, tokens: int = 0) -> list[str]:
         lines.append(
             f"recommended threshold {rec.threshold:.2f}: hit rate {rec.hit_rate:.1%}, "
             f"{rec.correct_hits} correct of {rec.answerable} a perfect cache would answer "
-            f"({rec.recall:.1%}), {rec.false_hits} false and {rec.stale_hits} stale "
+            f"({rec.recall:.1%}), {rec.false_hits} false and {rec.stale_hits} stale"
+            + (f", {rec.unjudged_hits} unjudged" if rec.unjudged_hits else "")
+            + " "
             f"(wrong-hit rate {rec.wrong_hit_rate:.2%}, upper bound {rec.wrong_hit_ci[1]:.2%})"
             f"{saved}"
         )

@@ -88,27 +88,27 @@ class CacheSuite:
         """Whether serving case ``served``'s answer to case ``query`` is right, by the labels.
 
         - Same paraphrase group (origin and paraphrases of one pair, or of pairs
-          sharing a text): correct.
-        - Any hit involving a generated negative, unless both are the same
-          negative text: false. A negative means something else than every
-          case it was not generated as, so it is right for none of them.
-        - Two negatives of different pairs, or origins/paraphrases of
-          different pairs: None. Paraphrase data does not say whether two
-          pairs mean the same, and GPTCache's pairs hold many near-duplicates
-          ("The Datasets documentation provides information on how to use the
-          Datasets library." appears in two pairs with different wording):
-          counting such hits as false would be label noise.
+          sharing a text), or the same negative text: correct.
+        - A generated negative and another case of *its own* pair (its origin,
+          the paraphrase, another negative): false. It was made to mean
+          something else than they do.
+        - Any two cases of different pairs, negatives included: None.
+          Paraphrase data does not say whether two pairs mean the same, and
+          GPTCache's pairs hold many near-duplicates ("The Datasets
+          documentation provides information on how to use the Datasets
+          library." appears in two pairs with different wording). A negative
+          can even say what another pair says: swapping the page name in
+          "No, the X page doesn't exist in version 2.10.0." gave "No, the CACH
+          page doesn't exist in version 2.10.0.", which another pair's origin
+          states. Counting such hits as false would be label noise.
         """
         a, b = self._by_id[served], self._by_id[query]
         if a.expected == b.expected:
             return True
-        negative_a = a.category.startswith("negative:")
-        negative_b = b.category.startswith("negative:")
-        if negative_a and negative_b:
-            return False if _pair_of(a.id) == _pair_of(b.id) else None
-        if negative_a or negative_b:
-            return False
-        return None
+        if _pair_of(a.id) != _pair_of(b.id):
+            return None
+        negative = a.category.startswith("negative:") or b.category.startswith("negative:")
+        return False if negative else None
 
     def family(self, case: Case) -> str:
         """The paraphrase family of a case (its pair id): a namespace for isolated evaluation."""

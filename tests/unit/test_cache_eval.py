@@ -284,6 +284,9 @@ def test_build_cache_suite_is_seeded_and_labelled() -> None:
     assert suite.judge("p0001-o", "p0001-n-number") is False
     assert suite.judge("p0001-n-number", "p0001-n-negation") is False
     assert suite.judge("p0001-o", "p0003-p") is None  # different pairs: the data cannot tell
+    # A negative of one pair may say what another pair says: the labels cannot tell either.
+    assert suite.judge("p0001-n-number", "p0003-o") is None
+    assert suite.judge("p0003-p", "p0001-n-negation") is None
     assert suite.to_suite()["cases"][0]["id"] == suite.cases[0].id
     with pytest.raises(SuiteError, match="unknown negative kind 'typo'"):
         build_cache_suite(PAIRS, negatives=("typo",))
