@@ -34,9 +34,10 @@ BENCHES: dict[str, tuple[str, list[str], list[str]]] = {
     "report": ("bench_report.py", [], []),
     "import": ("bench_import.py", [], []),
     "sweep": ("bench_sweep.py", ["--repeat", "3"], ["--router", "random", "--repeat", "1"]),
+    "cache_sweep": ("bench_cache_sweep.py", [], ["--queries", "20000"]),
     "peers": ("bench_peers.py", [], []),
 }
-DEFAULT = ["throughput", "cpu", "rerun", "storage", "report", "import", "sweep"]
+DEFAULT = ["throughput", "cpu", "rerun", "storage", "report", "import", "sweep", "cache_sweep"]
 
 
 def run_one(name: str, quick: bool, timeout: float) -> tuple[dict[str, Any] | None, list[str]]:
@@ -195,6 +196,14 @@ def rows_peers(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     return out
 
 
+def rows_cache_sweep(r: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [
+        (f"semantic-cache sweep, 70 thresholds x {k[6:-2]} arrivals", _s(v), "")
+        for k, v in r.items()
+        if k.startswith("sweep_") and k.endswith("_s")
+    ]
+
+
 ROWS: dict[str, Callable[[dict[str, Any]], list[tuple[str, str, str]]]] = {
     "throughput": rows_throughput,
     "cpu": rows_cpu,
@@ -203,6 +212,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], list[tuple[str, str, str]]]] = {
     "report": rows_report,
     "import": rows_import,
     "peers": rows_peers,
+    "cache_sweep": rows_cache_sweep,
 }
 
 

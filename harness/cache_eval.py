@@ -827,13 +827,26 @@ def _candidates(
     fast = vectors.astype(np.float32)
     wide = k + 8
     for group in _groups(space):
+        # Without a TTL only the first query of each case in a namespace can ever
+        # be an entry: a repeat always hits (the first, or what the first hit,
+        # or a better entry since), so it is never stored. Comparing with first
+        # occurrences only makes replayed traffic with repeats linear in its
+        # distinct questions instead of quadratic in its length.
+        if ttl is None:
+            _, first_at = np.unique(rows[group], return_index=True)
+            pool_at = np.sort(first_at)  # group offsets of first occurrences
+        else:
+            pool_at = np.arange(len(group))
+        pool = group[pool_at]
         for start in range(1, len(group), _BLOCK):
             members = group[start : start + _BLOCK]
-            # Similarities of these queries with every earlier one of the group.
-            block = fast[rows[members]] @ fast[rows[group[: start + len(members)]]].T
+            end = int(np.searchsorted(pool_at, start + len(members)))
+            # Similarities of these queries with every earlier candidate of the group.
+            block = fast[rows[members]] @ fast[rows[pool[:end]]].T
             for offset, i in enumerate(members):
-                earlier = group[: start + offset]
-                s32 = block[offset, : start + offset]
+                before = int(np.searchsorted(pool_at, start + offset))
+                earlier = pool[:before]
+                s32 = block[offset, :before]
                 if ttl is not None:
                     fresh = times[i] - times[earlier] <= ttl
                     earlier, s32 = earlier[fresh], s32[fresh]

@@ -160,13 +160,21 @@ def random_stream(seed: int, n_cases: int = 40, n_queries: int = 120):  # type: 
 
 
 @pytest.mark.parametrize(
-    ("seed", "ttl", "by_version", "candidates"),
-    [(1, None, True, 32), (2, 15.0, True, 4), (3, None, False, 2), (4, 8.0, False, 1)],
+    ("seed", "ttl", "by_version", "candidates", "n_queries"),
+    [
+        (1, None, True, 32, 120),
+        (2, 15.0, True, 4, 120),
+        (3, None, False, 2, 120),
+        (4, 8.0, False, 1, 120),
+        # Traffic with many repeats (the path that compares with first occurrences).
+        (5, None, True, 1, 600),
+        (6, None, False, 3, 600),
+    ],
 )
 def test_sweep_equals_simulate_at_every_threshold(
-    seed: int, ttl: float | None, by_version: bool, candidates: int
+    seed: int, ttl: float | None, by_version: bool, candidates: int, n_queries: int
 ) -> None:
-    stream, emb = random_stream(seed)
+    stream, emb = random_stream(seed, n_queries=n_queries)
     grid = [round(x, 2) for x in np.arange(-0.2, 1.0001, 0.05)]
     result = sweep(
         stream, emb, thresholds=grid, ttl=ttl, by_version=by_version, candidates=candidates
