@@ -46,6 +46,7 @@ from .remote import (
     attempts_of_response,
     clean_text,
     model_name,
+    parse_answer,
     token_count,
     truncated_answer,
 )
@@ -120,17 +121,11 @@ class AnthropicProvider(RemoteProvider["AsyncAnthropic"]):
                 "the provider's response is not a message",
                 attempts=attempts,
             )
-        try:
-            return answer_from_message(data, attempts=attempts, purpose=request.purpose)
-        except CallFailed as failed:
-            failed.attempts = attempts
-            raise
-        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
-            raise CallFailed(
-                "InvalidResponse",
-                f"the provider's response is not a message ({type(exc).__name__}: {exc})",
-                attempts=attempts,
-            ) from None
+        return parse_answer(
+            lambda: answer_from_message(data, attempts=attempts, purpose=request.purpose),
+            what="a message",
+            attempts=attempts,
+        )
 
 
 @functools.cache

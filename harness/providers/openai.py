@@ -46,6 +46,7 @@ from .remote import (
     RemoteProvider,
     clean_text,
     model_name,
+    parse_answer,
     token_count,
     truncated_answer,
 )
@@ -122,20 +123,13 @@ class OpenAIProvider(RemoteProvider["AsyncOpenAI"]):
             extra_body=body_params(request.params) or None,
         )
         attempts = raw.retries_taken + 1
-        try:
-            completion = raw.parse()
-            # parse() builds the model without validating it: a body of another
-            # shape fails on first use, inside answer_from_completion.
-            return answer_from_completion(completion, attempts=attempts, purpose=request.purpose)
-        except CallFailed as failed:
-            failed.attempts = attempts
-            raise
-        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
-            raise CallFailed(
-                "InvalidResponse",
-                f"the provider's response is not a chat completion ({type(exc).__name__}: {exc})",
-                attempts=attempts,
-            ) from None
+        # parse() builds the model without validating it: a body of another
+        # shape fails on first use, inside answer_from_completion.
+        return parse_answer(
+            lambda: answer_from_completion(raw.parse(), attempts=attempts, purpose=request.purpose),
+            what="a chat completion",
+            attempts=attempts,
+        )
 
 
 def to_openai_message(message: Message) -> ChatCompletionMessageParam:

@@ -55,6 +55,22 @@ class CallFailed(Exception):
         self.usage = usage or Usage()
 
 
+def parse_answer(build: Callable[[], Answer], *, what: str, attempts: int) -> Answer:
+    """``build()`` the answer from a provider's body; a body that is not ``what`` the
+    API sends becomes ``InvalidResponse``. Either failure carries ``attempts``."""
+    try:
+        return build()
+    except CallFailed as failed:
+        failed.attempts = attempts
+        raise
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+        raise CallFailed(
+            "InvalidResponse",
+            f"the provider's response is not {what} ({type(exc).__name__}: {exc})",
+            attempts=attempts,
+        ) from None
+
+
 TRUNCATED_KIND = "Truncated"
 """Error kind of an answer cut off at ``max_tokens`` (stop reason ``length``/``max_tokens``)."""
 
