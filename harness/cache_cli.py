@@ -37,10 +37,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import ConfigError, CostEvalError
 
 if TYPE_CHECKING:
-    from .cache_eval import Stream, Sweep, SweepPoint
-
-SHOWN_STEP = 0.05
-"""The text table shows thresholds on this step (and the recommended one); --json has all."""
+    from .cache_eval import Stream, Sweep
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -252,10 +249,15 @@ def _suite_sweep(
     settings = load_settings(Path.cwd(), args.settings)
     plan = prepare(replace(settings, configs=()))
     suite = find_suite(settings, args.suite)
-    # Goldens are read, never recorded here: no provider is called.
-    executor = Executor({}, record_mode="none", provider_options=settings.providers)
+    # The project's response store: the goldens are only read (no model is called);
+    # a paid embedder replays its stored vectors and records new ones here.
+    recorder = Executor(
+        load_responses(settings.db),
+        record_mode=args.record_mode or default_record_mode(),
+        provider_options=settings.providers,
+    )
     outcome = RunOutcome(run_id="harness-cache", started_at=now_iso(), settings=settings)
-    prepared = asyncio.run(prepare_goldens(plan, suite, executor, None, outcome))
+    prepared = asyncio.run(prepare_goldens(plan, suite, recorder, None, outcome))
     if prepared.problem:
         raise CostEvalError(prepared.problem)
     answers = {case_id: golden.text for case_id, golden in prepared.goldens.items()}
@@ -266,11 +268,6 @@ def _suite_sweep(
     latencies = {case_id: golden.latency_ms for case_id, golden in prepared.goldens.items()}
     stream = stream_from_cases(
         suite.cases, answers, traffic=traffic, costs=costs, latencies=latencies
-    )
-    recorder = Executor(
-        load_responses(settings.db),
-        record_mode=args.record_mode or default_record_mode(),
-        provider_options=settings.providers,
     )
     vectors = asyncio.run(_embed(stream, embedder, recorder))
     if recorder.new_responses:
@@ -309,38 +306,11 @@ def sweep_json(result: Sweep, stream: Stream, embedder: str, tokens: int) -> dic
     }
 
 
-def shown_points(result: Sweep) -> list[SweepPoint]:
-    """The rows of the text table: every :data:`SHOWN_STEP`, plus the recommended one."""
-    step = round(1 / SHOWN_STEP)
-    return [
-        p
-        for p in result.points
-        if p is result.recommended or abs(p.threshold * step - round(p.threshold * step)) < 1e-9
-    ]
-
-
 def describe_sweep(result: Sweep, *, tokens: int = 0) -> list[str]:
     """The sweep as lines of text: a table of thresholds and the recommendation."""
     from .format import money
 
-    priced = any(p.gross_saved_usd for p in result.points)  # no costs for paraphrase pairs
-    # Hits the labels cannot judge (between different paraphrase pairs): shown when any.
-    unjudged = any(p.unjudged_hits for p in result.points)
-    head = (
-        f"{'threshold':>9} {'hit rate':>8} {'recall':>7} {'correct':>7} {'false':>6} "
-        f"{'stale':>6}" + (f" {'unjudged':>8}" if unjudged else "") + f" {'wrong %':>8} "
-        f"{'wrong CI high %':>15}"
-    )
-    lines = [head + (f" {'saved':>10}" if priced else "")]
-    for p in shown_points(result):
-        mark = "  <- recommended" if p is result.recommended else ""
-        saved = f" {money(p.gross_saved_usd):>10}" if priced else ""
-        lines.append(
-            f"{p.threshold:>9.2f} {p.hit_rate:>8.1%} {p.recall:>7.1%} {p.correct_hits:>7d} "
-            f"{p.false_hits:>6d} {p.stale_hits:>6d}"
-            + (f" {p.unjudged_hits:>8d}" if unjudged else "")
-            + f" {100 * p.wrong_hit_rate:>8.2f} {100 * p.wrong_hit_ci[1]:>15.2f}{saved}{mark}"
-        )
+    lines = result.table().splitlines()
     rec = result.recommended
     lines.append("")
     if rec is None:

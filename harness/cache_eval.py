@@ -63,6 +63,7 @@ __all__ = [
     "clopper_pearson",
     "embed_stream",
     "exact_match",
+    "is_shown",
     "load_traffic",
     "scorer_check",
     "simulate",
@@ -544,6 +545,16 @@ class CacheReport:
         }
 
 
+SHOWN_STEP = 0.05
+"""Short sweep tables (terminal, report) show thresholds on this step and the recommended one."""
+
+
+def is_shown(threshold: float, recommended: float | None, every: float = SHOWN_STEP) -> bool:
+    """Whether a short table shows ``threshold``: on the step ``every``, or the recommended one."""
+    steps = threshold / every
+    return abs(steps - round(steps)) < 1e-6 or threshold == recommended
+
+
 SweepPoint = CacheReport
 """One threshold of a sweep (a :class:`CacheReport` without per-query outcomes)."""
 
@@ -561,20 +572,35 @@ class Sweep:
     """Most correct hits among points whose wrong-hit CI upper bound is <= target
     (ties: the higher threshold); None when no threshold with a hit qualifies."""
 
-    def table(self) -> str:
-        """A plain-text table of the sweep, one line per threshold."""
-        head = (
+    def table(self, *, every: float | None = SHOWN_STEP) -> str:
+        """A plain-text table of the sweep.
+
+        Args:
+            every: Show the thresholds on this step and the recommended one
+                (None: every threshold). Unjudged hits and the model cost the
+                hits saved get a column when there are any.
+        """
+        from .format import money
+
+        rec = self.recommended.threshold if self.recommended is not None else None
+        shown = [p for p in self.points if every is None or is_shown(p.threshold, rec, every)]
+        unjudged = any(p.unjudged_hits for p in self.points)
+        priced = any(p.gross_saved_usd for p in self.points)
+        lines = [
             f"{'threshold':>9} {'hit rate':>8} {'recall':>7} {'correct':>7} {'false':>6} "
-            f"{'stale':>6} {'unjudged':>8} {'wrong %':>8} {'wrong CI high %':>15}"
-        )
-        lines = [head]
-        for p in self.points:
-            mark = "  <- recommended" if p is self.recommended else ""
+            f"{'stale':>6}"
+            + (f" {'unjudged':>8}" if unjudged else "")
+            + f" {'wrong %':>8} {'wrong CI high %':>15}"
+            + (f" {'saved':>10}" if priced else "")
+        ]
+        for p in shown:
             lines.append(
-                f"{p.threshold:>9.3f} {p.hit_rate:>8.3f} {p.recall:>7.3f} {p.correct_hits:>7d} "
-                f"{p.false_hits:>6d} {p.stale_hits:>6d} {p.unjudged_hits:>8d} "
-                f"{100 * p.wrong_hit_rate:>8.2f} "
-                f"{100 * p.wrong_hit_ci[1]:>15.2f}{mark}"
+                f"{p.threshold:>9.2f} {p.hit_rate:>8.1%} {p.recall:>7.1%} {p.correct_hits:>7d} "
+                f"{p.false_hits:>6d} {p.stale_hits:>6d}"
+                + (f" {p.unjudged_hits:>8d}" if unjudged else "")
+                + f" {100 * p.wrong_hit_rate:>8.2f} {100 * p.wrong_hit_ci[1]:>15.2f}"
+                + (f" {money(p.gross_saved_usd):>10}" if priced else "")
+                + ("  <- recommended" if p is self.recommended else "")
             )
         return "\n".join(lines)
 

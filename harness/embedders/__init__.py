@@ -151,7 +151,7 @@ def build_embedder(spec: str | Mapping[str, Any], *, where: str) -> Embedder:
 
 
 EMBEDDING_PURPOSE = "embedding"
-"""``Request.purpose`` and the ``purpose`` param of an embedding kept in the response store."""
+"""The ``purpose`` param of an embedding kept in the response store (part of its hash)."""
 
 _VECTOR_PREFIX = "f32:"
 
@@ -162,15 +162,13 @@ def embedding_request(model: str, text: str) -> Request:
         model=model,
         messages=(Message(role="user", content=text),),
         params=(("purpose", EMBEDDING_PURPOSE),),
-        purpose=EMBEDDING_PURPOSE,
     )
 
 
 def is_embedding(request: Request) -> bool:
-    """Whether ``request`` is a stored embedding rather than a model call."""
-    return request.purpose == EMBEDDING_PURPOSE or (
-        ("purpose", EMBEDDING_PURPOSE) in request.params
-    )
+    """Whether ``request`` is a stored embedding rather than a model call (also once
+    read back from the store, where only model, messages and params are kept)."""
+    return ("purpose", EMBEDDING_PURPOSE) in request.params
 
 
 def encode_vector(vector: npt.NDArray[np.float32]) -> str:

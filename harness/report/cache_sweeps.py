@@ -12,11 +12,9 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ..cache_eval import is_shown
 from ..types import Summary
 from .charts import CacheSweepChart, cache_sweep_svg
-
-SHOWN_STEP = 0.05
-"""Thresholds on this step are shown in the short table (the recommended one always)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,11 +34,6 @@ class CacheSweepView:
     """Why the sweep could not be made (its embeddings failed), or None."""
 
 
-def _on_step(threshold: float) -> bool:
-    steps = threshold / SHOWN_STEP
-    return abs(steps - round(steps)) < 1e-6
-
-
 def cache_sweep_view(index: int, summary: Summary) -> CacheSweepView:
     """The view of ``summary``'s stored ``cache_sweep``."""
     record = summary.extras["cache_sweep"]
@@ -58,12 +51,7 @@ def cache_sweep_view(index: int, summary: Summary) -> CacheSweepView:
             target=target,
             error=str(record.get("error") or "no thresholds were judged"),
         )
-    shown = [
-        p
-        for p in points
-        if _on_step(float(p["threshold"]))
-        or (rec_threshold is not None and float(p["threshold"]) == rec_threshold)
-    ]
+    shown = [p for p in points if is_shown(float(p["threshold"]), rec_threshold)]
     try:
         svg: Markup | None = Markup(
             cache_sweep_svg(
