@@ -232,8 +232,8 @@ def write_project(
 def write_baseline_goldens(root: Path, suite_name: str) -> None:
     """The baseline's goldens: the expected answers, with plausible usage (no calls)."""
     sys.path.insert(0, str(REPO))
-    from harness.settings import load_settings
-    from harness.suites import goldens_path, load_suite, now_iso, write_goldens
+    from harness.config.settings import load_settings
+    from harness.config.suites import goldens_path, load_suite, now_iso, write_goldens
     from harness.types import Golden, Usage
 
     settings = load_settings(root)

@@ -13,10 +13,10 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 
-from harness.pipeline import RunOutcome, new_run_id
-from harness.settings import Settings, parse_settings
-from harness.storage import StoredRun
-from harness.suites import now_iso
+from harness.config.settings import Settings, parse_settings
+from harness.config.suites import now_iso
+from harness.engine.run import RunOutcome, new_run_id
+from harness.store.runs import StoredRun
 from harness.types import CaseResult, CategorySummary, Summary, Usage
 
 CATEGORIES = tuple(f"category-{i}" for i in range(10))

@@ -6,7 +6,7 @@ Builds the cache suite from GPTCache's pairs (``../shared/data/gptcache``,
 beside the repository: 3,603 questions with generated negatives), embeds each
 question once with the offline ``static`` embedder, then replays N arrivals
 drawn at random from those questions (so most are repeats) and times
-``harness.cache_eval.sweep`` over the default 70 thresholds. For the first N
+``harness.analysis.cache_replay.sweep`` over the default 70 thresholds. For the first N
 it also times ``simulate`` at the recommended threshold and checks both agree.
 """
 
@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import emit  # noqa: E402
 
-from harness.cache_eval import TrafficRow, simulate, stream_from_cases, sweep  # noqa: E402
-from harness.cache_suite import build_cache_suite, load_pairs  # noqa: E402
+from harness.analysis.cache_replay import TrafficRow, simulate, stream_from_cases, sweep  # noqa: E402
 from harness.embedders.static import StaticEmbedder  # noqa: E402
+from harness.importers.paraphrase_pairs import build_cache_suite, load_pairs  # noqa: E402
 
 PAIRS = REPO.parent / "shared" / "data" / "gptcache" / "mock_data.json"
 

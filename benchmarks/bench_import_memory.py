@@ -7,7 +7,7 @@ Generates, in a temporary directory, a JSONL recordings file of about ``--size``
 bytes (``K``, ``M``, ``G`` suffixes): distinct cases, each answered by
 ``--models`` models (the first is the baseline), every line a realistic record
 (prompt, response, expected, category, usage, cost, latency, quality). Then a
-fresh process imports it with :func:`harness.importers.import_recordings` and
+fresh process imports it with :func:`harness.importers.recordings.import_recordings` and
 reports its peak resident set size (``resource.getrusage``, ``ru_maxrss``), the
 RSS before the import began, the time and the throughput. Two modes:
 
@@ -103,7 +103,7 @@ def generate(path: Path, size: int, models: int, seed: int = 7) -> tuple[int, in
 
 def child(path: Path, out: Path, mode: str) -> None:
     """The measured process: import, then print one JSON line of figures."""
-    from harness.importers import import_recordings
+    from harness.importers.recordings import import_recordings
 
     streamed = 0
 

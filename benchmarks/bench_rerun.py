@@ -48,9 +48,9 @@ from _common import (
 
 def fill_store(project: Path) -> int:
     """Put the configuration's answer to every case in the project's response store."""
-    from harness.settings import load_settings
-    from harness.storage import store_responses
-    from harness.suites import load_suite, now_iso
+    from harness.config.settings import load_settings
+    from harness.config.suites import load_suite, now_iso
+    from harness.store.runs import store_responses
     from harness.types import Response, Usage
 
     settings = load_settings(project)
@@ -72,10 +72,10 @@ def fill_store(project: Path) -> int:
 
 def worker(project: Path) -> dict[str, Any]:
     """The rerun in process, step by step (the session's order)."""
-    from harness.pipeline import load_suites, prepare, run
+    from harness.config.settings import load_settings
+    from harness.engine.run import load_suites, prepare, run
     from harness.report import render_report
-    from harness.settings import load_settings
-    from harness.storage import load_responses, stored_run, write_run
+    from harness.store.runs import load_responses, stored_run, write_run
 
     steps: dict[str, float] = {}
     cpu0 = cpu_seconds()

@@ -4,7 +4,7 @@
 
 Builds a finished run of synthetic case results (``_synthetic.py``: realistic
 short answers, Decimal costs, 5 % flagged, 0.5 % errors), then times
-``harness.storage.write_run`` into a new file, reports the file size, and
+``harness.store.runs.write_run`` into a new file, reports the file size, and
 times reading the run back with ``storage.load_run`` (``harness report``) and
 ``storage.load_scores`` (what ``harness compare`` and the report's comparison
 with the previous run read), and a SQL aggregate over the results table.
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import _synthetic
 from _common import emit
 
-from harness import storage
+from harness.store import runs as storage
 
 
 def main(argv: list[str] | None = None) -> int:

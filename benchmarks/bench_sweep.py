@@ -4,7 +4,7 @@
 
 Imports the MMLU recordings (``../shared/data/routellm``, beside the repository)
 into a temporary folder, scores the router (out-of-fold TF-IDF + logistic
-regression, or random), then times ``harness.sweep.sweep`` with that many
+regression, or random), then times ``harness.analysis.router_sweep.sweep`` with that many
 thresholds (at the quantiles of the router scores) and the default 20-quantile
 sweep. Prints one line per step, e.g.::
 
@@ -24,12 +24,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from harness.gates import GateSpec  # noqa: E402
-from harness.importers import ROUTELLM_STRONG, ROUTELLM_WEAK, import_routellm  # noqa: E402
-from harness.routers_trained import kfold_scores, labels_from_scores  # noqa: E402
+from harness.analysis.router_sweep import sweep  # noqa: E402
+from harness.config.suites import load_suite  # noqa: E402
+from harness.importers.recordings import ROUTELLM_STRONG, ROUTELLM_WEAK, import_routellm  # noqa: E402
 from harness.scoring.recorded import RecordedQuality  # noqa: E402
-from harness.suites import load_suite  # noqa: E402
-from harness.sweep import sweep  # noqa: E402
+from harness.stats.gates import GateSpec  # noqa: E402
+from harness.strategies.trained_router import kfold_scores, labels_from_scores  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "routellm"
 

@@ -4,7 +4,7 @@
                                           [--clients httpx,aiohttp] [--reps 1] [--quick]
 
 A suite of N cases (the peer kit's "Compute A op B" workload) goes through
-``harness.pipeline.run`` with one configuration whose model is an ``openai:``
+``harness.engine.run.run`` with one configuration whose model is an ``openai:``
 model on the fake server (``max_concurrency`` C); the baseline's goldens are
 written beforehand, so the run sends exactly N requests. In the same run, the
 same SDK with the same client settings is driven by a bare asyncio loop with a
@@ -113,8 +113,8 @@ def worker_bare(args: argparse.Namespace) -> dict[str, Any]:
 
 def worker_harness(args: argparse.Namespace) -> dict[str, Any]:
     """The harness's path: settings -> prepare -> pipeline.run (the measured span)."""
-    from harness.pipeline import load_suites, prepare, run
-    from harness.settings import load_settings
+    from harness.config.settings import load_settings
+    from harness.engine.run import load_suites, prepare, run
 
     root = Path(args.project)
     # The SDK's import is the SDK's cost, as in worker_bare: not in the measured span.

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
-from .errors import ConfigError, UnknownComponent
+from harness.errors import ConfigError, UnknownComponent
 
 T = TypeVar("T")
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
-from .types import Message
+from harness.types import Message
 
 __all__ = [
     "ENCODINGS",

@@ -305,7 +305,7 @@ class Summary:
     extras: Mapping[str, Any] = field(default_factory=dict)
     """What the levers did beyond quality: ``cache`` (hit, false-hit and stale-hit
     rates with intervals), ``cache_sweep``, ``compression`` (input tokens saved);
-    see :mod:`harness.strategy_metrics`."""
+    see :mod:`harness.engine.lever_metrics`."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

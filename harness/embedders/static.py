@@ -61,8 +61,8 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from ..text import FUNCTION_WORDS
-from ..text import stem as stem_word
+from harness.words import FUNCTION_WORDS
+from harness.words import stem as stem_word
 
 __all__ = ["StaticEmbedder"]
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..errors import ConfigError, UnknownComponent
-from .base import Provider
-from .replay import Lookup
+from harness.errors import ConfigError, UnknownComponent
+from harness.providers.base import Provider
+from harness.providers.replay import Lookup
 
 PROVIDERS = ("sim", "replay", "openai", "anthropic")
 """Known model-spec prefixes."""
@@ -48,7 +48,7 @@ def check_model_spec(spec: str, *, where: str) -> None:
     if prefix not in PROVIDERS:
         raise UnknownComponent("provider", prefix, PROVIDERS, where=where)
     if prefix == "sim":
-        from .sim import check_model
+        from harness.providers.sim import check_model
 
         try:
             check_model(spec)
@@ -63,7 +63,7 @@ def check_model_spec(spec: str, *, where: str) -> None:
 
 
 def _sim_models() -> list[str]:
-    from .sim import MODELS
+    from harness.providers.sim import MODELS
 
     return sorted(MODELS)
 
@@ -124,25 +124,25 @@ def make_provider(
 
 
 def _sim() -> Provider:
-    from .sim import SimProvider
+    from harness.providers.sim import SimProvider
 
     return SimProvider()
 
 
 def _replay(lookup: Lookup) -> Provider:
-    from .replay import ReplayProvider
+    from harness.providers.replay import ReplayProvider
 
     return ReplayProvider(lookup)
 
 
 def _openai(options: dict[str, Any]) -> Provider:
-    from .openai import OpenAIProvider
+    from harness.providers.openai import OpenAIProvider
 
     return OpenAIProvider(**options)
 
 
 def _anthropic(options: dict[str, Any]) -> Provider:
-    from .anthropic import AnthropicProvider
+    from harness.providers.anthropic import AnthropicProvider
 
     return AnthropicProvider(**options)
 

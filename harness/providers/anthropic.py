@@ -37,9 +37,8 @@ import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import MissingDependency
-from ..types import Message, Request, Usage
-from .remote import (
+from harness.errors import MissingDependency
+from harness.providers.remote import (
     Answer,
     CallFailed,
     RemoteProvider,
@@ -50,6 +49,7 @@ from .remote import (
     token_count,
     truncated_answer,
 )
+from harness.types import Message, Request, Usage
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from ..types import Request, Response
+from harness.types import Request, Response
 
 
 @runtime_checkable

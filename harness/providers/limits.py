@@ -22,7 +22,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from ..types import Message
+from harness.types import Message
 
 Clock = Callable[[], float]
 """Seconds from an arbitrary origin, never going back (``time.monotonic``)."""

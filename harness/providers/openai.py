@@ -38,9 +38,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import MissingDependency, ProviderError
-from ..types import Message, Request, Usage
-from .remote import (
+from harness.errors import MissingDependency, ProviderError
+from harness.providers.remote import (
     Answer,
     CallFailed,
     RemoteProvider,
@@ -50,6 +49,7 @@ from .remote import (
     token_count,
     truncated_answer,
 )
+from harness.types import Message, Request, Usage
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI

@@ -20,10 +20,10 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
-from ..errors import ProviderError
-from ..types import Request, Response, Usage
-from .limits import RateLimiter, estimate_tokens
-from .redact import safe_error
+from harness.errors import ProviderError
+from harness.providers.limits import RateLimiter, estimate_tokens
+from harness.providers.redact import safe_error
+from harness.types import Request, Response, Usage
 
 log = logging.getLogger(__name__)
 

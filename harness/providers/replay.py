@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..types import Request, Response
+from harness.types import Request, Response
 
 Lookup = Callable[[str], Response | None]
 """Request hash -> the recorded response, or None."""

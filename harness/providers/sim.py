@@ -98,10 +98,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..errors import UnknownComponent
-from ..text import FUNCTION_WORDS
-from ..types import Message, Request, Response, Usage
-from . import sim_world
+from harness.errors import UnknownComponent
+from harness.providers import sim_world
+from harness.types import Message, Request, Response, Usage
+from harness.words import FUNCTION_WORDS
 
 FRONTIER = "sim:frontier"
 """The large, accurate, verbose, slow and (as priced in the example) expensive model."""

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..compare import PairChange
-    from ..storage import StoredRun
-    from .render import RunContext
+    from harness.analysis.compare import PairChange
+    from harness.report.render import RunContext
+    from harness.store.runs import StoredRun
 
 __all__ = ["render_report", "write_markdown_summary"]
 
@@ -42,8 +42,8 @@ def render_report(
     """
     # Imported here: the plugin imports this package in every pytest session,
     # and the renderer pulls in the storage and templating code.
-    from .render import redact_requested
-    from .render import render_report as render
+    from harness.report.render import redact_requested
+    from harness.report.render import render_report as render
 
     if redact is None:
         redact = redact_requested(stored.run)
@@ -59,9 +59,9 @@ def run_context(
     Args:
         previous: The comparison with the previous run, if already made.
     """
-    from ..compare import compare_runs
-    from ..storage import load_history, load_scores, previous_run_id
-    from .render import RunContext
+    from harness.analysis.compare import compare_runs
+    from harness.report.render import RunContext
+    from harness.store.runs import load_history, load_scores, previous_run_id
 
     run_id = str(stored.run["run_id"])
     changes = None
@@ -73,7 +73,7 @@ def run_context(
     if before_id is not None and changes is None:
         seed = int(stored.run.get("seed") or 20261126)
         changes = compare_runs(load_scores(db, before_id), stored, seed=seed)
-    from ..sweep_run import load_sweeps
+    from harness.engine.router_sweep import load_sweeps
 
     return RunContext(
         history=load_history(db, limit=10),
@@ -95,9 +95,9 @@ def write_markdown_summary(stored: StoredRun, path: Path, *, redact: bool | None
     """
     import os
 
-    from ..errors import CostEvalError
-    from .markdown import render_markdown
-    from .render import redact_requested
+    from harness.errors import CostEvalError
+    from harness.report.markdown import render_markdown
+    from harness.report.render import redact_requested
 
     if redact is None:
         redact = redact_requested(stored.run)

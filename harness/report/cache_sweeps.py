@@ -12,9 +12,9 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ..cache_eval import is_shown
-from ..types import Summary
-from .charts import CacheSweepChart, cache_sweep_svg
+from harness.analysis.cache_replay import is_shown
+from harness.report.charts import CacheSweepChart, cache_sweep_svg
+from harness.types import Summary
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -114,7 +114,7 @@ def cost_quality_svg(points: Sequence[ChartPoint], *, title: str, id_prefix: str
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-    from ..format import money
+    from harness.formatting import money
 
     drawable = [p for p in points if math.isfinite(p.cost) and math.isfinite(p.quality)]
     style = _style()

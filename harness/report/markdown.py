@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..format import cost_change, money, points
+from harness.formatting import cost_change, money, points
 
 if TYPE_CHECKING:
-    from ..storage import StoredRun
-    from ..types import Summary
+    from harness.store.runs import StoredRun
+    from harness.types import Summary
 
 ICONS = {
     "pass": "✅ pass",

@@ -27,19 +27,19 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
-from ..errors import CostEvalError
-from ..files import AtomicFile
-from ..format import money, points
-from ..storage import StoredRun
-from ..types import CaseResult, Summary
-from .cache_sweeps import build_cache_sweeps
-from .charts import ChartPoint, cost_quality_svg, pareto_frontier
-from .sweeps import build_sweeps
+from harness.errors import CostEvalError
+from harness.files import AtomicFile
+from harness.formatting import money, points
+from harness.report.cache_sweeps import build_cache_sweeps
+from harness.report.charts import ChartPoint, cost_quality_svg, pareto_frontier
+from harness.report.sweeps import build_sweeps
+from harness.store.runs import StoredRun
+from harness.types import CaseResult, Summary
 
 if TYPE_CHECKING:
     import jinja2
 
-    from ..compare import PairChange
+    from harness.analysis.compare import PairChange
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "report.html.j2"
@@ -470,7 +470,7 @@ class RunContext:
     """What the report shows beyond the run itself: its history and a comparison."""
 
     history: Sequence[Mapping[str, Any]] = ()
-    """Rows of :func:`harness.storage.load_history`, newest run first."""
+    """Rows of :func:`harness.store.runs.load_history`, newest run first."""
     changes: Sequence[PairChange] | None = None
     """The comparison with an earlier run, when there is one."""
     compared_with: str | None = None
@@ -499,7 +499,7 @@ def build_context(
     With ``redact``, case texts are replaced by :func:`placeholder` before
     anything is formatted, so no view can show them.
     """
-    from .. import __version__
+    from harness import __version__
 
     results = [redact_case(r) for r in stored.results] if redact else list(stored.results)
     rows = [summary_view(i, s) for i, s in enumerate(stored.summaries)]

@@ -1,6 +1,6 @@
 """The report's "Router sweeps" section: one curve, table and summary per sweep.
 
-Reads the records :func:`harness.sweep_run.sweep_record` stored (plain JSON),
+Reads the records :func:`harness.engine.router_sweep.sweep_record` stored (plain JSON),
 so a report re-rendered from the database alone shows the same section.
 """
 
@@ -13,9 +13,9 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ..format import money
-from ..sweep_run import threshold_text
-from .charts import SweepChart, sweep_curve_svg
+from harness.engine.router_sweep import threshold_text
+from harness.formatting import money
+from harness.report.charts import SweepChart, sweep_curve_svg
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

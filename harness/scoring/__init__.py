@@ -16,13 +16,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ConfigError
-from .base import Scorer, ScorerFactory, scorers
-from .exact import ChoiceScorer, ExactScorer, NumericScorer, check_options
-from .judge import JudgeScorer
-from .recorded import RecordedQuality, RecordedScorer
-from .rouge import RougeLScorer, rouge_l_f1
-from .similarity import FuzzyScorer
+from harness.errors import ConfigError
+from harness.scoring.base import Scorer, ScorerFactory, scorers
+from harness.scoring.exact import ChoiceScorer, ExactScorer, NumericScorer, check_options
+from harness.scoring.judge import JudgeScorer
+from harness.scoring.recorded import RecordedQuality, RecordedScorer
+from harness.scoring.rouge import RougeLScorer, rouge_l_f1
+from harness.scoring.similarity import FuzzyScorer
 
 __all__ = [
     "ChoiceScorer",

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-from ..registry import Registry
-from ..types import Score
+from harness.registry import Registry
+from harness.types import Score
 
 
 @runtime_checkable

@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol, TypeVar
 
-from ..errors import ConfigError
-from ..types import Score
-from .base import scorers
+from harness.errors import ConfigError
+from harness.scoring.base import scorers
+from harness.types import Score
 
 
 class _Named(Protocol):

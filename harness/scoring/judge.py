@@ -39,7 +39,7 @@ Malformed verdicts
 
 Calls and cost
     Every judge request goes through the ``send`` the caller passes -- the
-    :class:`~harness.execute.Executor`'s -- with ``purpose="judge"`` and the
+    :class:`~harness.engine.executor.Executor`'s -- with ``purpose="judge"`` and the
     case id, so it is deduplicated, stored in the response store, replayed in
     record mode ``none`` and never paid twice. :class:`JudgeScore` keeps the
     calls it made; :meth:`JudgeScore.cost` prices them: that is *evaluation*
@@ -51,7 +51,7 @@ Noise (:meth:`JudgeScorer.measure_noise`)
     (so the requests differ and are not deduplicated; any judge that is not
     perfectly stable under an irrelevant prompt change shows it). The **flip
     rate** is the share of (first judgement, repeat) pairs whose scores differ
-    (:func:`harness.stats.flip_rate`); the **noise** the gate tolerates is
+    (:func:`harness.stats.bootstrap.flip_rate`); the **noise** the gate tolerates is
     ``flip_rate * judged_share * SCORE_RANGE`` -- the expected share of cases
     whose score a re-ask changes, with outputs identical to the golden (never
     sent to the judge, so never flipping) counted as stable. Pass it as
@@ -90,15 +90,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..errors import ConfigError, CostEvalError, UnknownComponent
-from ..providers import base_model
-from ..text import FUNCTION_WORDS
-from ..types import Case, Message, Request, Response, Score, Usage
-from .base import scorers
-from .exact import checked_options, final_number, invalid_option_error, require_bool
+from harness.errors import ConfigError, CostEvalError, UnknownComponent
+from harness.providers import base_model
+from harness.scoring.base import scorers
+from harness.scoring.exact import checked_options, final_number, invalid_option_error, require_bool
+from harness.types import Case, Message, Request, Response, Score, Usage
+from harness.words import FUNCTION_WORDS
 
 if TYPE_CHECKING:
-    from ..cost import PriceTable
+    from harness.config.prices import PriceTable
 
 __all__ = [
     "AGREE_F1",
@@ -669,7 +669,7 @@ class JudgeScorer:
         rate: float | None = None
         noise: float | None = None
         if before:
-            from ..stats import flip_rate  # numpy: only when noise is measured
+            from harness.stats.bootstrap import flip_rate  # numpy: only when noise is measured
 
             rate = flip_rate(before, after)
             noise = rate * share * SCORE_RANGE
@@ -694,7 +694,7 @@ def _check_model(model: object) -> str:
     model = model.strip()
     if model == HEURISTIC:
         return model
-    from ..providers import check_model_spec
+    from harness.providers import check_model_spec
 
     try:
         check_model_spec(model, where="scorer 'judge' option 'model'")

@@ -1,6 +1,6 @@
 """The ``recorded`` scorer: quality labels recorded with the responses, not computed from text.
 
-Imported recordings (``harness.importers``) can carry a quality label per case
+Imported recordings (``harness.importers.recordings``) can carry a quality label per case
 and model: RouteLLM's correctness booleans, a human grade, a judge's score from
 when the response was produced. Those labels live in a sidecar file beside the
 suites, ``<suites_dir>/../recorded/<suite>.jsonl``, one JSON object per line::
@@ -32,12 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import CostEvalError, GoldenError
-from ..providers import base_model
-from ..sweep import SweepInput
-from ..types import Score, Usage
-from .base import scorers
-from .exact import checked_options, invalid_option_error
+from harness.analysis.router_sweep import SweepInput
+from harness.errors import CostEvalError, GoldenError
+from harness.providers import base_model
+from harness.scoring.base import scorers
+from harness.scoring.exact import checked_options, invalid_option_error
+from harness.types import Score, Usage
 
 __all__ = [
     "RecordedLabel",
@@ -149,7 +149,7 @@ class RecordedQuality:
         case_ids: Sequence[str] | None = None,
         cost: Callable[[str, Usage], float] | None = None,
     ) -> SweepInput:
-        """A :class:`~harness.sweep.SweepInput` from the labels of two models.
+        """A :class:`~harness.analysis.router_sweep.SweepInput` from the labels of two models.
 
         Args:
             strong: The strong model's spec.

@@ -19,10 +19,10 @@ from typing import Any
 
 from rapidfuzz.distance import LCSseq
 
-from ..errors import MissingDependency
-from ..types import Score
-from .base import scorers
-from .exact import checked_options
+from harness.errors import MissingDependency
+from harness.scoring.base import scorers
+from harness.scoring.exact import checked_options
+from harness.types import Score
 
 _WORD = re.compile(r"\w+")
 

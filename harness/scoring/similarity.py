@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from rapidfuzz import fuzz
 
-from ..types import Score
-from .base import scorers
-from .exact import checked_options, invalid_option_error, require_bool
+from harness.scoring.base import scorers
+from harness.scoring.exact import checked_options, invalid_option_error, require_bool
+from harness.types import Score
 
 _METHODS: dict[str, Callable[..., float]] = {
     "ratio": fuzz.ratio,

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
-from ..registry import Registry
-from ..types import Request, Response
+from harness.registry import Registry
+from harness.types import Request, Response
 
 CallNext = Callable[[Request], Awaitable[Response]]
 """The rest of the chain: send the request on, get the response back."""

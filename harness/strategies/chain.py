@@ -10,16 +10,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..registry import Registry
-from ..settings import ConfigSpec, StrategySpec
-from ..types import Request, Response
-from . import cache as _cache  # noqa: F401  (registers the built-in caches)
-from . import compress as _compress  # noqa: F401  (registers the built-in compressors)
-from . import router as _router  # noqa: F401  (registers the built-in routers)
-from . import semantic_cache as _semantic_cache  # noqa: F401  (registers "semantic")
-from .base import CallNext, Strategy, StrategyFactory, caches, compressors, routers
-from .compress import guard_compressor
-from .user_cache import is_cache_backend, user_cache
+from harness.config.settings import ConfigSpec, StrategySpec
+from harness.registry import Registry
+from harness.strategies import compress as _compress  # noqa: F401  (registers the built-in compressors)
+from harness.strategies import exact_cache as _exact_cache  # noqa: F401  (registers the built-in caches)
+from harness.strategies import router as _router  # noqa: F401  (registers the built-in routers)
+from harness.strategies import semantic_cache as _semantic_cache  # noqa: F401  (registers "semantic")
+from harness.strategies.base import (
+    CallNext,
+    Strategy,
+    StrategyFactory,
+    caches,
+    compressors,
+    routers,
+)
+from harness.strategies.compress import guard_compressor
+from harness.strategies.user_cache import is_cache_backend, user_cache
+from harness.types import Request, Response
 
 
 class BatchFlag:

@@ -32,12 +32,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..errors import ConfigError, CostEvalError, MissingDependency
-from ..text import FUNCTION_WORDS, stem
-from ..tokens import CompressionStats, count_message_tokens, count_tokens
-from ..types import CONTEXT_PREFIX, Message, Request, Response
-from .base import CallNext, Strategy, compressors
-from .options import positive_int, read_options
+from harness.errors import ConfigError, CostEvalError, MissingDependency
+from harness.strategies.base import CallNext, Strategy, compressors
+from harness.strategies.options import positive_int, read_options
+from harness.tokens import CompressionStats, count_message_tokens, count_tokens
+from harness.types import CONTEXT_PREFIX, Message, Request, Response
+from harness.words import FUNCTION_WORDS, stem
 
 __all__ = [
     "Compressor",

@@ -6,8 +6,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ConfigError
-from ..tables import check_keys
+from harness.config_values import check_keys
+from harness.errors import ConfigError
 
 
 def read_options(

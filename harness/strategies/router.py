@@ -11,10 +11,10 @@ to ``strong`` when ``score >= threshold``, else to ``weak``. Scores built in:
 - any ``"package.module:function"`` taking a :class:`~harness.types.Request`
   and returning a float in [0, 1];
 - ``trained`` (sweeps only): TF-IDF + logistic regression fitted on the suite,
-  each case scored out of fold (:func:`harness.routers_trained.kfold_scores`).
+  each case scored out of fold (:func:`harness.strategies.trained_router.kfold_scores`).
 
 ``threshold = "sweep"`` makes the configuration a threshold sweep
-(:mod:`harness.sweep_run`): every useful threshold judged from two answers per
+(:mod:`harness.engine.router_sweep`): every useful threshold judged from two answers per
 case, the cheapest passing one recommended. Its options go in a ``sweep``
 table: ``quantiles`` (points at 0, 1/q, ..., 100 % strong calls; default 20),
 ``thresholds`` (extra thresholds to judge) and ``folds`` (k of the trained
@@ -29,12 +29,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ConfigError, UnknownComponent
-from ..registry import load_import_path
-from ..tables import check_keys
-from ..types import Request, Response
-from .base import CallNext, routers
-from .options import positive_int, read_options, unit_interval
+from harness.config_values import check_keys
+from harness.errors import ConfigError, UnknownComponent
+from harness.registry import load_import_path
+from harness.strategies.base import CallNext, routers
+from harness.strategies.options import positive_int, read_options, unit_interval
+from harness.types import Request, Response
 
 ScoreFunction = Callable[[Request], float]
 
@@ -136,7 +136,7 @@ class ThresholdRouter:
         self.score = score
         self.score_name = score_name
         self.sweep = sweep
-        """Set for ``threshold = "sweep"``: evaluated by :mod:`harness.sweep_run`, never sent."""
+        """Set for ``threshold = "sweep"``: evaluated by :mod:`harness.engine.router_sweep`."""
         self.models = (strong, weak)
 
     async def __call__(self, request: Request, call_next: CallNext) -> Response:
@@ -147,7 +147,7 @@ class ThresholdRouter:
                 text="",
                 model="router",
                 error="a threshold sweep has no single threshold to route with; it is "
-                "evaluated by harness.sweep_run",
+                "evaluated by harness.engine.router_sweep",
             )
         try:
             value = float(self.score(request))

@@ -27,7 +27,7 @@ question.
 
 Every request appends a :class:`CacheEvent` to :attr:`SemanticCache.events`
 (hit or miss, the best similarity, the matched case, staleness, embedding
-tokens), which is what :mod:`harness.cache_eval` and reports read.
+tokens), which is what :mod:`harness.analysis.cache_replay` and reports read.
 """
 
 from __future__ import annotations
@@ -42,11 +42,11 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from ..embedders import SharedEmbeddings, shared_embeddings
-from ..errors import ConfigError, ProviderError
-from ..types import Message, Request, Response, Usage
-from .base import CallNext, caches
-from .options import positive_int, read_options
+from harness.embedders import SharedEmbeddings, shared_embeddings
+from harness.errors import ConfigError, ProviderError
+from harness.strategies.base import CallNext, caches
+from harness.strategies.options import positive_int, read_options
+from harness.types import Message, Request, Response, Usage
 
 __all__ = [
     "SIMILARITY_TOLERANCE",
@@ -124,7 +124,7 @@ class IndexMatch(Generic[P]):
 class SemanticIndex(Generic[P]):
     """Vectors with payloads, namespaces, a TTL and LRU eviction.
 
-    The core of :class:`SemanticCache`, shared with :func:`harness.cache_eval.simulate`
+    The core of :class:`SemanticCache`, shared with :func:`harness.analysis.cache_replay.simulate`
     so an offline evaluation follows exactly the rules the cache applies.
     Similarities are computed in float64; ties go to the earliest entry.
 

@@ -29,10 +29,10 @@ import inspect
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
-from ..errors import ConfigError
-from ..types import Request, Response, Usage
-from .base import CallNext
-from .semantic_cache import HIT_LATENCY_MS, CacheEvent
+from harness.errors import ConfigError
+from harness.strategies.base import CallNext
+from harness.strategies.semantic_cache import HIT_LATENCY_MS, CacheEvent
+from harness.types import Request, Response, Usage
 
 __all__ = ["CacheBackend", "UserCache", "is_cache_backend", "user_cache"]
 

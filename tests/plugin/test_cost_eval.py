@@ -32,7 +32,7 @@ def test_without_flag_no_heavy_import(mini_project: pytest.Pytester) -> None:
         import sys
         def pytest_sessionfinish(session):
             heavy = ["openai", "anthropic", "datasets", "evaluate", "duckdb", "numpy",
-                     "harness.session", "harness.pipeline"]
+                     "harness.plugin.session", "harness.engine.run"]
             with open("imported.txt", "w") as fh:
                 fh.write(" ".join(m for m in heavy if m in sys.modules))
         """

@@ -21,9 +21,9 @@ from typing import Any
 import duckdb
 import pytest
 
+from harness.config.suites import goldens_path, load_suite, write_goldens
 from harness.providers import make_provider
 from harness.providers.sim import FRONTIER, answer
-from harness.suites import goldens_path, load_suite, write_goldens
 from harness.types import Golden, Message, Request, Response, Usage
 from tests.fakes import (
     CONNECTION_RESET,

@@ -34,12 +34,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.config.settings import load_settings, parse_settings
+from harness.config.suites import load_goldens, load_suite
+from harness.engine.run import prepare
 from harness.errors import CostEvalError
-from harness.importers import import_recordings
-from harness.pipeline import prepare
+from harness.importers.recordings import import_recordings
 from harness.scoring import build_scorer
-from harness.settings import load_settings, parse_settings
-from harness.suites import load_goldens, load_suite
 from harness.types import Request, Response
 
 FUZZ = settings(

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.config.settings import parse_settings
 from harness.report import render_report, write_markdown_summary
 from harness.report.markdown import render_markdown
 from harness.report.render import placeholder, redact_error, text_hash
-from harness.settings import parse_settings
-from harness.storage import StoredRun
+from harness.store.runs import StoredRun
 from tests.unit.test_report import REFERENCE, case, sample_run
 
 SECRET_OUTPUT = "Jane Doe's card ending 4242 was refunded on 3 May."

@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from harness.config.settings import parse_settings
 from harness.errors import ConfigError, CostEvalError, ProviderError
 from harness.providers import make_provider
-from harness.settings import parse_settings
 from harness.types import Message, Request
 from tests.fakes import PLANTED_KEY, FakeLLMServer, Reply
 from tests.helpers import set_pyproject

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from harness.batch import MemoryBatchStore, run_batch
 from harness.errors import ProviderError, UnknownComponent
+from harness.providers.batch import MemoryBatchStore, run_batch
 from harness.providers.sim import answer
 from harness.types import Message, Request, Response
 from tests.fakes import BATCH_ITEM, PLANTED_KEY, FakeLLMServer, Reply

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from harness.cli import main
-from harness.settings import ConfigSpec, load_settings
+from harness.config.settings import ConfigSpec, load_settings
 from tests.fakes import PLANTED_KEY, FakeLLMServer
 from tests.unit.tiny_project import evaluate
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.cache_eval import (
+from harness.analysis.cache_replay import (
     TrafficRow,
     clopper_pearson,
     load_traffic,
@@ -20,8 +20,8 @@ from harness.cache_eval import (
     sweep,
     wilson_interval,
 )
-from harness.cache_suite import build_cache_suite, negate, swap_entity, swap_number
 from harness.errors import CostEvalError, SuiteError
+from harness.importers.paraphrase_pairs import build_cache_suite, negate, swap_entity, swap_number
 from harness.scoring.similarity import FuzzyScorer
 from harness.types import Case
 

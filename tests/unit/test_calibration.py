@@ -32,8 +32,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from harness.gates import GateInput, GateResult, GateSpec, judge
-from harness.stats import (
+from harness.stats.bootstrap import (
     Deltas,
     derive_seed,
     min_detectable_drop,
@@ -41,6 +40,7 @@ from harness.stats import (
     one_sided_p_below,
     paired_bootstrap_ci,
 )
+from harness.stats.gates import GateInput, GateResult, GateSpec, judge
 
 Matrix = npt.NDArray[np.float64]
 
@@ -341,7 +341,7 @@ def main(trials: int) -> None:  # pragma: no cover - documentation helper
     print(_table(rows))
     # The same worst case with the normal approximation in the category test, for the
     # record (docs/statistics.md): why one_sided_p_below uses Student's t.
-    import harness.gates
+    import harness.stats.gates
 
     def normal_p(deltas: Deltas, margin: float) -> float:
         arr = np.asarray(deltas, dtype=np.float64)
@@ -350,8 +350,8 @@ def main(trials: int) -> None:  # pragma: no cover - documentation helper
         se = float(arr.std(ddof=1)) / math.sqrt(arr.size)
         return normal_cdf((float(arr.mean()) + margin) / se)
 
-    t_test = harness.gates.one_sided_p_below  # type: ignore[attr-defined]
-    harness.gates.one_sided_p_below = normal_p  # type: ignore[attr-defined]
+    t_test = harness.stats.gates.one_sided_p_below  # type: ignore[attr-defined]
+    harness.stats.gates.one_sided_p_below = normal_p  # type: ignore[attr-defined]
     try:
         normal_rows = {
             f"aa_binary_coin {layout}, normal approximation": simulate(
@@ -360,7 +360,7 @@ def main(trials: int) -> None:  # pragma: no cover - documentation helper
             for layout in LAYOUTS
         }
     finally:
-        harness.gates.one_sided_p_below = t_test  # type: ignore[attr-defined]
+        harness.stats.gates.one_sided_p_below = t_test  # type: ignore[attr-defined]
     print()
     print(_table(normal_rows))
     # The detectable drop means what it says. Continuous scores, n = 60, delta sd set so

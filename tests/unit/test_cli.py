@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main, summary_object
-from harness.pipeline import RunOutcome
-from harness.storage import write_run
+from harness.engine.run import RunOutcome
+from harness.store.runs import write_run
 from tests.unit.tiny_project import evaluate, make_settings, write_suite
 
 

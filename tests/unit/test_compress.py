@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from harness.config.suites import load_suite
 from harness.errors import ConfigError, CostEvalError, MissingDependency
 from harness.providers.sim import SimProvider
 from harness.strategies.base import CallNext, compressors
@@ -25,7 +26,6 @@ from harness.strategies.compress import (
     bm25_scores,
     guard_compressor,
 )
-from harness.suites import load_suite
 from harness.tokens import count_message_tokens
 from harness.types import CONTEXT_PREFIX, Case, Message, Request, Response, Usage
 

@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from harness.cost import PriceTable, split_model
+from harness.config.prices import PriceTable, split_model
+from harness.config.settings import Price
 from harness.errors import ConfigError
-from harness.settings import Price
-from harness.stats import parse_volume
+from harness.stats.bootstrap import parse_volume
 from harness.types import Usage
 
 FULL = Price(

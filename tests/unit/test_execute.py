@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from harness.execute import Executor
+from harness.engine.executor import Executor
 from harness.providers.base import Provider
 from harness.types import Message, Request, Response, Usage
 

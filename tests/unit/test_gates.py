@@ -11,8 +11,13 @@ import numpy as np
 import pytest
 
 from harness.errors import ConfigError, SuiteError
-from harness.gates import GateInput, GateSpec, judge
-from harness.stats import DEFAULT_SD, mcnemar_exact, min_detectable_drop, one_sided_p_below
+from harness.stats.bootstrap import (
+    DEFAULT_SD,
+    mcnemar_exact,
+    min_detectable_drop,
+    one_sided_p_below,
+)
+from harness.stats.gates import GateInput, GateSpec, judge
 
 WHERE = "pyproject.toml [tool.cost-eval.gate]"
 

@@ -14,9 +14,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from harness.cache_eval import Stream, Sweep, stream_from_cases, sweep
-from harness.cache_suite import CacheSuite, build_cache_suite, load_pairs
+from harness.analysis.cache_replay import Stream, Sweep, stream_from_cases, sweep
 from harness.embedders.static import StaticEmbedder
+from harness.importers.paraphrase_pairs import CacheSuite, build_cache_suite, load_pairs
 from tests.helpers import SHARED_DATA
 
 PAIRS = SHARED_DATA / "gptcache" / "mock_data.json"

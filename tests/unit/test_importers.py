@@ -1,4 +1,4 @@
-"""Tests for harness.importers and the ``recorded`` scorer (harness.scoring.recorded)."""
+"""Tests for harness.importers.recordings and the ``recorded`` scorer (harness.scoring.recorded)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from harness.config.suites import load_goldens, load_suite
 from harness.errors import ConfigError, CostEvalError, GoldenError, SuiteError
-from harness.importers import (
+from harness.importers.recordings import (
     ROUTELLM_STRONG,
     ROUTELLM_WEAK,
     import_recordings,
@@ -17,7 +18,6 @@ from harness.importers import (
 )
 from harness.scoring import build_scorer
 from harness.scoring.recorded import RecordedQuality, RecordedScorer
-from harness.suites import load_goldens, load_suite
 
 STRONG = "openai:gpt-4o"
 WEAK = "openai:gpt-4o-mini"

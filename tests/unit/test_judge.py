@@ -1,7 +1,7 @@
 """The ``judge`` scorer: pairwise verdicts in both orders, malformed replies, noise.
 
 The ``openai:`` judge runs through the real SDK over HTTP to the fake server,
-behind a real :class:`~harness.execute.Executor` (so dedupe, the store and the
+behind a real :class:`~harness.engine.executor.Executor` (so dedupe, the store and the
 record modes apply); the fake's chat route is scripted with JSON verdicts. The
 ``heuristic`` judge runs offline.
 """
@@ -16,9 +16,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from harness.cost import PriceTable
+from harness.config.prices import PriceTable
+from harness.config.settings import Price
+from harness.engine.executor import Executor, RecordMode, close_providers
 from harness.errors import ConfigError, CostEvalError
-from harness.execute import Executor, RecordMode, close_providers
 from harness.scoring import JudgeScorer, Scorer, build_scorer, scorers
 from harness.scoring.judge import (
     HEURISTIC,
@@ -32,7 +33,6 @@ from harness.scoring.judge import (
     judge_suite,
     parse_verdict,
 )
-from harness.settings import Price
 from harness.types import Case, Message, Request, Response, Usage
 from tests.fakes import PLANTED_KEY, FakeLLMServer, Reply
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.config.suites import goldens_path, load_goldens, load_suite
+from harness.engine.run import load_suites, new_run_id, prepare
 from harness.errors import ConfigError, SuiteError, UnknownComponent
-from harness.pipeline import load_suites, new_run_id, prepare
-from harness.suites import goldens_path, load_goldens, load_suite
 from tests.unit.tiny_project import (
     BATCH,
     CASES,

@@ -15,7 +15,7 @@ from harness.errors import CostEvalError
 from harness.report import render_report
 from harness.report.charts import pareto_frontier
 from harness.report.render import TEXT_LIMIT, diff_html
-from harness.storage import StoredRun
+from harness.store.runs import StoredRun
 from harness.types import CaseResult, CategorySummary, Summary, Usage
 
 HOSTILE = (

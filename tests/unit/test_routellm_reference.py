@@ -15,14 +15,19 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness.gates import GateSpec
-from harness.importers import ROUTELLM_STRONG, ROUTELLM_WEAK, ImportResult, import_routellm
-from harness.routers_trained import kfold_scores, labels_from_scores
+from harness.analysis.router_sweep import ORACLE_GRID, SweepInput, apgr, curve, oracle_curve, sweep
+from harness.config.suites import load_goldens, load_suite
+from harness.importers.recordings import (
+    ROUTELLM_STRONG,
+    ROUTELLM_WEAK,
+    ImportResult,
+    import_routellm,
+)
 from harness.scoring import build_scorer
 from harness.scoring.recorded import RecordedQuality
-from harness.stats import derive_seed
-from harness.suites import load_goldens, load_suite
-from harness.sweep import ORACLE_GRID, SweepInput, apgr, curve, oracle_curve, sweep
+from harness.stats.bootstrap import derive_seed
+from harness.stats.gates import GateSpec
+from harness.strategies.trained_router import kfold_scores, labels_from_scores
 from tests.helpers import SHARED_DATA
 
 ROUTELLM = SHARED_DATA / "routellm"

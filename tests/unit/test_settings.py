@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness.errors import ConfigError
-from harness.gates import GateSpec
-from harness.settings import (
+from harness.config.settings import (
     ConfigSpec,
     Price,
     Settings,
@@ -19,6 +17,8 @@ from harness.settings import (
     parse_price,
     parse_settings,
 )
+from harness.errors import ConfigError
+from harness.stats.gates import GateSpec
 
 ROUTER = {"kind": "threshold", "strong": "sim:frontier", "weak": "sim:small"}
 

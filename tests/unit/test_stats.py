@@ -1,4 +1,4 @@
-"""Tests for harness.stats: bootstrap CIs, seeds, verdicts, category deltas, volumes and
+"""Tests for harness.stats.bootstrap: bootstrap CIs, seeds, verdicts, category deltas, volumes and
 the tests behind the gate (normal and t distributions, McNemar, Holm, detectable drop)."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-import harness.stats
+import harness.stats.bootstrap
 from harness.errors import ConfigError
-from harness.stats import (
+from harness.stats.bootstrap import (
     DEFAULT_SD,
     category_deltas,
     deltas_by_category,
@@ -346,7 +346,7 @@ def test_mcnemar_exact_small(b: int, c: int, p: float) -> None:
 def test_mcnemar_exact_log_space_agrees_with_integers(monkeypatch: pytest.MonkeyPatch) -> None:
     pairs = [(400, 600), (500, 520), (10, 990), (100, 900)]
     exact = [mcnemar_exact(b, c) for b, c in pairs]
-    monkeypatch.setattr(harness.stats, "_MCNEMAR_EXACT_MAX", 0)
+    monkeypatch.setattr(harness.stats.bootstrap, "_MCNEMAR_EXACT_MAX", 0)
     for (b, c), p in zip(pairs, exact, strict=True):
         assert mcnemar_exact(b, c) == pytest.approx(p, rel=1e-10)
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from harness.engine.run import RunOutcome
 from harness.errors import StorageError
-from harness.pipeline import RunOutcome
-from harness.storage import connect, load_responses, load_run, stored_run, write_run
+from harness.store.runs import connect, load_responses, load_run, stored_run, write_run
 from harness.types import Summary
 from tests.unit.tiny_project import evaluate, make_settings, responses_of, write_suite
 
@@ -214,7 +214,7 @@ def test_error_rows_round_trip(tmp_path: Path) -> None:
 
 
 def test_export_parquet_is_queryable_in_place(outcome: RunOutcome, tmp_path: Path) -> None:
-    from harness.storage import export_parquet
+    from harness.store.runs import export_parquet
 
     db = tmp_path / "export.duckdb"
     write_run(db, outcome)
@@ -254,8 +254,8 @@ def test_stored_run_from_memory_equals_the_run_read_back(
 
 def test_load_scores_is_load_run_without_the_texts(tmp_path: Path, outcome: RunOutcome) -> None:
     """A comparison reads scores only; it must find what the full read finds."""
-    from harness.compare import compare_runs
-    from harness.storage import load_scores
+    from harness.analysis.compare import compare_runs
+    from harness.store.runs import load_scores
 
     db = tmp_path / "cost_eval.duckdb"
     first = with_run_id(outcome, "20260101T000000Z-000000", "2026-01-01T00:00:00+00:00")

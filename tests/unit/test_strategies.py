@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from harness.config.settings import ConfigSpec, StrategySpec
 from harness.errors import ConfigError, UnknownComponent
-from harness.settings import ConfigSpec, StrategySpec
 from harness.strategies.base import Strategy
-from harness.strategies.cache import ExactCache, exact_cache, normalize_text
 from harness.strategies.chain import BatchFlag, FixedModel, build_chain
 from harness.strategies.compress import KeepLastTurns, keep_last
+from harness.strategies.exact_cache import ExactCache, exact_cache, normalize_text
 from harness.strategies.router import (
     ThresholdRouter,
     last_user_text,

@@ -1,4 +1,4 @@
-"""Cache and compression figures stored with each summary (harness.strategy_metrics)."""
+"""Cache and compression figures stored with each summary (harness.engine.lever_metrics)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.pipeline import load_suites, prepare, run
+from harness.engine.run import load_suites, prepare, run
 from tests.fakes import FakeLLMServer
 from tests.unit.tiny_project import FAQ, make_settings
 

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import GoldenError, SuiteError
-from harness.suites import (
+from harness.config.suites import (
     Suite,
     goldens_path,
     load_goldens,
@@ -19,6 +18,7 @@ from harness.suites import (
     suite_files,
     write_goldens,
 )
+from harness.errors import GoldenError, SuiteError
 from harness.types import CONTEXT_PREFIX, Golden, Message, Usage
 
 

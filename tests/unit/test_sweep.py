@@ -1,4 +1,4 @@
-"""Tests for harness.sweep (threshold sweeps, APGR, CPT, oracle, cascade) and the trained router."""
+"""harness.analysis.router_sweep (threshold sweeps, APGR, CPT, oracle, cascade), trained router."""
 
 from __future__ import annotations
 
@@ -9,16 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.errors import CostEvalError
-from harness.gates import GateSpec
-from harness.routers_trained import (
-    TfidfLogisticRouter,
-    kfold_scores,
-    labels_from_scores,
-    tokenize,
-)
-from harness.stats import derive_seed, paired_bootstrap_ci
-from harness.sweep import (
+from harness.analysis.router_sweep import (
     GROUPED_MAX_VALUES,
     ORACLE_GRID,
     SweepInput,
@@ -31,6 +22,15 @@ from harness.sweep import (
     oracle_curve,
     pareto_front,
     sweep,
+)
+from harness.errors import CostEvalError
+from harness.stats.bootstrap import derive_seed, paired_bootstrap_ci
+from harness.stats.gates import GateSpec
+from harness.strategies.trained_router import (
+    TfidfLogisticRouter,
+    kfold_scores,
+    labels_from_scores,
+    tokenize,
 )
 from harness.types import Message, Request
 

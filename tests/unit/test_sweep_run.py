@@ -1,4 +1,4 @@
-"""Threshold sweeps in a run (harness.sweep_run): config, pipeline, storage, report, CLI."""
+"""Threshold sweeps in a run (harness.engine.router_sweep): config, engine, store, report, CLI."""
 
 from __future__ import annotations
 
@@ -13,24 +13,24 @@ import duckdb
 import pytest
 
 from harness.cli import main
-from harness.errors import ConfigError
-from harness.execute import Executor
-from harness.pipeline import RunOutcome, load_suites, prepare, prepare_goldens
-from harness.report.charts import SweepChart, sweep_curve_svg
-from harness.report.render import RunContext, render_html
-from harness.settings import ConfigSpec
-from harness.storage import load_run, write_run
-from harness.strategies.router import SweepOptions
-from harness.suites import now_iso, suite_files
-from harness.sweep_run import (
+from harness.config.settings import ConfigSpec
+from harness.config.suites import now_iso, suite_files
+from harness.engine.executor import Executor
+from harness.engine.router_sweep import (
     load_sweeps,
     sweep_router,
     sweep_suite,
     threshold_text,
     write_sweeps,
 )
+from harness.engine.run import RunOutcome, load_suites, prepare, prepare_goldens
+from harness.errors import ConfigError
+from harness.plugin.xdist import empty_outcome, merge_outcomes, outcome_to_wire
+from harness.report.charts import SweepChart, sweep_curve_svg
+from harness.report.render import RunContext, render_html
+from harness.store.runs import load_run, write_run
+from harness.strategies.router import SweepOptions
 from harness.types import Request
-from harness.wire import empty_outcome, merge_outcomes, outcome_to_wire
 from tests.unit.tiny_project import (
     BATCH,
     CASES,
@@ -594,7 +594,7 @@ def test_harness_sweep_needs_a_router_or_a_config(
 
 
 def test_config_spec_is_sweep_only_for_threshold_routers() -> None:
-    from harness.settings import StrategySpec
+    from harness.config.settings import StrategySpec
 
     other = ConfigSpec(
         name="x",

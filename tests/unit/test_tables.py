@@ -6,8 +6,8 @@ import math
 
 import pytest
 
+from harness.config_values import check_keys, get_bool, get_float, get_str, get_table
 from harness.errors import ConfigError, SuiteError
-from harness.tables import check_keys, get_bool, get_float, get_str, get_table
 
 WHERE = "pyproject.toml [tool.cost-eval.gate]"
 

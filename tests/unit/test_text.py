@@ -6,7 +6,7 @@ import pytest
 
 from harness.embedders.static import STOPWORDS as EMBEDDER_STOPWORDS
 from harness.providers.sim import STOPWORDS as SIM_STOPWORDS
-from harness.text import FUNCTION_WORDS, stem
+from harness.words import FUNCTION_WORDS, stem
 
 
 @pytest.mark.parametrize(

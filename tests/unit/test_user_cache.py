@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from harness.config.settings import StrategySpec
+from harness.engine.run import load_suites, prepare, run
 from harness.errors import ConfigError
-from harness.pipeline import load_suites, prepare, run
-from harness.settings import StrategySpec
 from harness.strategies.chain import build_cache
 from harness.strategies.user_cache import UserCache
 from harness.types import Message, Request, Response

@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.pipeline import RunOutcome, load_suites, prepare, run
-from harness.settings import Settings, parse_settings
-from harness.suites import suite_files
+from harness.config.settings import Settings, parse_settings
+from harness.config.suites import suite_files
+from harness.engine.run import RunOutcome, load_suites, prepare, run
 from harness.types import Response
 
 CASES: list[tuple[str, str, str, str]] = [

@@ -1,0 +1,223 @@
+"""Compare two stored runs: what changed per configuration, and which cases flipped.
+
+Cases are paired by id across the two runs, so the change in quality is a
+paired per-case difference with a bootstrap interval, like the gate's delta.
+A pair *regressed* when that interval lies wholly below zero (the drop is not
+noise) or its verdict was pass and no longer is. A case *flipped* when its score
+fell by at least ``flip_drop`` (it passed before and fails now).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from harness.stats.bootstrap import derive_seed, paired_bootstrap_ci
+from harness.types import Summary
+
+
+class ScoredCase(Protocol):
+    """What a comparison reads of a case: a stored :class:`~harness.types.CaseResult`
+    or a :class:`~harness.store.runs.CaseScore`."""
+
+    @property
+    def suite(self) -> str: ...
+    @property
+    def config(self) -> str: ...
+    @property
+    def case_id(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def score(self) -> float | None: ...
+
+
+class ComparableRun(Protocol):
+    """A run's summaries and case scores: a :class:`~harness.store.runs.StoredRun` or
+    :class:`~harness.store.runs.RunScores` (the cheaper read)."""
+
+    @property
+    def summaries(self) -> tuple[Summary, ...]: ...
+    @property
+    def results(self) -> Sequence[ScoredCase]: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlippedCase:
+    """A case that got worse between the two runs."""
+
+    case_id: str
+    category: str
+    score_before: float
+    score_now: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PairChange:
+    """How one (suite, configuration) changed between two runs."""
+
+    suite: str
+    config: str
+    n: int
+    """Cases scored in both runs."""
+    quality_before: float
+    quality_now: float
+    change: float
+    """Mean per-case score change (now − before), in [−1, 1]."""
+    ci_low: float
+    ci_high: float
+    cost_before: Decimal
+    cost_now: Decimal
+    verdict_before: str
+    verdict_now: str
+    flipped: tuple[FlippedCase, ...]
+    regressed: bool
+
+    @property
+    def cost_change_pct(self) -> float:
+        """Relative change of cost per query, in percent."""
+        if not self.cost_before:
+            return 0.0
+        return float((self.cost_now - self.cost_before) / self.cost_before * 100)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready object."""
+        return {
+            "suite": self.suite,
+            "config": self.config,
+            "n": self.n,
+            "quality_before": self.quality_before,
+            "quality_now": self.quality_now,
+            "change": self.change,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "cost_before": float(self.cost_before),
+            "cost_now": float(self.cost_now),
+            "cost_change_pct": self.cost_change_pct,
+            "verdict_before": self.verdict_before,
+            "verdict_now": self.verdict_now,
+            "regressed": self.regressed,
+            "flipped": [
+                {
+                    "case_id": f.case_id,
+                    "category": f.category,
+                    "score_before": f.score_before,
+                    "score_now": f.score_now,
+                }
+                for f in self.flipped
+            ],
+        }
+
+
+def compare_runs(
+    before: ComparableRun,
+    now: ComparableRun,
+    *,
+    seed: int = 20261126,
+    confidence: float = 0.95,
+    flip_drop: float = 0.1,
+) -> list[PairChange]:
+    """The change of every (suite, configuration) present in both runs, in ``now``'s order."""
+    old_summaries = {(s.suite, s.config): s for s in before.summaries}
+    old_cases = _by_pair(before.results)
+    new_cases = _by_pair(now.results)
+    changes: list[PairChange] = []
+    for summary in now.summaries:
+        key = (summary.suite, summary.config)
+        old = old_summaries.get(key)
+        if old is None:
+            continue
+        changes.append(
+            _pair_change(
+                old,
+                summary,
+                old_cases.get(key, {}),
+                new_cases.get(key, {}),
+                seed=derive_seed(seed, "compare", *key),
+                confidence=confidence,
+                flip_drop=flip_drop,
+            )
+        )
+    return changes
+
+
+def _by_pair(results: Sequence[ScoredCase]) -> dict[tuple[str, str], dict[str, ScoredCase]]:
+    grouped: dict[tuple[str, str], dict[str, ScoredCase]] = {}
+    for result in results:
+        grouped.setdefault((result.suite, result.config), {})[result.case_id] = result
+    return grouped
+
+
+def _pair_change(
+    old: Summary,
+    new: Summary,
+    old_cases: dict[str, ScoredCase],
+    new_cases: dict[str, ScoredCase],
+    *,
+    seed: int,
+    confidence: float,
+    flip_drop: float,
+) -> PairChange:
+    paired = [
+        (old_cases[case_id], result)
+        for case_id, result in new_cases.items()
+        if case_id in old_cases
+        and result.score is not None
+        and old_cases[case_id].score is not None
+    ]
+    diffs = [float(n.score) - float(o.score) for o, n in paired]  # type: ignore[arg-type]
+    if diffs:
+        change, low, high = paired_bootstrap_ci(diffs, confidence=confidence, seed=seed)
+    else:
+        change = low = high = 0.0
+    flipped = tuple(
+        FlippedCase(
+            case_id=n.case_id,
+            category=n.category,
+            score_before=float(o.score or 0.0),
+            score_now=float(n.score or 0.0),
+        )
+        for o, n in sorted(paired, key=lambda pair: pair[1].case_id)
+        if float(o.score or 0.0) - float(n.score or 0.0) >= flip_drop
+    )
+    # A drop the interval says is real, or a gate that passed and no longer does.
+    regressed = (bool(diffs) and high < 0) or (old.verdict == "pass" and new.verdict != "pass")
+    return PairChange(
+        suite=new.suite,
+        config=new.config,
+        n=len(diffs),
+        quality_before=old.quality,
+        quality_now=new.quality,
+        change=change,
+        ci_low=low,
+        ci_high=high,
+        cost_before=old.cost_per_query,
+        cost_now=new.cost_per_query,
+        verdict_before=old.verdict,
+        verdict_now=new.verdict,
+        flipped=flipped,
+        regressed=regressed,
+    )
+
+
+def describe_change(change: PairChange, *, shown: int = 5) -> list[str]:
+    """A few lines for the terminal: the change with its interval and the flipped cases."""
+    from harness.formatting import money, points
+
+    mark = "REGRESSED" if change.regressed else "changed" if change.flipped else "same"
+    lines = [
+        f"  {mark:<10} {change.suite} :: {change.config}: quality {change.quality_before:.3f} -> "
+        f"{change.quality_now:.3f} ({points(change.change)} pts, CI [{points(change.ci_low)}, "
+        f"{points(change.ci_high)}], n = {change.n}); cost {money(change.cost_before)} -> "
+        f"{money(change.cost_now)}/query; verdict {change.verdict_before} -> {change.verdict_now}"
+    ]
+    for flipped in change.flipped[:shown]:
+        lines.append(
+            f"      flipped {flipped.case_id} [{flipped.category}]: "
+            f"{flipped.score_before:.2f} -> {flipped.score_now:.2f}"
+        )
+    if len(change.flipped) > shown:
+        lines.append(f"      ... and {len(change.flipped) - shown} more flipped cases")
+    return lines

@@ -1,0 +1,216 @@
+"""Send requests: recorded answers first, each distinct request at most once.
+
+Every configuration of a run sends its requests through one :class:`Executor`.
+A request whose hash matches a golden or an earlier response is answered from
+that record; identical requests in flight at the same time share one call.
+This is what keeps a router sweep over K thresholds at two calls per case, not
+K, and a rerun with nothing changed at zero calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
+from typing import Any, Literal
+
+from harness.providers import Provider, is_remote, make_provider
+from harness.types import Request, Response
+
+DEFAULT_CONCURRENCY = 512
+"""A ceiling on calls in flight across all providers; each provider applies its own
+``max_concurrency`` and rate limits below it."""
+
+RecordMode = Literal["none", "new", "all"]
+"""``none``: never call a remote provider (a missing response is an error row);
+``new``: call only for requests with no recorded response; ``all``: call again
+for every request and record the new answers."""
+
+RECORD_MODES: tuple[RecordMode, ...] = ("none", "new", "all")
+
+
+class Executor:
+    """Deduplicating, bounded sender of requests.
+
+    Args:
+        recorded: Responses already known, by request hash (goldens, the store).
+        concurrency: Most provider calls in flight at once.
+        provider_factory: Builds the provider for a model-spec prefix.
+        record_mode: When remote providers may be called (local ones, like
+            ``sim:``, cost nothing and are always called).
+    """
+
+    def __init__(
+        self,
+        recorded: Mapping[str, Response],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        provider_factory: Callable[[str], Provider] | None = None,
+        record_mode: RecordMode = "new",
+        provider_options: Mapping[str, Mapping[str, Any]] | None = None,
+        on_response: Callable[[str, Request, Response], None] | None = None,
+        batch_pending: dict[str, Request] | None = None,
+        batch_errors: Mapping[str, str] | None = None,
+        answered: Collection[str] = (),
+    ) -> None:
+        self.answered = frozenset(answered)
+        """Hashes answered earlier in this run: never asked again, even when fresh."""
+        self.on_response = on_response
+        self.batch_pending = batch_pending
+        """When set (``--cost-eval-batch``): unrecorded paid requests are collected
+        here for the batch API instead of being sent."""
+        self.batch_errors = dict(batch_errors or {})
+        """Requests whose batch failed: answered with that error, not collected again."""
+        self.record_mode = record_mode
+        options = provider_options or {}
+        self.recorded = dict(recorded)
+        self._inflight: dict[str, asyncio.Future[Response]] = {}
+        self._providers: dict[str, Provider] = {}
+        self._factory = provider_factory or (
+            lambda prefix: make_provider(
+                prefix, lookup=self.recorded.get, options=options.get(prefix)
+            )
+        )
+        self._semaphore: asyncio.Semaphore | None = None
+        self._concurrency = concurrency
+        self.calls = 0
+        """Provider calls made (requests not answered from records), local ones included."""
+        self.remote_calls = 0
+        """Of ``calls``, those to paid APIs (not ``sim:`` or ``replay:``)."""
+        self.in_flight = 0
+        """Provider calls under way now (for the progress display)."""
+        self.errors = 0
+        """Provider calls that ended in an error."""
+        self.cases_done = 0
+        """Cases whose configuration chain has finished (for the progress display)."""
+        self.new_responses: dict[str, tuple[Request, Response]] = {}
+        """Responses obtained from providers in this run, by request hash."""
+
+    def providers_in_use(self) -> list[Provider]:
+        """The providers built so far."""
+        return list(self._providers.values())
+
+    def provider(self, model: str) -> Provider:
+        """The provider serving ``model`` (one instance per prefix)."""
+        prefix = model.partition(":")[0]
+        provider = self._providers.get(prefix)
+        if provider is None:
+            provider = self._providers[prefix] = self._factory(prefix)
+        return provider
+
+    async def send(self, request: Request, *, fresh: bool = False) -> Response:
+        """The response to ``request``: recorded if known, else from its provider.
+
+        Args:
+            fresh: Ignore records and call the provider (re-recording goldens).
+        """
+        key = request.hash()
+        # Decided from the prefix alone: building a paid provider needs its API
+        # key, which a run answered from recordings must not require.
+        remote = is_remote(request.model.partition(":")[0])
+        if remote and self.record_mode == "all" and key not in self.new_responses:
+            fresh = True
+        if key in self.answered:
+            fresh = False
+        if not fresh:
+            recorded = self.recorded.get(key)
+            if recorded is not None:
+                return _as_sent(recorded, request)
+        if remote and self.batch_pending is not None:
+            error = self.batch_errors.get(key)
+            if error is None:
+                self.batch_pending.setdefault(key, request)
+                error = "pending: sent to the provider's batch API"
+            return Response(text="", model=request.model, error=error)
+        if remote and self.record_mode == "none":
+            return Response(
+                text="",
+                model=request.model,
+                error=(
+                    f"not recorded: no stored response of {request.model!r} for case "
+                    f"{request.case_id!r} (request {key}), and record mode 'none' forbids "
+                    "calling the provider. Record it with `pytest --cost-eval "
+                    "--cost-eval-record-mode=new` (API keys set), then commit or cache "
+                    "the results database."
+                ),
+            )
+        future = self._inflight.get(key)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._inflight[key] = future
+            try:
+                response = await self._call(request)
+            except BaseException as exc:
+                future.set_exception(exc)
+                # Retrieve it so an unawaited future does not warn; callers re-raise.
+                future.exception()
+                del self._inflight[key]
+                raise
+            future.set_result(response)
+            del self._inflight[key]
+            if response.error is None:
+                self.recorded[key] = response
+                if not request.model.startswith("replay:"):  # already in the store
+                    self.new_responses[key] = (request, response)
+                    if self.on_response is not None and remote:
+                        self.on_response(key, request, response)
+            else:
+                self.errors += 1
+        return _as_sent(await future, request)
+
+    async def _call(self, request: Request) -> Response:
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self._concurrency)
+        async with self._semaphore:
+            self.calls += 1
+            self.in_flight += 1
+            if is_remote(request.model.partition(":")[0]):
+                self.remote_calls += 1
+            started = time.perf_counter()
+            try:
+                return await self.provider(request.model).complete(request)
+            except Exception as exc:
+                # A provider must return errors, but a bug in one must not end the run:
+                # the case becomes an error row.
+                return Response(
+                    text="",
+                    model=request.model,
+                    latency_ms=(time.perf_counter() - started) * 1000,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+            finally:
+                self.in_flight -= 1
+
+    # --- the embedding recorder (see harness.embedders.EmbeddingRecorder) -------
+
+    def recorded_response(self, key: str) -> Response | None:
+        """The response recorded under ``key`` (a stored embedding, for one), or None."""
+        return self.recorded.get(key)
+
+    def record_response(self, key: str, request: Request, response: Response) -> None:
+        """Keep a paid answer obtained outside :meth:`send` (an embedding), as send does."""
+        self.recorded[key] = response
+        self.new_responses[key] = (request, response)
+        if self.on_response is not None:
+            self.on_response(key, request, response)
+
+    def count_remote_call(self) -> None:
+        """Count one call to a paid API made outside :meth:`send` (an embedding batch)."""
+        self.calls += 1
+        self.remote_calls += 1
+
+
+async def close_providers(executor: Executor) -> None:
+    """Close the providers' HTTP clients (those that have any)."""
+    for provider in executor.providers_in_use():
+        close = getattr(provider, "aclose", None)
+        if close is not None:
+            await close()
+
+
+def _as_sent(response: Response, request: Request) -> Response:
+    """The response as this request sees it: flagged batch when it was sent as batch."""
+    if response.batch == request.batch:
+        return response
+    return replace(response, batch=request.batch)

@@ -1,0 +1,153 @@
+"""What each lever did, beyond the quality delta: cache hits, false and stale hits, tokens saved.
+
+Computed per (suite, configuration) from its case results and its chain's
+strategies, and stored with the summary (``summaries.extras_json``) for the
+report:
+
+- ``cache``: hit rate, false hits (a hit whose served answer scores below the
+  baseline for the new question) and stale hits (served across a
+  knowledge-version change), each with an exact binomial interval, and the
+  cost the hits saved;
+- ``cache_sweep`` (semantic caches): hit and wrong-hit rates at every
+  similarity threshold from one embedding per query, and the recommended
+  threshold (most correct hits with the wrong-hit rate's upper bound under 1 %);
+- ``compression``: input tokens sent against the baseline's, and the share saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from harness.analysis.cache_replay import (
+    binomial_interval,
+    embed_stream,
+    scorer_check,
+    stream_from_cases,
+    sweep,
+)
+from harness.config.prices import PriceTable
+from harness.config.suites import Suite
+from harness.errors import ProviderError
+from harness.strategies.chain import Chain
+from harness.types import CaseResult, Golden
+
+WRONG_HIT_TARGET = 0.01
+"""Upper bound of the wrong-hit rate a recommended cache threshold must stay under."""
+
+
+def _rate(k: int, n: int, confidence: float) -> dict[str, Any]:
+    low, high = binomial_interval(k, n, confidence) if n else (0.0, 1.0)
+    return {"k": k, "n": n, "rate": k / n if n else 0.0, "ci": [low, high]}
+
+
+def cache_metrics(
+    chain: Chain,
+    results: Sequence[CaseResult],
+    *,
+    confidence: float,
+    prices: PriceTable | None = None,
+    goldens: Mapping[str, Golden] | None = None,
+) -> dict[str, Any] | None:
+    """Hits, false hits and stale hits of the configuration's cache, or None without one.
+
+    With ``prices``, the tokens the embedder billed are priced (``embedding_usd``;
+    None when the embedding model has no known price) and netted out of the
+    savings (``net_saved_usd``). With ``goldens``, the model latency the hits
+    avoided (each hit's recorded baseline latency minus the lookup) is
+    ``latency_saved_ms``.
+    """
+    cache = next((s for s in chain.strategies if getattr(s, "lever", None) == "cache"), None)
+    if cache is None:
+        return None
+    hits = [r for r in results if r.cache_hit]
+    judged = [r for r in hits if r.delta is not None]
+    false_hits = [r for r in judged if r.delta is not None and r.delta < 0]
+    events = getattr(cache, "events", [])
+    stale = sum(1 for event in events if getattr(event, "stale", False))
+    saved = sum((r.baseline_cost_usd for r in hits), Decimal(0))
+    tokens = sum(int(getattr(event, "embed_tokens", 0) or 0) for event in events)
+    embeddings = getattr(cache, "embeddings", None)
+    model = str(getattr(embeddings, "name", "") or "")
+    spent = prices.embedding_cost(model, tokens) if prices is not None else Decimal(0)
+    latency_saved = sum(
+        max(0.0, goldens[r.case_id].latency_ms - r.latency_ms)
+        for r in hits
+        if goldens is not None and r.case_id in goldens
+    )
+    return {
+        "kind": cache.name,
+        "threshold": getattr(cache, "threshold", None),
+        "hits": _rate(len(hits), len(results), confidence),
+        "false_hits": _rate(len(false_hits), len(judged), confidence),
+        "stale_hits": _rate(stale, len(judged), confidence),
+        "false_hit_cases": [r.case_id for r in false_hits][:20],
+        "saved_usd": str(saved),
+        "embedder": model or None,
+        "embedding_tokens": tokens,
+        "embedding_usd": None if spent is None else str(spent),
+        "net_saved_usd": None if spent is None else str(saved - spent),
+        "latency_saved_ms": latency_saved,
+    }
+
+
+def compression_metrics(
+    chain: Chain, results: Sequence[CaseResult], goldens: Mapping[str, Golden]
+) -> dict[str, Any] | None:
+    """Input tokens sent against the baseline's, or None without a compressor.
+
+    Both sides count the tokens the providers reported, so the figure is the
+    achieved ratio, not the requested one.
+    """
+    compressor = next(
+        (s for s in chain.strategies if getattr(s, "lever", None) == "compress"), None
+    )
+    if compressor is None:
+        return None
+    sent = sum(r.usage.total_input_tokens for r in results if not r.cache_hit)
+    baseline = sum(
+        goldens[r.case_id].usage.total_input_tokens
+        for r in results
+        if not r.cache_hit and r.case_id in goldens
+    )
+    return {
+        "kind": getattr(compressor, "name", type(compressor).__name__),
+        "input_tokens": sent,
+        "baseline_input_tokens": baseline,
+        "saved_pct": (1 - sent / baseline) * 100 if baseline else 0.0,
+    }
+
+
+async def semantic_cache_sweep(
+    chain: Chain,
+    suite: Suite,
+    goldens: Mapping[str, Golden],
+    scorer: Any,
+    *,
+    confidence: float,
+) -> dict[str, Any] | None:
+    """The threshold sweep of the configuration's semantic cache over the suite's stream."""
+    cache = next((s for s in chain.strategies if s.name == "semantic"), None)
+    if cache is None:
+        return None
+    stream = stream_from_cases(
+        suite.cases, {case_id: golden.text for case_id, golden in goldens.items()}
+    )
+    try:
+        embeddings = await embed_stream(stream, cache.embeddings)  # type: ignore[attr-defined]
+    except ProviderError as exc:  # not recorded, or the embedder's API failed
+        return {"target": WRONG_HIT_TARGET, "points": [], "recommended": None, "error": str(exc)}
+    result = sweep(
+        stream,
+        embeddings,
+        check=scorer_check(scorer, pass_score=0.9),
+        target=WRONG_HIT_TARGET,
+        confidence=confidence,
+    )
+
+    return {
+        "target": WRONG_HIT_TARGET,
+        "points": [p.to_json() for p in result.points],
+        "recommended": result.recommended.to_json() if result.recommended is not None else None,
+    }

@@ -1,0 +1,175 @@
+"""The pytest plugin: options, and the session registered when ``--cost-eval`` is on.
+
+This module is imported by every pytest run in every project that installs the
+harness, so it imports nothing heavy: without ``--cost-eval`` it adds its
+options and does nothing else (no suites collected, no openai, anthropic,
+datasets, evaluate or duckdb imported). With the flag, :mod:`harness.plugin.session`
+is imported and a :class:`~harness.plugin.session.CostEvalSession` registered, which
+collects the suites and runs the evaluation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import TYPE_CHECKING, Literal
+
+import pytest
+
+if TYPE_CHECKING:
+    from harness.plugin.session import CostEvalSession  # noqa: F401  (used in a string annotation)
+
+session_key = pytest.StashKey["CostEvalSession"]()
+"""Where the run state lives: ``config.stash[session_key]``."""
+
+UPDATE_MODES = ("new", "all")
+
+
+def parse_update_mode(value: str) -> str:
+    """``--cost-eval-update-goldens[=new|all]``: which goldens to (re)record."""
+    if value not in UPDATE_MODES:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an update mode. Use 'new' (missing and stale goldens, the "
+            "default) or 'all' (re-record every golden)."
+        )
+    return value
+
+
+RECORD_MODES = ("none", "new", "all")
+
+
+def parse_record_mode(value: str) -> str:
+    """``--cost-eval-record-mode none|new|all``."""
+    if value not in RECORD_MODES:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a record mode. Use 'none' (never call a paid provider: "
+            "answers come from the store), 'new' (call only for requests never recorded) or "
+            "'all' (call again for every request)."
+        )
+    return value
+
+
+def default_record_mode() -> Literal["none", "new"]:
+    """``none`` in CI (the ``CI`` environment variable is set), else ``new``."""
+    return "none" if os.environ.get("CI") else "new"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add the ``--cost-eval-*`` flags and their ini keys."""
+    group = parser.getgroup("cost-eval", "LLM cost-optimization evaluation (harness)")
+    group.addoption(
+        "--cost-eval",
+        action="store_true",
+        dest="cost_eval",
+        default=False,
+        help="Run the golden query suites through every configuration in [tool.cost-eval] "
+        "and gate on quality. Without paths, collects only the suites folder. Default: False",
+    )
+    group.addoption(
+        "--cost-eval-config",
+        dest="cost_eval_config",
+        metavar="PATH",
+        default=None,
+        help="TOML file holding the [tool.cost-eval] table. Default: pyproject.toml",
+    )
+    group.addoption(
+        "--cost-eval-db",
+        dest="cost_eval_db",
+        metavar="PATH",
+        default=None,
+        help="DuckDB file for runs and results. Default: the 'db' setting, "
+        "results/cost_eval.duckdb",
+    )
+    group.addoption(
+        "--cost-eval-report",
+        dest="cost_eval_report",
+        metavar="PATH",
+        default=None,
+        help="Where to write the HTML report. Default: the 'report' setting, results/report.html",
+    )
+    group.addoption(
+        "--cost-eval-update-goldens",
+        dest="cost_eval_update_goldens",
+        nargs="?",
+        const="new",
+        default=None,
+        type=parse_update_mode,
+        metavar="new|all",
+        help="Record the baseline model's answers as goldens: 'new' for cases without a "
+        "golden or with a stale one, 'all' to re-record every case. Default: None",
+    )
+    group.addoption(
+        "--cost-eval-record-mode",
+        dest="cost_eval_record_mode",
+        default=None,
+        type=parse_record_mode,
+        metavar="none|new|all",
+        help="When paid providers may be called: 'none' answers only from recorded responses "
+        "(a missing one is an error naming the request), 'new' calls for unrecorded requests, "
+        "'all' re-records everything. Simulated (sim:) models are always run. "
+        "Default: 'none' when $CI is set, else 'new'",
+    )
+    group.addoption(
+        "--cost-eval-compare",
+        dest="cost_eval_compare",
+        default=None,
+        metavar="last|RUN_ID",
+        help="After the run, compare each configuration with the last run on the same branch "
+        "(or the given run): quality change with its interval, cost change, flipped cases. "
+        "Default: None",
+    )
+    group.addoption(
+        "--cost-eval-fail-on-regression",
+        dest="cost_eval_fail_on_regression",
+        action="store_true",
+        default=False,
+        help="With --cost-eval-compare: exit non-zero when any configuration regressed "
+        "(used by `harness nightly`). Default: False",
+    )
+    group.addoption(
+        "--cost-eval-batch",
+        dest="cost_eval_batch",
+        action="store_true",
+        default=False,
+        help="Send every paid request through the providers' batch APIs (OpenAI Batch, "
+        "Anthropic Message Batches) at half price; answers can take up to 24 h. An interrupted "
+        "run resumes its pending batches. Default: False",
+    )
+    group.addoption(
+        "--cost-eval-batch-poll",
+        dest="cost_eval_batch_poll",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="Seconds between status checks of a pending batch. Default: %(default)r",
+    )
+    parser.addini("cost_eval_config", "TOML file holding the [tool.cost-eval] table", default=None)
+    parser.addini("cost_eval_db", "DuckDB file for runs and results", default=None)
+    parser.addini("cost_eval_report", "Where to write the HTML report", default=None)
+
+
+def option_or_ini(config: pytest.Config, name: str) -> str | None:
+    """A flag's value, else its ini key's, else None."""
+    value = config.getoption(name)
+    if value is None:
+        ini = config.getini(name)
+        value = ini if ini else None
+    return None if value is None else str(value)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the evaluation session, only when ``--cost-eval`` is given."""
+    if not config.getoption("cost_eval"):
+        return
+    # Imported here, not at module level: the session pulls in the pipeline.
+    from harness.errors import CostEvalError
+    from harness.plugin.session import CostEvalSession
+
+    try:
+        session = CostEvalSession(config)
+    except CostEvalError as exc:
+        # A UsageError prints as one "ERROR: ..." paragraph, no traceback.
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[session_key] = session
+    config.pluginmanager.register(session, "cost-eval-session")

@@ -1,0 +1,419 @@
+"""CostEvalSession: the state of one ``pytest --cost-eval`` run.
+
+Registered as a plugin by :func:`harness.plugin.pytest_configure` only when the
+flag is on. It reads the settings, collects suite files, runs the pipeline
+once for every selected item (after ``-k`` and friends have deselected), then
+stores the run in DuckDB, writes the report and prints the verdicts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from harness.config.settings import Settings, load_settings
+from harness.config.suites import Suite, display_path, load_suite
+from harness.engine.executor import RecordMode
+from harness.engine.run import Plan, RunOutcome, prepare
+from harness.engine.run import run as run_pipeline
+from harness.errors import CostEvalError
+from harness.formatting import cost_change, money, points
+from harness.plugin.items import SuiteFile, shorten
+from harness.types import CaseResult, Summary
+
+if TYPE_CHECKING:
+    from harness.analysis.compare import PairChange
+    from harness.plugin.items import ConfigItem
+    from harness.store.journal import Journal
+    from harness.store.runs import StoredRun
+    from harness.types import Response
+
+
+class CostEvalSession:
+    """Run state, kept in ``config.stash[harness.plugin.session_key]``."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        from harness.plugin import default_record_mode, option_or_ini
+
+        self.config = config
+        root = Path(config.rootpath)
+        settings = load_settings(root, option_or_ini(config, "cost_eval_config"))
+        db = option_or_ini(config, "cost_eval_db")
+        report = option_or_ini(config, "cost_eval_report")
+        self.settings: Settings = _with_paths(settings, db=db, report=report)
+        self.plan: Plan = prepare(self.settings)
+        self.journal: Journal | None = None
+        self.recorded: dict[str, Response] | None = None
+        """Every answer known to this process: the store, then each evaluation's new ones."""
+        self.evaluated: set[tuple[str, str]] = set()
+        """Pairs this xdist worker has evaluated."""
+        self.recovered = 0
+        """Responses recovered from the journal of a run that died."""
+        self.saved_after_interrupt = 0
+        self.update_goldens: str | None = config.getoption("cost_eval_update_goldens")
+        self.record_mode: RecordMode = (
+            config.getoption("cost_eval_record_mode") or default_record_mode()
+        )
+        self.suites: dict[str, Suite] = {}
+        self.items: list[ConfigItem] = []
+        self.outcome: RunOutcome | None = None
+        self.run_error: str | None = None
+        self.report_path: Path | None = None
+        self.storage_error: str | None = None
+        self.summary_path: Path | None = None
+        self.worker_wires: list[dict[str, Any]] = []
+        self.compare_to: str | None = config.getoption("cost_eval_compare")
+        self.fail_on_regression: bool = config.getoption("cost_eval_fail_on_regression")
+        self.changes: list[PairChange] = []
+        self.compared_with: str | None = None
+        self.compare_note: str | None = None
+        if self.fail_on_regression and not self.compare_to:
+            raise CostEvalError(
+                "--cost-eval-fail-on-regression needs --cost-eval-compare=last (or a run id)."
+            )
+        if not self.is_worker and not config.getoption("collectonly"):
+            from harness.store.journal import recover_journals
+
+            # Answers a killed run paid for go into the store before anything is sent
+            # (under xdist the controller does it, before the workers start).
+            self.recovered = recover_journals(self.settings.db)
+        if config.args_source != pytest.Config.ArgsSource.ARGS:
+            # `pytest --cost-eval` with no paths evaluates the suites folder
+            # rather than the project's testpaths.
+            config.args[:] = [str(self.settings.suites_dir)]
+
+    # -- collection ---------------------------------------------------------------
+
+    def is_suite_file(self, path: Path) -> bool:
+        """A YAML file directly inside the suites folder, not starting with ``_``."""
+        return (
+            path.suffix in (".yaml", ".yml")
+            and not path.name.startswith(("_", "."))
+            and path.parent.resolve() == self.settings.suites_dir.resolve()
+        )
+
+    def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> SuiteFile | None:
+        """Collect suite files as :class:`~harness.plugin.items.SuiteFile` (pytest hook)."""
+        if self.is_suite_file(file_path):
+            return SuiteFile.from_parent(parent, path=file_path, eval_session=self)
+        return None
+
+    def load_suite(self, path: Path) -> Suite:
+        """Load (once) the suite of ``path``; names must be unique across files."""
+        suite = load_suite(path, gate=self.settings.gate)
+        other = self.suites.get(suite.name)
+        if other is not None and other.path != suite.path:
+            raise CostEvalError(
+                f"{display_path(path)}: suite name {suite.name!r} is already used by "
+                f"{display_path(other.path)}. Give each suite a unique 'suite:'."
+            )
+        self.suites[suite.name] = suite
+        return suite
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Remember the items left after deselection: the pairs to evaluate (pytest hook)."""
+        from harness.plugin.items import ConfigItem
+
+        self.items = [item for item in session.items if isinstance(item, ConfigItem)]
+
+    # -- running --------------------------------------------------------------------
+
+    def ensure_run(self, pair: tuple[str, str]) -> None:
+        """Evaluate what ``pair``'s item needs, once.
+
+        In one process: every selected pair at the first item, all at once (one
+        executor: a request needed by several configurations is sent once). In a
+        pytest-xdist worker, which cannot know which items it will be given:
+        each item's own pair when it runs, with every answer obtained so far
+        reused, so nothing is asked twice within the worker.
+        """
+        if self.run_error is not None:
+            raise CostEvalError(self.run_error)
+        if self.is_worker:
+            if pair not in self.evaluated:
+                self.evaluated.add(pair)
+                self._evaluate([pair])
+            return
+        if self.outcome is None:
+            selected = list(dict.fromkeys((item.suite, item.config_name) for item in self.items))
+            self._evaluate(selected)
+
+    def _evaluate(self, selected: list[tuple[str, str]]) -> None:
+        from harness.store.journal import Journal
+        from harness.store.runs import load_responses
+
+        try:
+            if self.recorded is None:
+                self.recorded = load_responses(self.settings.db)
+            if self.journal is None:
+                self.journal = Journal(self.settings.db, self.journal_name())
+            options: dict[str, Any] = {
+                "update_goldens": self.update_goldens,
+                "recorded": self.recorded,
+                "record_mode": self.record_mode,
+                "progress": self.say,
+                "on_response": self.journal.append,
+            }
+            if self.config.getoption("cost_eval_batch"):
+                from harness.engine.batching import run_with_batches
+
+                outcome = run_with_batches(
+                    self.plan,
+                    self.suites,
+                    selected,
+                    poll_interval=self.config.getoption("cost_eval_batch_poll"),
+                    **options,
+                )
+            else:
+                outcome = run_pipeline(self.plan, self.suites, selected, **options)
+        except CostEvalError as exc:
+            self.run_error = str(exc)
+            raise
+        for key, (_request, response) in outcome.new_responses.items():
+            self.recorded[key] = response
+        if self.outcome is None:
+            self.outcome = outcome
+        else:
+            from harness.plugin.xdist import absorb
+
+            absorb(self.outcome, outcome)
+
+    @property
+    def is_worker(self) -> bool:
+        """True in a pytest-xdist worker (which never writes the database)."""
+        return hasattr(self.config, "workerinput")
+
+    def journal_name(self) -> str:
+        """A name for this process's journal: unique per run and per xdist worker."""
+        import os
+        import uuid
+
+        worker = getattr(self.config, "workerinput", {}).get("workerid", "main")
+        return f"{worker}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+    def say(self, message: str) -> None:
+        """One progress line on the terminal (long runs)."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"cost-eval: {message}")
+
+    def problem_of(self, suite: str) -> str | None:
+        """Why ``suite`` could not be evaluated, or None."""
+        assert self.outcome is not None
+        return self.outcome.problems.get(suite)
+
+    def summary_of(self, suite: str, config: str) -> Summary:
+        """The verdict of one pair."""
+        assert self.outcome is not None
+        for summary in self.outcome.summaries:
+            if summary.suite == suite and summary.config == config:
+                return summary
+        raise KeyError((suite, config))
+
+    def results_of(self, suite: str, config: str) -> list[CaseResult]:
+        """The case results of one pair."""
+        assert self.outcome is not None
+        return [r for r in self.outcome.results if r.suite == suite and r.config == config]
+
+    def inconclusive_passes(self, config: str, suite: str) -> bool:
+        """Whether an inconclusive verdict lets the item pass (gate ``on_inconclusive``)."""
+        spec = self.plan.configs[config]
+        suite_gate = self.suites[suite].gate_overrides
+        gate = self.settings.gate.merged(suite_gate, where=suite).merged(
+            spec.gate_overrides, where=config
+        )
+        return gate.on_inconclusive == "pass"
+
+    # -- after the run ------------------------------------------------------------
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        """Collect a pytest-xdist worker's outcome (controller side; xdist hook)."""
+        wire = getattr(node, "workeroutput", {}).get("cost_eval")
+        if wire is not None:
+            self.worker_wires.append(wire)
+
+    def merge_workers(self) -> None:
+        """Under xdist the controller ran nothing: fold the workers' outcomes into one run."""
+        from harness.config.suites import now_iso, suite_files
+        from harness.engine.run import new_run_id, run_metadata
+        from harness.plugin.xdist import empty_outcome, merge_outcomes
+
+        order: list[tuple[str, str]] = []
+        for path in suite_files(self.settings.suites_dir):
+            suite = self.suites.get(path.stem) or self.load_suite(path)
+            order.extend(
+                (suite.name, spec.name)
+                for spec in self.plan.configs.values()
+                if spec.applies_to(suite.name)
+            )
+        base = empty_outcome(
+            self.settings, new_run_id(), now_iso(), run_metadata(self.settings.root)
+        )
+        self.outcome = merge_outcomes(base, self.worker_wires, order)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Store the run and write the report (pytest hook)."""
+        if hasattr(self.config, "workerinput"):
+            # An xdist worker: hand the outcome to the controller, the only writer.
+            if self.outcome is not None:
+                from harness.plugin.xdist import outcome_to_wire
+
+                self.config.workeroutput["cost_eval"] = outcome_to_wire(self.outcome)  # type: ignore[attr-defined]
+            return
+        if self.outcome is None and self.worker_wires:
+            self.merge_workers()
+        if self.outcome is None:
+            self.save_journal()  # interrupted (Ctrl-C): keep what was paid for
+            return
+        from harness.report import render_report, write_markdown_summary
+        from harness.store.journal import recover_journals
+        from harness.store.runs import stored_run, write_run
+
+        try:
+            write_run(self.settings.db, self.outcome)
+            if self.outcome.sweeps:
+                from harness.engine.router_sweep import write_sweeps
+
+                write_sweeps(self.settings.db, self.outcome.run_id, self.outcome.sweeps)
+            if self.journal is not None:
+                self.journal.discard()
+            if self.worker_wires:
+                recover_journals(self.settings.db)  # the workers' journals: now stored
+            stored = stored_run(self.outcome)  # what was just written, without reading it back
+            if self.compare_to:
+                self.compare(stored, session)
+            # The report compares with the previous run; reuse the comparison when
+            # this session already made that very one.
+            previous = (
+                (self.compared_with, self.changes)
+                if self.compared_with is not None and self.compare_to in ("last", "previous")
+                else None
+            )
+            self.report_path = render_report(
+                stored, self.settings.report, db=self.settings.db, previous=previous
+            )
+            self.summary_path = write_markdown_summary(
+                stored, self.settings.report.with_name("summary.md")
+            )
+        except CostEvalError as exc:
+            self.storage_error = str(exc)
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+
+    def save_journal(self) -> None:
+        """After an interrupted run: fold its journal (and any others) into the store."""
+        if self.journal is None or self.journal.entries == 0:
+            return
+        from harness.store.journal import recover_journals
+
+        self.journal.close()
+        try:
+            self.saved_after_interrupt = recover_journals(self.settings.db)
+        except CostEvalError as exc:
+            self.storage_error = str(exc)
+
+    def compare(self, stored: StoredRun, session: pytest.Session) -> None:
+        """Compare the stored run with the previous one (or a named run)."""
+        from harness.analysis.compare import compare_runs
+        from harness.store.runs import load_scores, previous_run_id
+
+        assert self.outcome is not None and self.compare_to is not None
+        run_id = self.outcome.run_id
+        if self.compare_to in ("last", "previous"):
+            before_id = previous_run_id(self.settings.db, run_id)
+            if before_id is None:
+                self.compare_note = "no earlier run on this branch to compare with"
+                return
+        else:
+            before_id = self.compare_to
+        before = load_scores(self.settings.db, before_id)
+        self.compared_with = str(before.run["run_id"])
+        self.changes = compare_runs(before, stored, seed=self.settings.seed)
+        if self.fail_on_regression and any(c.regressed for c in self.changes):
+            session.exitstatus = max(int(session.exitstatus), int(pytest.ExitCode.TESTS_FAILED))
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        """Print every verdict, the flagged report-only ones and where the report is."""
+        outcome = self.outcome
+        if self.saved_after_interrupt:
+            terminalreporter.write_line(
+                f"cost-eval: run interrupted; its {self.saved_after_interrupt} paid response(s) "
+                f"are saved in {display_path(self.settings.db)}: the next run will not pay "
+                "for them again"
+            )
+        if outcome is None:
+            return
+        write = terminalreporter.write_line
+        terminalreporter.section("cost-eval")
+        suites = len({s.suite for s in outcome.summaries})
+        if self.recovered:
+            write(f"recovered {self.recovered} response(s) from a run that did not finish")
+        for warning in self.settings.warnings:
+            write(f"warning: {warning}", yellow=True)
+        write(
+            f"run {outcome.run_id}: {len(outcome.summaries)} (suite, configuration) pairs over "
+            f"{suites} suite(s); {outcome.calls} provider call(s), {outcome.remote_calls} of them "
+            f"to paid APIs (spent {money(outcome.spend_usd)}); baseline "
+            f"{self.settings.baseline}"
+        )
+        for name, count in outcome.goldens_written.items():
+            write(f"recorded {count} golden(s) for suite {name!r}")
+        for summary in outcome.summaries:
+            label = summary.verdict.upper()
+            if summary.verdict != "pass" and not summary.enforced:
+                label = "FLAGGED"
+            mode = "enforced" if summary.enforced else "report-only"
+            write(
+                f"  {label:<12} {summary.suite} :: {summary.config} ({mode}): quality "
+                f"{summary.quality:.3f} (delta {points(summary.delta)} pts, CI "
+                f"[{points(summary.ci_low)}, {points(summary.ci_high)}]), "
+                f"{money(summary.cost_per_query)}/query ({cost_change(summary.savings_pct)})"
+            )
+            sweep = outcome.sweeps.get((summary.suite, summary.config))
+            if sweep is not None:
+                from harness.engine.router_sweep import describe_sweep
+
+                write(f"{'':15}{describe_sweep(sweep)}")
+            if summary.errors:
+                first = next(
+                    r.error
+                    for r in outcome.results
+                    if r.suite == summary.suite and r.config == summary.config and r.error
+                )
+                write(
+                    f"{'':15}{summary.errors} case(s) errored; first: {shorten(first or '', 400)}"
+                )
+        for suite, problem in outcome.problems.items():
+            write(f"  ERROR        {suite}: {problem}", red=True)
+        if self.compared_with is not None:
+            from harness.analysis.compare import describe_change
+
+            regressed = sum(1 for change in self.changes if change.regressed)
+            write(f"compared with run {self.compared_with}: {regressed} regressed")
+            for change in self.changes:
+                if change.regressed or change.flipped:
+                    for line in describe_change(change):
+                        write(line, red=change.regressed)
+        elif self.compare_note:
+            write(f"compare: {self.compare_note}")
+        if self.storage_error:
+            write(f"cost-eval: results not stored: {self.storage_error}", red=True)
+        else:
+            write(f"results: {display_path(self.settings.db)} (run {outcome.run_id})")
+        if self.report_path is not None:
+            write(f"report:  {display_path(self.report_path)}")
+        if self.summary_path is not None:
+            write(f"summary: {display_path(self.summary_path)}")
+
+
+def _with_paths(settings: Settings, *, db: str | None, report: str | None) -> Settings:
+    """Settings with the database and report paths given on the command line."""
+    from dataclasses import replace
+
+    if db:
+        settings = replace(settings, db=Path(db).resolve())
+    if report:
+        settings = replace(settings, report=Path(report).resolve())
+    return settings

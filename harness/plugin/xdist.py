@@ -1,0 +1,149 @@
+"""RunOutcome to and from plain JSON-like data, for pytest-xdist workers.
+
+Under ``pytest -n N`` each worker evaluates its share of the (suite,
+configuration) pairs, and only the controller writes DuckDB (one writer per
+file). Workers hand their outcome to the controller through
+``config.workeroutput``, which carries plain data only; this module converts.
+Statistics are seeded per pair, so which worker ran a pair does not change it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from decimal import Decimal
+from typing import Any
+
+from harness.config.settings import Settings
+from harness.engine.run import RunOutcome
+from harness.types import CaseResult, CategorySummary, Message, Request, Response, Summary, Usage
+
+MONEY_FIELDS = {
+    "cost_usd",
+    "baseline_cost_usd",
+    "cost_per_query",
+    "baseline_cost_per_query",
+    "monthly_cost",
+    "baseline_monthly_cost",
+    "eval_cost_usd",
+}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def outcome_to_wire(outcome: RunOutcome) -> dict[str, Any]:
+    """Plain data (str, int, float, bool, None, lists, dicts) for ``workeroutput``."""
+    return {
+        "started_at": outcome.started_at,
+        "finished_at": outcome.finished_at,
+        "summaries": [_plain(asdict(s)) for s in outcome.summaries],
+        "results": [_plain(asdict(r)) for r in outcome.results],
+        "problems": dict(outcome.problems),
+        "calls": outcome.calls,
+        "remote_calls": outcome.remote_calls,
+        "spend_usd": str(outcome.spend_usd),
+        "goldens_written": dict(outcome.goldens_written),
+        "price_snapshot": _plain(outcome.price_snapshot),
+        "new_responses": [
+            [key, _plain(asdict(request)), _plain(asdict(response))]
+            for key, (request, response) in outcome.new_responses.items()
+        ],
+        "sweeps": [[suite, config, data] for (suite, config), data in outcome.sweeps.items()],
+    }
+
+
+def _summary(data: dict[str, Any]) -> Summary:
+    values: dict[str, Any] = {k: Decimal(v) if k in MONEY_FIELDS else v for k, v in data.items()}
+    values["reasons"] = tuple(data["reasons"])
+    values["categories"] = tuple(CategorySummary(**c) for c in data["categories"])
+    return Summary(**values)
+
+
+def _result(data: dict[str, Any]) -> CaseResult:
+    values: dict[str, Any] = {k: Decimal(v) if k in MONEY_FIELDS else v for k, v in data.items()}
+    values["usage"] = Usage(**data["usage"])
+    return CaseResult(**values)
+
+
+def _request(data: dict[str, Any]) -> Request:
+    values = dict(data)
+    values["messages"] = tuple(Message(**m) for m in data["messages"])
+    values["params"] = tuple(tuple(p) for p in data["params"])
+    return Request(**values)
+
+
+def _response(data: dict[str, Any]) -> Response:
+    values = dict(data)
+    values["usage"] = Usage(**data["usage"])
+    return Response(**values)
+
+
+def merge_outcomes(
+    base: RunOutcome, wires: list[dict[str, Any]], order: list[tuple[str, str]]
+) -> RunOutcome:
+    """Fold the workers' outcomes into ``base`` (the controller's run id and metadata).
+
+    Summaries and results are put in ``order`` (suite, configuration), the
+    order a serial run gives, so both store identical rows.
+    """
+    rank = {pair: index for index, pair in enumerate(order)}
+    for wire in wires:
+        base.summaries.extend(_summary(s) for s in wire["summaries"])
+        base.results.extend(_result(r) for r in wire["results"])
+        base.problems.update(wire["problems"])
+        base.calls += int(wire["calls"])
+        base.remote_calls += int(wire["remote_calls"])
+        base.spend_usd += Decimal(wire["spend_usd"])
+        for suite, count in wire["goldens_written"].items():
+            base.goldens_written[suite] = max(base.goldens_written.get(suite, 0), count)
+        base.price_snapshot.update(wire["price_snapshot"])
+        for key, request, response in wire["new_responses"]:
+            base.new_responses[key] = (_request(request), _response(response))
+        for suite, config, data in wire.get("sweeps", []):
+            base.sweeps[(suite, config)] = data
+        base.started_at = min(base.started_at, wire["started_at"])
+        base.finished_at = max(base.finished_at, wire["finished_at"])
+
+    def position(pair: tuple[str, str]) -> int:
+        return rank.get(pair, len(rank))
+
+    # Results keep their case order within a pair (sort is stable).
+    base.summaries.sort(key=lambda s: position((s.suite, s.config)))
+    base.results.sort(key=lambda r: position((r.suite, r.config)))
+    return base
+
+
+def empty_outcome(
+    settings: Settings, run_id: str, started_at: str, metadata: dict[str, str]
+) -> RunOutcome:
+    """A controller's outcome before the workers' parts are merged in."""
+    return RunOutcome(
+        run_id=run_id,
+        started_at=started_at,
+        finished_at=started_at,
+        settings=settings,
+        metadata=metadata,
+    )
+
+
+def absorb(base: RunOutcome, more: RunOutcome) -> None:
+    """Add a later evaluation of the same process (other pairs) to ``base``."""
+    base.summaries.extend(more.summaries)
+    base.results.extend(more.results)
+    base.problems.update(more.problems)
+    base.calls += more.calls
+    base.remote_calls += more.remote_calls
+    base.spend_usd += more.spend_usd
+    base.new_responses.update(more.new_responses)
+    base.price_snapshot.update(more.price_snapshot)
+    base.sweeps.update(more.sweeps)
+    for suite, count in more.goldens_written.items():
+        base.goldens_written[suite] = base.goldens_written.get(suite, 0) + count
+    base.finished_at = max(base.finished_at, more.finished_at)
