@@ -17,10 +17,11 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff on everything, mypy strict on harness/."""
+    """ruff on everything, mypy strict on harness/, the layer rule (import-linter)."""
     session.install("-e", ".[dev]")
     session.run("ruff", "check", ".")
     session.run("mypy")
+    session.run("lint-imports")
 
 
 @nox.session

@@ -6,8 +6,9 @@ Builds the cache suite from GPTCache's pairs (``../shared/data/gptcache``,
 beside the repository: 3,603 questions with generated negatives), embeds each
 question once with the offline ``static`` embedder, then replays N arrivals
 drawn at random from those questions (so most are repeats) and times
-``harness.analysis.cache_replay.sweep`` over the default 70 thresholds. For the first N
-it also times ``simulate`` at the recommended threshold and checks both agree.
+``harness.analysis.cache_sweep.sweep_cache_thresholds`` over the default 70
+thresholds. For the first N it also times ``simulate`` at the recommended
+threshold and checks both agree.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import emit  # noqa: E402
 
-from harness.analysis.cache_replay import TrafficRow, simulate, stream_from_cases, sweep  # noqa: E402
+from harness.analysis.cache_replay import simulate  # noqa: E402
+from harness.analysis.cache_sweep import sweep_cache_thresholds  # noqa: E402
+from harness.analysis.cache_traffic import TrafficRow, stream_from_cases  # noqa: E402
 from harness.embedders.static import StaticEmbedder  # noqa: E402
 from harness.importers.paraphrase_pairs import build_cache_suite, load_pairs  # noqa: E402
 
@@ -52,7 +55,7 @@ def main() -> int:
         ]
         stream = stream_from_cases(suite.cases, traffic=traffic)
         start = time.perf_counter()
-        result = sweep(stream, vectors, judge=suite.judge)
+        result = sweep_cache_thresholds(stream, vectors, judge=suite.judge)
         elapsed = time.perf_counter() - start
         figures[f"sweep_{n}_s"] = elapsed
         print(f"sweep of {len(result.points)} thresholds x {n:,} arrivals: {elapsed:.2f} s")

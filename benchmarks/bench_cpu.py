@@ -47,7 +47,8 @@ TARGET_MS = 0.5
 def null_worker(project: Path, reps: int) -> dict[str, Any]:
     """pipeline.run with an in-process answer instead of the SDK call: the harness's own CPU."""
     from harness.config.settings import load_settings
-    from harness.engine.run import load_suites, prepare, run
+    from harness.engine.prepare import load_suites, prepare
+    from harness.engine.run import run
     from harness.providers.openai import OpenAIProvider
     from harness.providers.remote import Answer
     from harness.types import Request, Usage

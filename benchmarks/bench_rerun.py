@@ -50,7 +50,7 @@ def fill_store(project: Path) -> int:
     """Put the configuration's answer to every case in the project's response store."""
     from harness.config.settings import load_settings
     from harness.config.suites import load_suite, now_iso
-    from harness.store.runs import store_responses
+    from harness.store.responses import store_responses
     from harness.types import Response, Usage
 
     settings = load_settings(project)
@@ -73,9 +73,11 @@ def fill_store(project: Path) -> int:
 def worker(project: Path) -> dict[str, Any]:
     """The rerun in process, step by step (the session's order)."""
     from harness.config.settings import load_settings
-    from harness.engine.run import load_suites, prepare, run
+    from harness.engine.prepare import load_suites, prepare
+    from harness.engine.run import run
     from harness.report import render_report
-    from harness.store.runs import load_responses, stored_run, write_run
+    from harness.store.responses import load_responses
+    from harness.store.runs import stored_run, write_run
 
     steps: dict[str, float] = {}
     cpu0 = cpu_seconds()

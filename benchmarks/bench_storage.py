@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import _synthetic
 from _common import emit
 
+from harness.store import database
 from harness.store import runs as storage
 
 
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         n = len(outcome.results)
         print(f"built {n:,} synthetic case results in {build_s:.1f} s (not part of the figure)")
         # An empty database first: the figure is the rows, not creating the schema.
-        with storage.connect(db):
+        with database.connect(db):
             pass
         gc.collect()
         start = time.perf_counter()

@@ -4,7 +4,8 @@
 
 Imports the MMLU recordings (``../shared/data/routellm``, beside the repository)
 into a temporary folder, scores the router (out-of-fold TF-IDF + logistic
-regression, or random), then times ``harness.analysis.router_sweep.sweep`` with that many
+regression, or random), then times
+``harness.analysis.router_sweep.sweep_router_thresholds`` with that many
 thresholds (at the quantiles of the router scores) and the default 20-quantile
 sweep. Prints one line per step, e.g.::
 
@@ -24,9 +25,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from harness.analysis.router_sweep import sweep  # noqa: E402
+from harness.analysis.router_input import sweep_input_from_labels  # noqa: E402
+from harness.analysis.router_sweep import sweep_router_thresholds  # noqa: E402
 from harness.config.suites import load_suite  # noqa: E402
-from harness.importers.recordings import ROUTELLM_STRONG, ROUTELLM_WEAK, import_routellm  # noqa: E402
+from harness.importers.routellm import ROUTELLM_STRONG, ROUTELLM_WEAK, import_routellm  # noqa: E402
 from harness.scoring.recorded import RecordedQuality  # noqa: E402
 from harness.stats.gates import GateSpec  # noqa: E402
 from harness.strategies.trained_router import kfold_scores, labels_from_scores  # noqa: E402
@@ -56,7 +58,7 @@ def main() -> int:
         print(f"import {result.cases} cases: {time.perf_counter() - start:.2f} s")
         start = time.perf_counter()
         store = RecordedQuality.load(result.recorded_path)
-        inp = store.sweep_input(strong=ROUTELLM_STRONG, weak=ROUTELLM_WEAK)
+        inp = sweep_input_from_labels(store, strong=ROUTELLM_STRONG, weak=ROUTELLM_WEAK)
         print(f"load recorded labels: {time.perf_counter() - start:.2f} s")
         start = time.perf_counter()
         if args.router == "trained":
@@ -76,7 +78,7 @@ def main() -> int:
         times = []
         for _ in range(max(1, args.repeat)):
             start = time.perf_counter()
-            out = sweep(inp, gate=gate, seed=0, **kwargs)  # type: ignore[arg-type]
+            out = sweep_router_thresholds(inp, gate=gate, seed=0, **kwargs)  # type: ignore[arg-type]
             times.append(time.perf_counter() - start)
         with_ci = sum(p.ci_low is not None for p in out.points)
         judged = sum(p.verdict is not None for p in out.points)

@@ -114,7 +114,8 @@ def worker_bare(args: argparse.Namespace) -> dict[str, Any]:
 def worker_harness(args: argparse.Namespace) -> dict[str, Any]:
     """The harness's path: settings -> prepare -> pipeline.run (the measured span)."""
     from harness.config.settings import load_settings
-    from harness.engine.run import load_suites, prepare, run
+    from harness.engine.prepare import load_suites, prepare
+    from harness.engine.run import run
 
     root = Path(args.project)
     # The SDK's import is the SDK's cost, as in worker_bare: not in the measured span.

@@ -12,14 +12,14 @@ from collections.abc import Sequence
 
 from harness.cli import main as harness_main
 
-__all__ = ["main"]
+__all__ = ["run_cache_eval"]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def run_cache_eval(argv: Sequence[str] | None = None) -> int:
     """Run ``harness cache --pairs`` with ``argv`` (default: the command line)."""
     args = list(sys.argv[1:] if argv is None else argv)
     return harness_main(["cache", "--pairs", *args] if args[:1] != ["-h"] else ["cache", "-h"])
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_cache_eval())

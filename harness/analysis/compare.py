@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from harness.stats.bootstrap import derive_seed, paired_bootstrap_ci
+from harness.formatting import money, points
+from harness.stats.bootstrap import DEFAULT_SEED, derive_seed, paired_bootstrap_ci
 from harness.types import Summary
 
 
@@ -115,7 +116,7 @@ def compare_runs(
     before: ComparableRun,
     now: ComparableRun,
     *,
-    seed: int = 20261126,
+    seed: int = DEFAULT_SEED,
     confidence: float = 0.95,
     flip_drop: float = 0.1,
 ) -> list[PairChange]:
@@ -204,7 +205,6 @@ def _pair_change(
 
 def describe_change(change: PairChange, *, shown: int = 5) -> list[str]:
     """A few lines for the terminal: the change with its interval and the flipped cases."""
-    from harness.formatting import money, points
 
     mark = "REGRESSED" if change.regressed else "changed" if change.flipped else "same"
     lines = [

@@ -32,98 +32,116 @@ import asyncio
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from harness.errors import ConfigError, CostEvalError
+from harness.analysis.cache_replay import scorer_check
+from harness.analysis.cache_sweep import Sweep, sweep_cache_thresholds
+from harness.analysis.cache_traffic import Stream, load_traffic, stream_from_cases
+from harness.cli.command import Command
+from harness.config.record_mode import default_record_mode
+from harness.config.settings import load_settings
+from harness.config.suites import now_iso
+from harness.embedders import SharedEmbeddings, build_embedder
+from harness.engine.executor import Executor
+from harness.engine.goldens import checked_goldens
+from harness.engine.prepare import find_suite, prepare
+from harness.errors import ConfigError
+from harness.formatting import money
+from harness.importers.paraphrase_pairs import build_cache_suite, load_pairs
+from harness.store.responses import load_responses, store_responses
+from harness.strategies.semantic_cache import parse_duration
 
-if TYPE_CHECKING:
-    from harness.analysis.cache_replay import Stream, Sweep
 
+class CacheCommand(Command):
+    """``harness cache``: a semantic cache's threshold swept on a suite or paraphrase pairs."""
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``cache`` to the ``harness`` command."""
-    parser = commands.add_parser(
-        "cache",
-        help="Sweep a semantic cache's threshold on a suite (or paraphrase pairs) and "
-        "recommend one.",
-        description="Replay a suite (or paraphrase pairs with generated hard negatives) "
+    name = "cache"
+    help = "Sweep a semantic cache's threshold on a suite (or paraphrase pairs) and recommend one."
+    description = (
+        "Replay a suite (or paraphrase pairs with generated hard negatives) "
         "through a semantic cache at every threshold from one embedding per question: hit "
         "rate, correct, false and stale hits with exact intervals, and the threshold with "
-        "the most correct hits whose wrong-hit rate stays under the target.",
+        "the most correct hits whose wrong-hit rate stays under the target."
     )
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--suite", default=None, help="Name of a suite of the project.")
-    source.add_argument(
-        "--pairs",
-        default=None,
-        metavar="FILE",
-        help='JSON list of {"origin", "similar"} paraphrase pairs (GPTCache\'s mock_data.json).',
-    )
-    parser.add_argument(
-        "--traffic",
-        default=None,
-        metavar="FILE",
-        help="JSON Lines of {case_id, timestamp, knowledge_version, answer}: replay the suite "
-        "as this traffic (repeats allowed). Default: each case once, in suite order.",
-    )
-    parser.add_argument(
-        "--embedder",
-        default="static",
-        metavar="SPEC",
-        help="static, openai, minilm, package.module:factory, or a JSON table "
-        '(\'{"name": "openai", "model": "text-embedding-3-large"}\'). Default: %(default)s',
-    )
-    parser.add_argument(
-        "--target",
-        type=float,
-        default=0.01,
-        help="Largest acceptable upper 95%% bound of the wrong-hit rate. Default: %(default)s",
-    )
-    parser.add_argument(
-        "--ttl", default=None, help="Entries older than this are never served ('7d', '12h')."
-    )
-    parser.add_argument(
-        "--stale-after",
-        default=None,
-        metavar="DURATION",
-        help="A hit on an entry older than this counts as stale ('30d').",
-    )
-    parser.add_argument(
-        "--across-versions",
-        action="store_true",
-        help="Serve answers across knowledge versions (and count those hits as stale), as a "
-        "cache with by_version = false does. Default: never serve across a version change",
-    )
-    parser.add_argument(
-        "--pass-score",
-        type=float,
-        default=0.9,
-        help="--suite: a cached answer is correct when the suite's scorer gives it at least "
-        "this against the golden. Default: %(default)s",
-    )
-    parser.add_argument(
-        "--isolated",
-        action="store_true",
-        help="--pairs: one namespace per paraphrase family (separation from its own hard "
-        "negatives only).",
-    )
-    parser.add_argument(
-        "--seed", type=int, default=0, help="--pairs: seed of the negatives and the order."
-    )
-    parser.add_argument(
-        "--record-mode",
-        choices=("none", "new", "all"),
-        default=None,
-        help="--suite: when a paid embedder may be called; its vectors are kept in the "
-        "results database and replayed. Default: 'none' when $CI is set, else 'new'",
-    )
-    parser.add_argument(
-        "--settings",
-        default=None,
-        metavar="PATH",
-        help="TOML file with [tool.cost-eval]. Default: pyproject.toml",
-    )
-    parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        source = parser.add_mutually_exclusive_group(required=True)
+        source.add_argument("--suite", default=None, help="Name of a suite of the project.")
+        source.add_argument(
+            "--pairs",
+            default=None,
+            metavar="FILE",
+            help='JSON list of {"origin", "similar"} paraphrase pairs '
+            "(GPTCache's mock_data.json).",
+        )
+        parser.add_argument(
+            "--traffic",
+            default=None,
+            metavar="FILE",
+            help="JSON Lines of {case_id, timestamp, knowledge_version, answer}: replay the suite "
+            "as this traffic (repeats allowed). Default: each case once, in suite order.",
+        )
+        parser.add_argument(
+            "--embedder",
+            default="static",
+            metavar="SPEC",
+            help="static, openai, minilm, package.module:factory, or a JSON table "
+            '(\'{"name": "openai", "model": "text-embedding-3-large"}\'). Default: %(default)s',
+        )
+        parser.add_argument(
+            "--target",
+            type=float,
+            default=0.01,
+            help="Largest acceptable upper 95%% bound of the wrong-hit rate. Default: %(default)s",
+        )
+        parser.add_argument(
+            "--ttl", default=None, help="Entries older than this are never served ('7d', '12h')."
+        )
+        parser.add_argument(
+            "--stale-after",
+            default=None,
+            metavar="DURATION",
+            help="A hit on an entry older than this counts as stale ('30d').",
+        )
+        parser.add_argument(
+            "--across-versions",
+            action="store_true",
+            help="Serve answers across knowledge versions (and count those hits as stale), as a "
+            "cache with by_version = false does. Default: never serve across a version change",
+        )
+        parser.add_argument(
+            "--pass-score",
+            type=float,
+            default=0.9,
+            help="--suite: a cached answer is correct when the suite's scorer gives it at least "
+            "this against the golden. Default: %(default)s",
+        )
+        parser.add_argument(
+            "--isolated",
+            action="store_true",
+            help="--pairs: one namespace per paraphrase family (separation from its own hard "
+            "negatives only).",
+        )
+        parser.add_argument(
+            "--seed", type=int, default=0, help="--pairs: seed of the negatives and the order."
+        )
+        parser.add_argument(
+            "--record-mode",
+            choices=("none", "new", "all"),
+            default=None,
+            help="--suite: when a paid embedder may be called; its vectors are kept in the "
+            "results database and replayed. Default: 'none' when $CI is set, else 'new'",
+        )
+        parser.add_argument(
+            "--settings",
+            default=None,
+            metavar="PATH",
+            help="TOML file with [tool.cost-eval]. Default: pyproject.toml",
+        )
+        parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+
+    def run(self, args: argparse.Namespace) -> int:
+        return run_cache_command(args)
 
 
 def embedder_spec(text: str) -> str | dict[str, Any]:
@@ -148,9 +166,6 @@ def embedder_spec(text: str) -> str | dict[str, Any]:
 
 def run_cache_command(args: argparse.Namespace) -> int:
     """Carry out ``harness cache``: print the sweep (or its JSON) and the recommendation."""
-    from harness.analysis.cache_replay import load_traffic
-    from harness.embedders import build_embedder
-    from harness.strategies.semantic_cache import parse_duration
 
     if not 0.0 <= args.target <= 1.0:
         raise ConfigError(f"harness cache: --target must be a rate in [0, 1], got {args.target}.")
@@ -174,7 +189,7 @@ def run_cache_command(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(sweep_json(result, stream, embedder_name(embedder), tokens)))
         return 0
-    for line in [header, *describe_sweep(result, tokens=tokens)]:
+    for line in [header, *describe_cache_sweep(result, tokens=tokens)]:
         print(line)
     return 0
 
@@ -186,7 +201,6 @@ async def _embed(stream: Stream, embedder: Any, recorder: Any = None) -> Any:
     response store), a paid embedder's stored vectors are replayed and new ones
     recorded in it, as ``pytest --cost-eval`` does.
     """
-    from harness.embedders import SharedEmbeddings
 
     shared = SharedEmbeddings(embedder)
     shared.attach(recorder)
@@ -206,13 +220,11 @@ def embedder_name(embedder: Any) -> str:
 def _pairs_sweep(
     args: argparse.Namespace, embedder: Any, *, ttl: float | None, stale_after: float | None
 ) -> tuple[Sweep, Stream, str]:
-    from harness.analysis.cache_replay import stream_from_cases, sweep
-    from harness.importers.paraphrase_pairs import build_cache_suite, load_pairs
 
     suite = build_cache_suite(load_pairs(args.pairs), seed=args.seed)
     stream = stream_from_cases(suite.cases, namespace=suite.family if args.isolated else None)
     vectors = asyncio.run(_embed(stream, embedder))
-    result = sweep(
+    result = sweep_cache_thresholds(
         stream,
         vectors,
         judge=suite.judge,
@@ -237,14 +249,6 @@ def _suite_sweep(
     ttl: float | None,
     stale_after: float | None,
 ) -> tuple[Sweep, Stream, str]:
-    from harness.analysis.cache_replay import scorer_check, stream_from_cases, sweep
-    from harness.cli.sweep import find_suite
-    from harness.config.settings import load_settings
-    from harness.config.suites import now_iso
-    from harness.engine.executor import Executor
-    from harness.engine.run import RunOutcome, prepare, prepare_goldens
-    from harness.plugin import default_record_mode
-    from harness.store.runs import load_responses, store_responses
 
     settings = load_settings(Path.cwd(), args.settings)
     plan = prepare(replace(settings, configs=()))
@@ -256,10 +260,7 @@ def _suite_sweep(
         record_mode=args.record_mode or default_record_mode(),
         provider_options=settings.providers,
     )
-    outcome = RunOutcome(run_id="harness-cache", started_at=now_iso(), settings=settings)
-    prepared = asyncio.run(prepare_goldens(plan, suite, recorder, None, outcome))
-    if prepared.problem:
-        raise CostEvalError(prepared.problem)
+    prepared = asyncio.run(checked_goldens(plan, suite, recorder, run_id="harness-cache"))
     answers = {case_id: golden.text for case_id, golden in prepared.goldens.items()}
     costs = {
         case_id: plan.prices.cost(golden.model, golden.usage)
@@ -272,7 +273,7 @@ def _suite_sweep(
     vectors = asyncio.run(_embed(stream, embedder, recorder))
     if recorder.new_responses:
         store_responses(settings.db, recorder.new_responses.values(), now_iso())
-    result = sweep(
+    result = sweep_cache_thresholds(
         stream,
         vectors,
         check=scorer_check(prepared.scorer, pass_score=args.pass_score),
@@ -306,9 +307,8 @@ def sweep_json(result: Sweep, stream: Stream, embedder: str, tokens: int) -> dic
     }
 
 
-def describe_sweep(result: Sweep, *, tokens: int = 0) -> list[str]:
+def describe_cache_sweep(result: Sweep, *, tokens: int = 0) -> list[str]:
     """The sweep as lines of text: a table of thresholds and the recommendation."""
-    from harness.formatting import money
 
     lines = result.table().splitlines()
     rec = result.recommended

@@ -21,68 +21,74 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
+from harness.cli.command import Command
 from harness.config.suites import display_path, now_iso
 from harness.errors import ConfigError
-from harness.importers.recordings import ROUTELLM_PRICES, ImportResult
+from harness.importers.recordings import ImportResult, import_recordings
+from harness.importers.routellm import ROUTELLM_PRICES, import_routellm
+from harness.store.responses import store_responses
 from harness.types import Request, Response
 
 CONFIG_FILE = "cost-eval.toml"
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``import recordings`` and ``import routellm`` to the ``harness`` command."""
-    parser = commands.add_parser(
-        "import", help="Import recordings or RouteLLM outputs as a suite with goldens."
-    )
-    kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
-    recordings = kinds.add_parser(
-        "recordings", help="JSONL recordings: case_id, model, response, prompt|messages, ..."
-    )
-    recordings.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    recordings.add_argument("--suite", required=True, help="Name of the suite to write.")
-    recordings.add_argument(
-        "--baseline", required=True, help="The model whose responses become the goldens."
-    )
-    recordings.add_argument(
-        "--params",
-        default=None,
-        help="Sampling parameters the recordings used, as JSON (e.g. '{\"temperature\": 0}').",
-    )
-    recordings.add_argument(
-        "--scorer",
-        default=None,
-        help="Scorer of the suite (default: recorded when every line has a quality, else exact).",
-    )
-    recordings.add_argument("--out", type=Path, default=Path("."), help="Project folder.")
-    routellm = kinds.add_parser("routellm", help="RouteLLM's published CSV (gsm8k or mmlu).")
-    routellm.add_argument("file", type=Path, metavar="FILE")
-    routellm.add_argument("--suite", required=True, help="Name of the suite to write.")
-    routellm.add_argument("--benchmark", choices=("gsm8k", "mmlu"), default="gsm8k")
-    routellm.add_argument(
-        "--contaminated",
-        type=Path,
-        default=None,
-        help="RouteLLM's *_contaminated_prompts.jsonl: those prompts are dropped.",
-    )
-    routellm.add_argument(
-        "--answers",
-        type=Path,
-        default=None,
-        help="GSM8K's test.jsonl: adds each case's expected answer (for the numeric scorer).",
-    )
-    routellm.add_argument(
-        "--scorer",
-        default="recorded",
-        help="recorded (RouteLLM's labels) or numeric (with --answers).",
-    )
-    routellm.add_argument("--out", type=Path, default=Path("."), help="Project folder.")
+class ImportCommand(Command):
+    """``harness import recordings FILE...`` and ``harness import routellm FILE`` (module docs)."""
+
+    name = "import"
+    help = "Import recordings or RouteLLM outputs as a suite with goldens."
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
+        recordings = kinds.add_parser(
+            "recordings", help="JSONL recordings: case_id, model, response, prompt|messages, ..."
+        )
+        recordings.add_argument("files", nargs="+", type=Path, metavar="FILE")
+        recordings.add_argument("--suite", required=True, help="Name of the suite to write.")
+        recordings.add_argument(
+            "--baseline", required=True, help="The model whose responses become the goldens."
+        )
+        recordings.add_argument(
+            "--params",
+            default=None,
+            help="Sampling parameters the recordings used, as JSON (e.g. '{\"temperature\": 0}').",
+        )
+        recordings.add_argument(
+            "--scorer",
+            default=None,
+            help="Scorer of the suite "
+            "(default: recorded when every line has a quality, else exact).",
+        )
+        recordings.add_argument("--out", type=Path, default=Path("."), help="Project folder.")
+        routellm = kinds.add_parser("routellm", help="RouteLLM's published CSV (gsm8k or mmlu).")
+        routellm.add_argument("file", type=Path, metavar="FILE")
+        routellm.add_argument("--suite", required=True, help="Name of the suite to write.")
+        routellm.add_argument("--benchmark", choices=("gsm8k", "mmlu"), default="gsm8k")
+        routellm.add_argument(
+            "--contaminated",
+            type=Path,
+            default=None,
+            help="RouteLLM's *_contaminated_prompts.jsonl: those prompts are dropped.",
+        )
+        routellm.add_argument(
+            "--answers",
+            type=Path,
+            default=None,
+            help="GSM8K's test.jsonl: adds each case's expected answer (for the numeric scorer).",
+        )
+        routellm.add_argument(
+            "--scorer",
+            default="recorded",
+            help="recorded (RouteLLM's labels) or numeric (with --answers).",
+        )
+        routellm.add_argument("--out", type=Path, default=Path("."), help="Project folder.")
+
+    def run(self, args: argparse.Namespace) -> int:
+        return run_import(args)
 
 
 def run_import(args: argparse.Namespace) -> int:
     """Carry out ``harness import``; prints what was written and the command to run next."""
-    from harness.importers.recordings import import_recordings, import_routellm
-    from harness.store.runs import store_responses
-
     out: Path = args.out
     if args.kind == "recordings":
         params = None
@@ -163,8 +169,6 @@ class ChunkedStore:
 
     def flush(self) -> None:
         """Store what is pending."""
-        from harness.store.runs import store_responses
-
         if self.pending:
             self.stored += store_responses(self.db, self.pending, now_iso())
             self.pending = []

@@ -29,9 +29,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.config.settings import ConfigSpec, Settings, StrategySpec
-from harness.config.suites import Suite
-from harness.errors import ConfigError, CostEvalError
+from harness.cli.command import Command
+from harness.config.record_mode import default_record_mode
+from harness.config.settings import ConfigSpec, Settings, StrategySpec, load_settings
+from harness.config.suites import now_iso
+from harness.engine.executor import Executor
+from harness.engine.prepare import find_suite, prepare
+from harness.engine.router_sweep import sweep_project_suite, sweep_router, threshold_text
+from harness.errors import ConfigError
+from harness.formatting import money
+from harness.store.responses import load_responses, store_responses
 
 if TYPE_CHECKING:
     from harness.engine.router_sweep import SuiteSweep
@@ -40,80 +47,89 @@ CLI_CONFIG = "harness-sweep"
 """Name of the configuration ``harness sweep`` builds from its flags (seeds derive from it)."""
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``sweep`` to the ``harness`` command."""
-    parser = commands.add_parser(
-        "sweep",
-        help="Judge every threshold of a router on one suite and recommend the cheapest passing.",
-        description="Judge every threshold of a threshold router on one suite of the project: "
+class SweepCommand(Command):
+    """``harness sweep``: a router's threshold curve on one suite, and the recommendation."""
+
+    name = "sweep"
+    help = "Judge every threshold of a router on one suite and recommend the cheapest passing."
+    description = (
+        "Judge every threshold of a threshold router on one suite of the project: "
         "strong share, cost per query, quality, delta with its CI and the gate's verdict per "
         "threshold; APGR, CPT(20/50/80%%), the oracle's APGR; and the recommended threshold, "
-        "the cheapest that passes the gate.",
+        "the cheapest that passes the gate."
     )
-    parser.add_argument("--suite", required=True, help="Name of the suite to sweep.")
-    parser.add_argument(
-        "--config",
-        dest="config_name",
-        default=None,
-        metavar="NAME",
-        help='A threshold = "sweep" configuration of the project to run as pytest does '
-        "(instead of --router/--strong/--weak).",
-    )
-    parser.add_argument(
-        "--router",
-        default=None,
-        metavar="SPEC",
-        help="Router score: random, length, trained or package.module:function.",
-    )
-    parser.add_argument("--strong", default=None, metavar="MODEL", help="The strong model.")
-    parser.add_argument("--weak", default=None, metavar="MODEL", help="The weak model.")
-    parser.add_argument(
-        "--thresholds",
-        nargs="+",
-        type=float,
-        default=None,
-        metavar="T",
-        help="Thresholds to judge besides the quantiles of the router scores.",
-    )
-    parser.add_argument(
-        "--quantiles",
-        type=int,
-        default=None,
-        metavar="N",
-        help="Points at 0, 1/N, ..., 100%% strong calls. Default: 20",
-    )
-    parser.add_argument(
-        "--scale", type=int, default=None, help="length score: characters that score 1.0."
-    )
-    parser.add_argument(
-        "--router-seed", type=int, default=None, help="random score: its seed. Default: 0"
-    )
-    parser.add_argument(
-        "--folds", type=int, default=None, help="trained score: cross-validation folds. Default: 5"
-    )
-    parser.add_argument(
-        "--record-mode",
-        choices=("none", "new", "all"),
-        default=None,
-        help="When paid providers may be called. Default: 'none' when $CI is set, else 'new'",
-    )
-    parser.add_argument(
-        "--db",
-        default=None,
-        help="Results database holding the response store. Default: the 'db' setting",
-    )
-    parser.add_argument(
-        "--settings",
-        default=None,
-        metavar="PATH",
-        help="TOML file with [tool.cost-eval]. Default: pyproject.toml",
-    )
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        help="Print the sweep as one JSON object (strong_quality, weak_quality, points, apgr, "
-        "cpt, oracle_apgr, recommended).",
-    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--suite", required=True, help="Name of the suite to sweep.")
+        parser.add_argument(
+            "--config",
+            dest="config_name",
+            default=None,
+            metavar="NAME",
+            help='A threshold = "sweep" configuration of the project to run as pytest does '
+            "(instead of --router/--strong/--weak).",
+        )
+        parser.add_argument(
+            "--router",
+            default=None,
+            metavar="SPEC",
+            help="Router score: random, length, trained or package.module:function.",
+        )
+        parser.add_argument("--strong", default=None, metavar="MODEL", help="The strong model.")
+        parser.add_argument("--weak", default=None, metavar="MODEL", help="The weak model.")
+        parser.add_argument(
+            "--thresholds",
+            nargs="+",
+            type=float,
+            default=None,
+            metavar="T",
+            help="Thresholds to judge besides the quantiles of the router scores.",
+        )
+        parser.add_argument(
+            "--quantiles",
+            type=int,
+            default=None,
+            metavar="N",
+            help="Points at 0, 1/N, ..., 100%% strong calls. Default: 20",
+        )
+        parser.add_argument(
+            "--scale", type=int, default=None, help="length score: characters that score 1.0."
+        )
+        parser.add_argument(
+            "--router-seed", type=int, default=None, help="random score: its seed. Default: 0"
+        )
+        parser.add_argument(
+            "--folds",
+            type=int,
+            default=None,
+            help="trained score: cross-validation folds. Default: 5",
+        )
+        parser.add_argument(
+            "--record-mode",
+            choices=("none", "new", "all"),
+            default=None,
+            help="When paid providers may be called. Default: 'none' when $CI is set, else 'new'",
+        )
+        parser.add_argument(
+            "--db",
+            default=None,
+            help="Results database holding the response store. Default: the 'db' setting",
+        )
+        parser.add_argument(
+            "--settings",
+            default=None,
+            metavar="PATH",
+            help="TOML file with [tool.cost-eval]. Default: pyproject.toml",
+        )
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            help="Print the sweep as one JSON object (strong_quality, weak_quality, points, apgr, "
+            "cpt, oracle_apgr, recommended).",
+        )
+
+    def run(self, args: argparse.Namespace) -> int:
+        return run_sweep_command(args)
 
 
 def sweep_spec(args: argparse.Namespace, settings: Settings) -> ConfigSpec:
@@ -188,40 +204,8 @@ def sweep_spec(args: argparse.Namespace, settings: Settings) -> ConfigSpec:
     )
 
 
-def find_suite(settings: Settings, name: str) -> Suite:
-    """The project's suite called ``name`` (its file first, else every suite file).
-
-    Raises:
-        SuiteError: no such suite, or its file is invalid.
-    """
-    from harness.config.suites import display_path, load_suite, suite_files
-    from harness.engine.run import load_suites
-    from harness.errors import SuiteError
-
-    for suffix in (".yaml", ".yml"):
-        path = settings.suites_dir / f"{name}{suffix}"
-        if path.is_file():
-            suite = load_suite(path, gate=settings.gate)
-            if suite.name == name:
-                return suite
-    suites = load_suites(suite_files(settings.suites_dir), settings)
-    if name not in suites:
-        raise SuiteError(
-            f"harness sweep: no suite named {name!r} in {display_path(settings.suites_dir)}. "
-            f"Suites: {', '.join(sorted(suites)) or 'none'}."
-        )
-    return suites[name]
-
-
 def run_sweep_command(args: argparse.Namespace) -> int:
     """Carry out ``harness sweep``: print the curve (or its JSON) and the recommendation."""
-    from harness.config.settings import load_settings
-    from harness.config.suites import now_iso
-    from harness.engine.executor import Executor, close_providers
-    from harness.engine.router_sweep import sweep_router, sweep_suite
-    from harness.engine.run import RunOutcome, golden_response, prepare, prepare_goldens
-    from harness.plugin import default_record_mode
-    from harness.store.runs import load_responses, store_responses
 
     settings = load_settings(Path.cwd(), args.settings)
     if args.db:
@@ -236,20 +220,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         provider_options=settings.providers,
     )
 
-    async def evaluate() -> SuiteSweep:
-        try:
-            outcome = RunOutcome(run_id=CLI_CONFIG, started_at=now_iso(), settings=settings)
-            prepared = await prepare_goldens(plan, suite, executor, None, outcome)
-            if prepared.problem:
-                raise CostEvalError(prepared.problem)
-            # The baseline's own requests are answered by its goldens.
-            for golden in prepared.goldens.values():
-                executor.recorded.setdefault(golden.request_hash, golden_response(golden))
-            return await sweep_suite(plan, prepared, spec, executor)
-        finally:
-            await close_providers(executor)
-
-    computed = asyncio.run(evaluate())
+    computed = asyncio.run(sweep_project_suite(plan, suite, spec, executor, run_id=CLI_CONFIG))
     if executor.new_responses:
         store_responses(settings.db, executor.new_responses.values(), now_iso())
     if args.json:
@@ -266,8 +237,6 @@ def run_sweep_command(args: argparse.Namespace) -> int:
 
 def describe_table(computed: SuiteSweep, settings: Settings) -> list[str]:
     """The sweep as lines of text: header, one row per threshold, metrics, recommendation."""
-    from harness.engine.router_sweep import threshold_text
-    from harness.formatting import money
 
     result = computed.result
     router = computed.router

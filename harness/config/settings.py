@@ -22,6 +22,9 @@ from typing import Any
 
 from harness.config_values import check_keys, get_bool, get_float, get_str, get_table
 from harness.errors import ConfigError
+from harness.providers import EXTRA_OPTIONS, LOCAL_PROVIDERS, PROVIDERS, REMOTE_OPTIONS
+from harness.providers.remote import ENV_NAME
+from harness.stats.bootstrap import DEFAULT_SEED
 from harness.stats.gates import GateSpec
 
 SETTINGS_KEYS = (
@@ -212,7 +215,7 @@ def parse_settings(table: Mapping[str, Any], *, root: Path, source: str) -> Sett
     where = f"{source} [tool.cost-eval]"
     check_keys(table, SETTINGS_KEYS, where=where)
     gate = GateSpec().merged(get_table(table, "gate", where=where), where=f"{where}.gate")
-    seed = table.get("seed", 20261126)
+    seed = table.get("seed", DEFAULT_SEED)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ConfigError(f"{where}: 'seed' must be an integer, got {seed!r}.")
     prices = {
@@ -278,9 +281,6 @@ def parse_provider_options(
     ``pyproject.toml`` ends up in version control. ``api_key_env`` names the
     environment variable that holds it instead.
     """
-    from harness.providers import EXTRA_OPTIONS, LOCAL_PROVIDERS, PROVIDERS, REMOTE_OPTIONS
-    from harness.providers.remote import ENV_NAME
-
     if not isinstance(options, Mapping):
         raise ConfigError(
             f'{where}: must be a table of options, e.g. base_url = "http://localhost:8000/v1".'

@@ -33,6 +33,9 @@ import numpy.typing as npt
 
 from harness.config_values import check_keys
 from harness.embedders.base import Embedder
+from harness.embedders.minilm import MiniLMEmbedder
+from harness.embedders.openai import OpenAIEmbedder
+from harness.embedders.static import DEFAULT_DIM, StaticEmbedder
 from harness.errors import ConfigError, CostEvalError, MissingDependency, ProviderError
 from harness.registry import Registry
 from harness.types import Message, Request, Response, Usage
@@ -363,8 +366,6 @@ def static() -> EmbedderFactory:
     """Factory of the ``static`` embedder (option ``dim``, default 2048)."""
 
     def build(options: Mapping[str, Any], where: str) -> Embedder:
-        from harness.embedders.static import DEFAULT_DIM, StaticEmbedder
-
         check_keys(options, ("dim",), where=where)
         dim = options.get("dim", DEFAULT_DIM)
         if isinstance(dim, bool) or not isinstance(dim, int) or dim < 64:
@@ -396,10 +397,6 @@ def openai() -> EmbedderFactory:
             import openai as _sdk  # noqa: F401
         except ImportError:
             raise MissingDependency("The openai embedder", ["openai"]) from None
-        try:
-            from harness.embedders.openai import OpenAIEmbedder  # type: ignore[import-not-found,unused-ignore]
-        except ImportError as exc:
-            raise ConfigError(f"{where}: the openai embedder cannot be loaded: {exc}.") from None
         kwargs = {k: v for k, v in options.items() if v is not None}
         kwargs.setdefault("model", "text-embedding-3-small")
         embedder: Embedder = OpenAIEmbedder(**kwargs)
@@ -414,8 +411,6 @@ def minilm() -> EmbedderFactory:
 
     def build(options: Mapping[str, Any], where: str) -> Embedder:
         check_keys(options, ("path", "batch_size"), where=where)
-        from harness.embedders.minilm import MiniLMEmbedder
-
         return MiniLMEmbedder(
             path=options.get("path"), batch_size=int(options.get("batch_size", 64))
         )

@@ -7,7 +7,7 @@ Batches: half price), and the next round runs with their answers. A request
 can depend on an earlier answer (a summarizing compressor's summary), hence
 rounds; most runs need one batch round and a final pass that sends nothing.
 
-Batch ids are kept in DuckDB (:class:`harness.store.runs.DuckBatchStore`) from the
+Batch ids are kept by the caller's batch store (DuckDB for the pytest session) from the
 moment they are submitted: a run killed while its batches are pending resumes
 them when run again, without submitting them a second time.
 """
@@ -21,8 +21,9 @@ from typing import Any
 
 from harness.config.suites import Suite
 from harness.embedders import is_embedding
-from harness.engine.run import Plan, RunOutcome, run
-from harness.store.runs import DuckBatchStore
+from harness.engine.model import Plan, RunOutcome
+from harness.engine.run import run
+from harness.providers.batch import BatchStore, run_batch
 from harness.types import Request, Response
 
 MAX_ROUNDS = 4
@@ -35,21 +36,24 @@ def run_with_batches(
     selected: Sequence[tuple[str, str]],
     *,
     recorded: Mapping[str, Response],
+    batch_store: BatchStore,
     progress: Callable[[str], None] | None = None,
     on_response: Callable[[str, Request, Response], None] | None = None,
     poll_interval: float = 30.0,
     **options: Any,
 ) -> RunOutcome:
-    """:func:`harness.engine.run.run`, with every paid request answered by a batch API."""
-    from harness.providers.batch import run_batch
+    """:func:`harness.engine.run.run`, with every paid request answered by a batch API.
 
+    ``batch_store`` remembers the batches submitted (the caller's: the pytest
+    session gives :class:`harness.store.batches.DuckBatchStore`, the run's
+    database), so a run killed while they are pending resumes them.
+    """
     known = dict(recorded)
     fetched: dict[str, tuple[Request, Response]] = {}
     embedded: dict[str, tuple[Request, Response]] = {}
     embed_calls = 0  # paid calls made outside batches in earlier rounds (embeddings)
     failed: dict[str, str] = {}
     spend = Decimal(0)  # batch answers, at batch rates
-    store = DuckBatchStore(plan.settings.db)
     say = progress or (lambda _message: None)
     for round_number in range(1, MAX_ROUNDS + 1):
         pending: dict[str, Request] = {}
@@ -91,7 +95,7 @@ def run_with_batches(
                     prefix,
                     requests,
                     client_options=plan.settings.providers.get(prefix),
-                    store=store,
+                    store=batch_store,
                     poll_interval=poll_interval,
                     progress=say,
                 )

@@ -13,21 +13,15 @@ import asyncio
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any
 
+from harness.config.record_mode import RecordMode
 from harness.providers import Provider, is_remote, make_provider
 from harness.types import Request, Response
 
 DEFAULT_CONCURRENCY = 512
 """A ceiling on calls in flight across all providers; each provider applies its own
 ``max_concurrency`` and rate limits below it."""
-
-RecordMode = Literal["none", "new", "all"]
-"""``none``: never call a remote provider (a missing response is an error row);
-``new``: call only for requests with no recorded response; ``all``: call again
-for every request and record the new answers."""
-
-RECORD_MODES: tuple[RecordMode, ...] = ("none", "new", "all")
 
 
 class Executor:

@@ -20,16 +20,15 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from harness.analysis.cache_replay import (
-    binomial_interval,
-    embed_stream,
-    scorer_check,
-    stream_from_cases,
-    sweep,
-)
+from harness.analysis.cache_replay import embed_stream, scorer_check
+from harness.analysis.cache_sweep import sweep_cache_thresholds
+from harness.analysis.cache_traffic import stream_from_cases
 from harness.config.prices import PriceTable
 from harness.config.suites import Suite
+from harness.engine.model import PreparedSuite
 from harness.errors import ProviderError
+from harness.stats.binomial import binomial_interval
+from harness.stats.gates import GateSpec
 from harness.strategies.chain import Chain
 from harness.types import CaseResult, Golden
 
@@ -138,7 +137,7 @@ async def semantic_cache_sweep(
         embeddings = await embed_stream(stream, cache.embeddings)  # type: ignore[attr-defined]
     except ProviderError as exc:  # not recorded, or the embedder's API failed
         return {"target": WRONG_HIT_TARGET, "points": [], "recommended": None, "error": str(exc)}
-    result = sweep(
+    result = sweep_cache_thresholds(
         stream,
         embeddings,
         check=scorer_check(scorer, pass_score=0.9),
@@ -151,3 +150,28 @@ async def semantic_cache_sweep(
         "points": [p.to_json() for p in result.points],
         "recommended": result.recommended.to_json() if result.recommended is not None else None,
     }
+
+
+async def lever_metrics(
+    chain: Chain,
+    item: PreparedSuite,
+    results: Sequence[CaseResult],
+    gate: GateSpec,
+    prices: PriceTable | None = None,
+) -> dict[str, Any]:
+    """Cache and compression figures of a configuration (:mod:`harness.engine.lever_metrics`)."""
+    extras: dict[str, Any] = {}
+    cache = cache_metrics(
+        chain, results, confidence=gate.confidence, prices=prices, goldens=item.goldens
+    )
+    if cache is not None:
+        extras["cache"] = cache
+        cache_sweep = await semantic_cache_sweep(
+            chain, item.suite, item.goldens, item.scorer, confidence=gate.confidence
+        )
+        if cache_sweep is not None:
+            extras["cache_sweep"] = cache_sweep
+    compression = compression_metrics(chain, results, item.goldens)
+    if compression is not None:
+        extras["compression"] = compression
+    return extras

@@ -16,9 +16,9 @@ threshold but the whole curve (:mod:`harness.analysis.router_sweep`). Per suite:
 4. with ``score = "trained"``, each case gets an out-of-fold score from a
    TF-IDF + logistic-regression router trained on the other folds, with labels
    from where the weak answer scored below the strong one;
-5. :func:`harness.analysis.router_sweep.sweep` judges every point with the merged gate
-   (settings <- suite <- configuration), seeded by the run seed, the suite and
-   the configuration.
+5. :func:`harness.analysis.router_sweep.sweep_router_thresholds` judges every
+   point with the merged gate (settings <- suite <- configuration), seeded by
+   the run seed, the suite and the configuration.
 
 The pytest item's summary is the **recommended** point, the cheapest that
 passes the gate, and its case results are those of the recommended threshold
@@ -27,59 +27,53 @@ is *fail*, with the reason; when the sweep cannot be computed at all (every
 case errored, a suite too small to train a router on) every case is an error
 row carrying the reason and the verdict is *error*.
 
-The curve itself goes to the ``sweeps`` table (:func:`write_sweeps`) and to
-the report's "Router sweeps" section.
+The curve itself goes to the ``sweeps`` table
+(:func:`harness.store.sweeps.write_sweeps`) and to the report's "Router sweeps"
+section.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from harness.analysis.router_sweep import SweepInput, SweepPoint, SweepResult, sweep
+from harness.analysis.router_input import SweepInput
+from harness.analysis.router_sweep import SweepPoint, SweepResult, sweep_router_thresholds
 from harness.config.settings import ConfigSpec
-from harness.config.suites import display_path
+from harness.config.suites import Suite, display_path
+from harness.engine.executor import Executor, close_providers
+from harness.engine.goldens import checked_goldens, golden_response
+from harness.engine.model import Plan, PreparedSuite, SentCase
+from harness.engine.score import score_case
+from harness.engine.summary import summarize_pair
 from harness.errors import ConfigError, CostEvalError
 from harness.formatting import money
 from harness.stats.bootstrap import derive_seed
 from harness.stats.gates import GateSpec
+from harness.strategies.base import routers
+from harness.strategies.chain import build_chain  # noqa: F401  (registers the built-in routers)
 from harness.strategies.router import ThresholdRouter, last_user_text
-from harness.types import SCHEMA_VERSION, Case, CaseResult, Request, Response, Summary
-
-if TYPE_CHECKING:
-    from harness.engine.executor import Executor
-    from harness.engine.run import Plan, PreparedSuite
+from harness.strategies.trained_router import kfold_scores, labels_from_scores
+from harness.types import Case, CaseResult, Request, Response, Summary
 
 __all__ = [
     "CaseAnswers",
     "SuiteSweep",
     "describe_sweep",
     "evaluate_sweep",
-    "load_sweeps",
     "sweep_record",
     "sweep_router",
     "sweep_suite",
     "threshold_text",
-    "write_sweeps",
 ]
 
 FloatArray = npt.NDArray[np.float64]
-
-SWEEPS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sweeps (
-    schema_version INTEGER, run_id VARCHAR, suite VARCHAR, config VARCHAR, json VARCHAR
-);
-"""
-"""One row per (run, suite, sweep configuration): :func:`sweep_record` as JSON."""
-
 
 # --------------------------------------------------------------------------- answers
 
@@ -169,8 +163,6 @@ def sweep_router(spec: ConfigSpec, *, where: str) -> ThresholdRouter:
     Raises:
         ConfigError: ``spec`` is not a ``threshold = "sweep"`` router, or an option is invalid.
     """
-    from harness.strategies.base import routers
-    from harness.strategies.chain import build_chain  # noqa: F401  (registers the built-in routers)
 
     if spec.router is None or not spec.is_sweep:
         raise ConfigError(f'{where}: not a threshold sweep (threshold = "sweep").')
@@ -207,7 +199,6 @@ async def collect_answers(
     gate: GateSpec,
 ) -> list[CaseAnswers]:
     """Score every case's request, get both models' answers once, score and cost them."""
-    from harness.engine.run import SentCase, score_case
 
     suite = item.suite
     baseline = plan.settings.baseline
@@ -263,7 +254,6 @@ def compute_sweep(
             (a suite too small to split, one outcome only); the message names
             the suite and the configuration.
     """
-    from harness.strategies.trained_router import kfold_scores, labels_from_scores
 
     suite = item.suite
     options = router.sweep
@@ -307,7 +297,7 @@ def compute_sweep(
             router_score=scores,
             categories=[a.case.category for a in chosen],
         )
-        result = sweep(
+        result = sweep_router_thresholds(
             inp,
             thresholds=options.thresholds,
             n_quantiles=options.quantiles,
@@ -366,7 +356,6 @@ async def evaluate_sweep(
     the sweep cannot be computed, every case is an error row with the reason
     and the verdict is *error*.
     """
-    from harness.engine.run import SentCase, score_case, summarize
 
     suite = item.suite
     router = sweep_router(spec, where=f"config {spec.name!r}")
@@ -384,12 +373,12 @@ async def evaluate_sweep(
             else score_case(item, spec, case, SentCase(response=failed, calls=()), plan, gate)
             for i, case in enumerate(suite.cases)
         ]
-        summary = summarize(plan, suite, spec, gate, results)
+        summary = summarize_pair(plan, suite, spec, gate, results)
         summary = replace(summary, verdict="error", reasons=(message,))
         return results, summary, _error_record(suite.name, spec.name, router, str(exc))
     point = computed.shown_point
     results = computed.results_at(point.threshold)
-    summary = summarize(plan, suite, spec, gate, results)
+    summary = summarize_pair(plan, suite, spec, gate, results)
     result = computed.result
     if result.recommended is not None:
         reasons = (
@@ -415,14 +404,14 @@ async def evaluate_sweep(
 # --------------------------------------------------------------------------- records
 
 
-def _clean(value: Any) -> Any:
+def plain_json(value: Any) -> Any:
     """Plain JSON values: non-finite floats become None (JSON has no NaN)."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): plain_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [plain_json(v) for v in value]
     return value
 
 
@@ -440,7 +429,7 @@ def _router_fields(suite: str, config: str, router: ThresholdRouter) -> dict[str
 
 
 def _error_record(suite: str, config: str, router: ThresholdRouter, error: str) -> dict[str, Any]:
-    record: dict[str, Any] = _clean({**_router_fields(suite, config, router), "error": error})
+    record: dict[str, Any] = plain_json({**_router_fields(suite, config, router), "error": error})
     return record
 
 
@@ -484,7 +473,7 @@ def sweep_record(computed: SuiteSweep) -> dict[str, Any]:
         pareto=list(result.pareto),
         ci_policy=result.ci_policy,
     )
-    cleaned: dict[str, Any] = _clean(data)
+    cleaned: dict[str, Any] = plain_json(data)
     return cleaned
 
 
@@ -525,46 +514,22 @@ def describe_sweep(record: Mapping[str, Any]) -> str:
     )
 
 
-# --------------------------------------------------------------------------- storage
+async def sweep_project_suite(
+    plan: Plan, suite: Suite, spec: ConfigSpec, executor: Executor, *, run_id: str
+) -> SuiteSweep:
+    """Sweep ``spec``'s router over one suite of a project, outside a pytest run.
 
+    The suite's goldens must be recorded (a problem raises); they answer the
+    baseline's own requests. The executor's providers are closed at the end.
 
-def write_sweeps(
-    path: Path, run_id: str, sweeps: Mapping[tuple[str, str], Mapping[str, Any]]
-) -> None:
-    """Store a run's sweeps in the ``sweeps`` table (replacing any of that run)."""
-    if not sweeps:
-        return
-    from harness.store.runs import _insert, connect
-
-    rows = [
-        {
-            "schema_version": SCHEMA_VERSION,
-            "run_id": run_id,
-            "suite": suite,
-            "config": config,
-            "json": json.dumps(_clean(record), allow_nan=False, ensure_ascii=False),
-        }
-        for (suite, config), record in sweeps.items()
-    ]
-    with connect(path) as connection:
-        connection.execute(SWEEPS_SCHEMA)
-        connection.execute("BEGIN TRANSACTION")
-        connection.execute("DELETE FROM sweeps WHERE run_id = ?", [run_id])
-        _insert(connection, "sweeps", rows)
-        connection.execute("COMMIT")
-
-
-def load_sweeps(path: Path, run_id: str) -> dict[tuple[str, str], dict[str, Any]]:
-    """The sweeps of one run, by (suite, configuration), in stored order (empty when none)."""
-    if not path.is_file():
-        return {}
-    from harness.store.runs import connect
-
-    with connect(path, read_only=True) as connection:
-        tables = {r[0] for r in connection.execute("SHOW TABLES").fetchall()}
-        if "sweeps" not in tables:
-            return {}
-        rows = connection.execute(
-            "SELECT suite, config, json FROM sweeps WHERE run_id = ? ORDER BY rowid", [run_id]
-        ).fetchall()
-    return {(str(suite), str(config)): json.loads(text) for suite, config, text in rows}
+    Raises:
+        CostEvalError: the suite's goldens are missing or stale.
+    """
+    try:
+        prepared = await checked_goldens(plan, suite, executor, run_id=run_id)
+        # The baseline's own requests are answered by its goldens.
+        for golden in prepared.goldens.values():
+            executor.recorded.setdefault(golden.request_hash, golden_response(golden))
+        return await sweep_suite(plan, prepared, spec, executor)
+    finally:
+        await close_providers(executor)

@@ -11,10 +11,12 @@ collects the suites and runs the evaluation.
 from __future__ import annotations
 
 import argparse
-import os
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import pytest
+
+from harness.config.record_mode import RECORD_MODES
+from harness.errors import CostEvalError
 
 if TYPE_CHECKING:
     from harness.plugin.session import CostEvalSession  # noqa: F401  (used in a string annotation)
@@ -35,9 +37,6 @@ def parse_update_mode(value: str) -> str:
     return value
 
 
-RECORD_MODES = ("none", "new", "all")
-
-
 def parse_record_mode(value: str) -> str:
     """``--cost-eval-record-mode none|new|all``."""
     if value not in RECORD_MODES:
@@ -47,11 +46,6 @@ def parse_record_mode(value: str) -> str:
             "'all' (call again for every request)."
         )
     return value
-
-
-def default_record_mode() -> Literal["none", "new"]:
-    """``none`` in CI (the ``CI`` environment variable is set), else ``new``."""
-    return "none" if os.environ.get("CI") else "new"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -148,22 +142,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("cost_eval_report", "Where to write the HTML report", default=None)
 
 
-def option_or_ini(config: pytest.Config, name: str) -> str | None:
-    """A flag's value, else its ini key's, else None."""
-    value = config.getoption(name)
-    if value is None:
-        ini = config.getini(name)
-        value = ini if ini else None
-    return None if value is None else str(value)
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Register the evaluation session, only when ``--cost-eval`` is given."""
     if not config.getoption("cost_eval"):
         return
-    # Imported here, not at module level: the session pulls in the pipeline.
-    from harness.errors import CostEvalError
+    # The one lazy hop into the package: the session pulls in the engine, and a plain
+    # `pytest` run (no --cost-eval) must stay light.
     from harness.plugin.session import CostEvalSession
 
     try:

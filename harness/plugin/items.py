@@ -16,6 +16,7 @@ import pytest
 
 from harness.errors import CostEvalError
 from harness.formatting import cost_change, money, points
+from harness.report.redaction import placeholder
 from harness.types import CaseResult, Summary
 
 if TYPE_CHECKING:
@@ -126,7 +127,6 @@ def failure_text(
     """
     show = shorten
     if redact:
-        from harness.report.render import placeholder
 
         def show(text: str, width: int = 110) -> str:
             return placeholder(text)

@@ -13,14 +13,26 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from harness.analysis.compare import compare_runs, describe_change
+from harness.config.record_mode import RecordMode, default_record_mode
 from harness.config.settings import Settings, load_settings
-from harness.config.suites import Suite, display_path, load_suite
-from harness.engine.executor import RecordMode
-from harness.engine.run import Plan, RunOutcome, prepare
+from harness.config.suites import Suite, display_path, load_suite, now_iso, suite_files
+from harness.engine.batching import run_with_batches
+from harness.engine.metadata import new_run_id, run_metadata
+from harness.engine.model import Plan, RunOutcome
+from harness.engine.prepare import prepare
+from harness.engine.router_sweep import describe_sweep
 from harness.engine.run import run as run_pipeline
 from harness.errors import CostEvalError
 from harness.formatting import cost_change, money, points
-from harness.plugin.items import SuiteFile, shorten
+from harness.plugin.items import ConfigItem, SuiteFile, shorten
+from harness.plugin.xdist import absorb, empty_outcome, merge_outcomes, outcome_to_wire
+from harness.report import render_report, write_markdown_summary
+from harness.store.batches import DuckBatchStore
+from harness.store.journal import Journal, recover_journals
+from harness.store.responses import load_responses
+from harness.store.runs import load_scores, previous_run_id, stored_run, write_run
+from harness.store.sweeps import write_sweeps
 from harness.types import CaseResult, Summary
 
 if TYPE_CHECKING:
@@ -31,11 +43,19 @@ if TYPE_CHECKING:
     from harness.types import Response
 
 
+def option_or_ini(config: pytest.Config, name: str) -> str | None:
+    """A flag's value, else its ini key's, else None."""
+    value = config.getoption(name)
+    if value is None:
+        ini = config.getini(name)
+        value = ini if ini else None
+    return None if value is None else str(value)
+
+
 class CostEvalSession:
     """Run state, kept in ``config.stash[harness.plugin.session_key]``."""
 
     def __init__(self, config: pytest.Config) -> None:
-        from harness.plugin import default_record_mode, option_or_ini
 
         self.config = config
         root = Path(config.rootpath)
@@ -74,8 +94,6 @@ class CostEvalSession:
                 "--cost-eval-fail-on-regression needs --cost-eval-compare=last (or a run id)."
             )
         if not self.is_worker and not config.getoption("collectonly"):
-            from harness.store.journal import recover_journals
-
             # Answers a killed run paid for go into the store before anything is sent
             # (under xdist the controller does it, before the workers start).
             self.recovered = recover_journals(self.settings.db)
@@ -114,7 +132,6 @@ class CostEvalSession:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Remember the items left after deselection: the pairs to evaluate (pytest hook)."""
-        from harness.plugin.items import ConfigItem
 
         self.items = [item for item in session.items if isinstance(item, ConfigItem)]
 
@@ -141,8 +158,6 @@ class CostEvalSession:
             self._evaluate(selected)
 
     def _evaluate(self, selected: list[tuple[str, str]]) -> None:
-        from harness.store.journal import Journal
-        from harness.store.runs import load_responses
 
         try:
             if self.recorded is None:
@@ -157,13 +172,12 @@ class CostEvalSession:
                 "on_response": self.journal.append,
             }
             if self.config.getoption("cost_eval_batch"):
-                from harness.engine.batching import run_with_batches
-
                 outcome = run_with_batches(
                     self.plan,
                     self.suites,
                     selected,
                     poll_interval=self.config.getoption("cost_eval_batch_poll"),
+                    batch_store=DuckBatchStore(self.settings.db),
                     **options,
                 )
             else:
@@ -176,8 +190,6 @@ class CostEvalSession:
         if self.outcome is None:
             self.outcome = outcome
         else:
-            from harness.plugin.xdist import absorb
-
             absorb(self.outcome, outcome)
 
     @property
@@ -237,9 +249,6 @@ class CostEvalSession:
 
     def merge_workers(self) -> None:
         """Under xdist the controller ran nothing: fold the workers' outcomes into one run."""
-        from harness.config.suites import now_iso, suite_files
-        from harness.engine.run import new_run_id, run_metadata
-        from harness.plugin.xdist import empty_outcome, merge_outcomes
 
         order: list[tuple[str, str]] = []
         for path in suite_files(self.settings.suites_dir):
@@ -259,8 +268,6 @@ class CostEvalSession:
         if hasattr(self.config, "workerinput"):
             # An xdist worker: hand the outcome to the controller, the only writer.
             if self.outcome is not None:
-                from harness.plugin.xdist import outcome_to_wire
-
                 self.config.workeroutput["cost_eval"] = outcome_to_wire(self.outcome)  # type: ignore[attr-defined]
             return
         if self.outcome is None and self.worker_wires:
@@ -268,15 +275,10 @@ class CostEvalSession:
         if self.outcome is None:
             self.save_journal()  # interrupted (Ctrl-C): keep what was paid for
             return
-        from harness.report import render_report, write_markdown_summary
-        from harness.store.journal import recover_journals
-        from harness.store.runs import stored_run, write_run
 
         try:
             write_run(self.settings.db, self.outcome)
             if self.outcome.sweeps:
-                from harness.engine.router_sweep import write_sweeps
-
                 write_sweeps(self.settings.db, self.outcome.run_id, self.outcome.sweeps)
             if self.journal is not None:
                 self.journal.discard()
@@ -306,7 +308,6 @@ class CostEvalSession:
         """After an interrupted run: fold its journal (and any others) into the store."""
         if self.journal is None or self.journal.entries == 0:
             return
-        from harness.store.journal import recover_journals
 
         self.journal.close()
         try:
@@ -316,8 +317,6 @@ class CostEvalSession:
 
     def compare(self, stored: StoredRun, session: pytest.Session) -> None:
         """Compare the stored run with the previous one (or a named run)."""
-        from harness.analysis.compare import compare_runs
-        from harness.store.runs import load_scores, previous_run_id
 
         assert self.outcome is not None and self.compare_to is not None
         run_id = self.outcome.run_id
@@ -373,8 +372,6 @@ class CostEvalSession:
             )
             sweep = outcome.sweeps.get((summary.suite, summary.config))
             if sweep is not None:
-                from harness.engine.router_sweep import describe_sweep
-
                 write(f"{'':15}{describe_sweep(sweep)}")
             if summary.errors:
                 first = next(
@@ -388,8 +385,6 @@ class CostEvalSession:
         for suite, problem in outcome.problems.items():
             write(f"  ERROR        {suite}: {problem}", red=True)
         if self.compared_with is not None:
-            from harness.analysis.compare import describe_change
-
             regressed = sum(1 for change in self.changes if change.regressed)
             write(f"compared with run {self.compared_with}: {regressed} regressed")
             for change in self.changes:

@@ -2,7 +2,8 @@
 
 ``sim:`` (offline simulated models), ``replay:`` (recorded responses only),
 ``openai:`` and ``anthropic:`` (the real APIs, through their official SDKs).
-Each provider module is imported only when a model of its prefix is used.
+The provider modules are imported with this package; each one imports its
+SDK only when a provider of its prefix is built.
 """
 
 from __future__ import annotations
@@ -11,8 +12,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from harness.errors import ConfigError, UnknownComponent
+from harness.providers.anthropic import AnthropicProvider
 from harness.providers.base import Provider
-from harness.providers.replay import Lookup
+from harness.providers.openai import OpenAIProvider
+from harness.providers.replay import Lookup, ReplayProvider
+from harness.providers.sim import MODELS as SIM_MODELS
+from harness.providers.sim import SimProvider, check_model
 
 PROVIDERS = ("sim", "replay", "openai", "anthropic")
 """Known model-spec prefixes."""
@@ -48,24 +53,16 @@ def check_model_spec(spec: str, *, where: str) -> None:
     if prefix not in PROVIDERS:
         raise UnknownComponent("provider", prefix, PROVIDERS, where=where)
     if prefix == "sim":
-        from harness.providers.sim import check_model
-
         try:
             check_model(spec)
         except UnknownComponent as exc:
-            raise UnknownComponent(exc.kind, exc.name, _sim_models(), where=where) from None
+            raise UnknownComponent(exc.kind, exc.name, sorted(SIM_MODELS), where=where) from None
     if prefix == "replay":
         # Replayed models only need a "provider:model" name: their answers come
         # from recordings (imported ones may name no provider we can call).
         inner_prefix, inner_sep, inner_name = name.partition(":")
         if not inner_sep or not inner_name or not inner_prefix:
             raise UnknownComponent("provider", spec, PROVIDERS, where=where)
-
-
-def _sim_models() -> list[str]:
-    from harness.providers.sim import MODELS
-
-    return sorted(MODELS)
 
 
 REMOTE_OPTIONS = (
@@ -104,10 +101,10 @@ def make_provider(
     """
     opts = dict(options or {})
     factories: dict[str, Callable[[], Provider]] = {
-        "sim": _sim,
-        "replay": lambda: _replay(lookup),
-        "openai": lambda: _openai(opts),
-        "anthropic": lambda: _anthropic(opts),
+        "sim": SimProvider,
+        "replay": lambda: ReplayProvider(lookup),
+        "openai": lambda: OpenAIProvider(**opts),
+        "anthropic": lambda: AnthropicProvider(**opts),
     }
     factory = factories.get(prefix)
     if factory is None:
@@ -121,30 +118,6 @@ def make_provider(
                 f"{', '.join(repr(k) for k in unknown)}. Allowed: {', '.join(allowed)}."
             )
     return factory()
-
-
-def _sim() -> Provider:
-    from harness.providers.sim import SimProvider
-
-    return SimProvider()
-
-
-def _replay(lookup: Lookup) -> Provider:
-    from harness.providers.replay import ReplayProvider
-
-    return ReplayProvider(lookup)
-
-
-def _openai(options: dict[str, Any]) -> Provider:
-    from harness.providers.openai import OpenAIProvider
-
-    return OpenAIProvider(**options)
-
-
-def _anthropic(options: dict[str, Any]) -> Provider:
-    from harness.providers.anthropic import AnthropicProvider
-
-    return AnthropicProvider(**options)
 
 
 __all__ = [

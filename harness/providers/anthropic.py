@@ -187,7 +187,7 @@ def _get(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
 
 
-def to_usage(usage: AnthropicUsage | Mapping[str, Any] | None) -> Usage:
+def usage_from_message(usage: AnthropicUsage | Mapping[str, Any] | None) -> Usage:
     """The harness usage of a Messages API ``usage`` (SDK object or JSON).
 
     Raises:
@@ -236,7 +236,7 @@ def answer_from_message(
             f"the provider's response is not a message (content = {content!r:.80})",
             attempts=attempts,
         )
-    usage = to_usage(_get(message, "usage"))
+    usage = usage_from_message(_get(message, "usage"))
     if stop_reason == "max_tokens":
         failure = truncated_answer(
             "stop_reason=max_tokens", purpose, attempts=attempts, usage=usage
@@ -264,5 +264,5 @@ __all__ = [
     "answer_from_message",
     "message_params",
     "split_system",
-    "to_usage",
+    "usage_from_message",
 ]

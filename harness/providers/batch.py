@@ -24,18 +24,22 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from harness.errors import ProviderError, UnknownComponent
-from harness.providers.remote import CallFailed, model_name
+from harness.providers.anthropic import AnthropicProvider, answer_from_message, message_params
+from harness.providers.openai import (
+    OpenAIProvider,
+    answer_from_completion,
+    body_params,
+    to_openai_message,
+)
+from harness.providers.remote import CallFailed, RemoteProvider, model_name
 from harness.types import Request, Response
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
     from openai import AsyncOpenAI
-
-    from harness.providers.anthropic import AnthropicProvider
-    from harness.providers.openai import OpenAIProvider
 
 BATCH_PROVIDERS = ("openai", "anthropic")
 """Providers with a batch API."""
@@ -191,27 +195,29 @@ def _errors(requests: Mapping[str, Request], error: str) -> dict[str, Response]:
     }
 
 
-def _backend(prefix: str, options: dict[str, Any], say: Progress, poll_interval: float) -> _Backend:
+def _backend(
+    prefix: str, options: dict[str, Any], say: Progress, poll_interval: float
+) -> _Backend[Any]:
     if prefix == "openai":
-        from harness.providers.openai import OpenAIProvider
-
         return _OpenAIBatches(OpenAIProvider(**options), say, poll_interval)
-    from harness.providers.anthropic import AnthropicProvider
-
     return _AnthropicBatches(AnthropicProvider(**options), say, poll_interval)
 
 
-class _Backend:
+ProviderT = TypeVar("ProviderT", bound=RemoteProvider[Any])
+
+
+class _Backend(Generic[ProviderT]):
     """One provider's batch API: submit a group, collect its results."""
 
     prefix = ""
 
-    def __init__(self, say: Progress, poll_interval: float) -> None:
+    def __init__(self, provider: ProviderT, say: Progress, poll_interval: float) -> None:
+        self.provider = provider
         self.say = say
         self.poll_interval = max(0.0, poll_interval)
 
     def describe(self, exc: BaseException) -> str:
-        raise NotImplementedError
+        return self.provider.describe(exc)
 
     async def submit(self, group: Mapping[str, Request]) -> str:
         raise NotImplementedError
@@ -226,7 +232,7 @@ class _Backend:
         raise NotImplementedError
 
     async def aclose(self) -> None:
-        raise NotImplementedError
+        await self.provider.aclose()
 
     async def collect(self, batch_id: str, group: Mapping[str, Request]) -> _Outcome:
         """Poll ``batch_id`` until it ends, then read its results."""
@@ -272,27 +278,18 @@ class _Backend:
         return _Outcome(responses, done=True)
 
 
-class _OpenAIBatches(_Backend):
+class _OpenAIBatches(_Backend[OpenAIProvider]):
     prefix = "openai"
     TERMINAL = ("completed", "failed", "expired", "cancelled")
 
     def __init__(self, provider: OpenAIProvider, say: Progress, poll_interval: float) -> None:
-        super().__init__(say, poll_interval)
-        self.provider = provider
+        super().__init__(provider, say, poll_interval)
         self._status: dict[str, Any] = {}
 
     async def client(self) -> AsyncOpenAI:
         return await self.provider.get_client()
 
-    def describe(self, exc: BaseException) -> str:
-        return self.provider.describe(exc)
-
-    async def aclose(self) -> None:
-        await self.provider.aclose()
-
     async def submit(self, group: Mapping[str, Request]) -> str:
-        from harness.providers.openai import body_params, to_openai_message
-
         lines = []
         for request_hash, request in group.items():
             body = {
@@ -336,8 +333,6 @@ class _OpenAIBatches(_Backend):
         self, batch_id: str, group: Mapping[str, Request], latency_ms: float
     ) -> dict[str, Response]:
         from openai.types.chat import ChatCompletion
-
-        from harness.providers.openai import answer_from_completion
 
         batch = self._status[batch_id]
         client = await self.client()
@@ -395,25 +390,13 @@ class _OpenAIBatches(_Backend):
         )
 
 
-class _AnthropicBatches(_Backend):
+class _AnthropicBatches(_Backend[AnthropicProvider]):
     prefix = "anthropic"
-
-    def __init__(self, provider: AnthropicProvider, say: Progress, poll_interval: float) -> None:
-        super().__init__(say, poll_interval)
-        self.provider = provider
 
     async def client(self) -> AsyncAnthropic:
         return await self.provider.get_client()
 
-    def describe(self, exc: BaseException) -> str:
-        return self.provider.describe(exc)
-
-    async def aclose(self) -> None:
-        await self.provider.aclose()
-
     async def submit(self, group: Mapping[str, Request]) -> str:
-        from harness.providers.anthropic import message_params
-
         items: list[Any] = []
         for request_hash, request in group.items():
             params = message_params(request, cache_system_prompt=self.provider.cache_system_prompt)
@@ -436,8 +419,6 @@ class _AnthropicBatches(_Backend):
     async def results(
         self, batch_id: str, group: Mapping[str, Request], latency_ms: float
     ) -> dict[str, Response]:
-        from harness.providers.anthropic import answer_from_message
-
         client = await self.client()
         out: dict[str, Response] = {}
         async for item in await client.messages.batches.results(batch_id):

@@ -154,7 +154,7 @@ class RateLimiter:
             self.tokens.refund(estimated - actual)
 
 
-def estimate_tokens(messages: Sequence[Message], max_output_tokens: int) -> int:
+def estimate_request_tokens(messages: Sequence[Message], max_output_tokens: int) -> int:
     """Tokens a call may count against a tokens-per-minute limit (before the call).
 
     Prompt: ``ceil(len / 4) + 4`` per message; plus the output allowance, which
@@ -164,4 +164,11 @@ def estimate_tokens(messages: Sequence[Message], max_output_tokens: int) -> int:
     return prompt + max(0, max_output_tokens)
 
 
-__all__ = ["BURST_SECONDS", "Clock", "RateLimiter", "Sleep", "TokenBucket", "estimate_tokens"]
+__all__ = [
+    "BURST_SECONDS",
+    "Clock",
+    "RateLimiter",
+    "Sleep",
+    "TokenBucket",
+    "estimate_request_tokens",
+]

@@ -149,7 +149,7 @@ def body_params(params: tuple[tuple[str, Any], ...] | Mapping[str, Any]) -> dict
     return out
 
 
-def to_usage(usage: CompletionUsage | None) -> Usage:
+def usage_from_completion(usage: CompletionUsage | None) -> Usage:
     """The harness usage of a Chat Completions ``usage`` object (None: nothing reported).
 
     Raises:
@@ -207,7 +207,7 @@ def answer_from_completion(
     if refusal:
         raise CallFailed("Refusal", f"the model refused: {refusal}", attempts=attempts)
     text = choice.message.content
-    usage = to_usage(completion.usage)
+    usage = usage_from_completion(completion.usage)
     if choice.finish_reason == "length":
         failure = truncated_answer("finish_reason=length", purpose, attempts=attempts, usage=usage)
         if failure is not None:
@@ -234,5 +234,5 @@ __all__ = [
     "answer_from_completion",
     "body_params",
     "to_openai_message",
-    "to_usage",
+    "usage_from_completion",
 ]

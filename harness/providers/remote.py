@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
 from harness.errors import ProviderError
-from harness.providers.limits import RateLimiter, estimate_tokens
+from harness.providers.limits import RateLimiter, estimate_request_tokens
 from harness.providers.redact import safe_error
 from harness.types import Request, Response, Usage
 
@@ -339,7 +339,7 @@ class RemoteProvider(Generic[ClientT]):
             if self.limiter.enabled:
                 max_tokens = dict(request.params).get("max_tokens")
                 allowance = max_tokens if isinstance(max_tokens, int) else self.default_max_tokens
-                estimated = estimate_tokens(request.messages, allowance)
+                estimated = estimate_request_tokens(request.messages, allowance)
                 await self.limiter.acquire(estimated)
             started = time.perf_counter()
             try:

@@ -490,7 +490,7 @@ def _answer_documents(
 def _answer_faq(model: str, question: str) -> str:
     ignore_negation = (
         model == SMALL
-        and sim_world.has_negation(sim_world.normalize(question))
+        and sim_world.has_negation(sim_world.normalize_question(question))
         and _unit(model, "negation", question) < SMALL_IGNORES_NEGATION
     )
     fact = sim_world.match_fact(question, ignore_negation=ignore_negation)

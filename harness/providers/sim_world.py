@@ -505,7 +505,7 @@ _DAYS = re.compile(r"(\d[\d,]*)\s*-?\s*days?\b")
 _DOLLARS = re.compile(r"\$\s*(\d[\d,]*)|(\d[\d,]*)\s*(?:dollars|usd)\b")
 
 
-def normalize(text: str) -> str:
+def normalize_question(text: str) -> str:
     """Lowercase, expand negative contractions and keep only words, ``$`` and ``-``.
 
     The result has single spaces between words, so keywords can be found as whole
@@ -569,7 +569,7 @@ def match_fact(question: str, *, ignore_negation: bool = False) -> Fact | None:
         question: The raw question text.
         ignore_negation: Delete negation words first, as a careless reader would.
     """
-    normalized = normalize(question)
+    normalized = normalize_question(question)
     if ignore_negation:
         normalized = strip_negations(normalized)
     best: Fact | None = None
@@ -582,5 +582,5 @@ def match_fact(question: str, *, ignore_negation: bool = False) -> Fact | None:
 
 def in_domain(question: str) -> bool:
     """True when ``question`` is about Northwind Outfitters at all."""
-    normalized = normalize(question)
+    normalized = normalize_question(question)
     return any(contains(normalized, word) for word in DOMAIN_WORDS)

@@ -1,20 +1,24 @@
 """The self-contained HTML report of a run.
 
 Importing this package is cheap: jinja2 and matplotlib are imported only when
-a report is rendered.
+a report is rendered, duckdb only when the results database is read.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from harness.analysis.compare import PairChange
-    from harness.report.render import RunContext
-    from harness.store.runs import StoredRun
+from harness.analysis.compare import PairChange, compare_runs
+from harness.errors import CostEvalError
+from harness.report.markdown import render_markdown
+from harness.report.redaction import redact_requested
+from harness.report.render import RunContext, write_html_report
+from harness.stats.bootstrap import DEFAULT_SEED
+from harness.store.runs import StoredRun, load_history, load_scores, previous_run_id
+from harness.store.sweeps import load_sweeps
 
-__all__ = ["render_report", "write_markdown_summary"]
+__all__ = ["render_report", "run_context", "write_markdown_summary"]
 
 
 def render_report(
@@ -40,15 +44,10 @@ def render_report(
     Raises:
         CostEvalError: the report cannot be written.
     """
-    # Imported here: the plugin imports this package in every pytest session,
-    # and the renderer pulls in the storage and templating code.
-    from harness.report.render import redact_requested
-    from harness.report.render import render_report as render
-
     if redact is None:
         redact = redact_requested(stored.run)
     extra = run_context(db, stored, previous=previous) if db is not None else None
-    return render(stored, path, max_cases=max_cases, extra=extra, redact=redact)
+    return write_html_report(stored, path, max_cases=max_cases, extra=extra, redact=redact)
 
 
 def run_context(
@@ -59,10 +58,6 @@ def run_context(
     Args:
         previous: The comparison with the previous run, if already made.
     """
-    from harness.analysis.compare import compare_runs
-    from harness.report.render import RunContext
-    from harness.store.runs import load_history, load_scores, previous_run_id
-
     run_id = str(stored.run["run_id"])
     changes = None
     if previous is not None:
@@ -71,10 +66,8 @@ def run_context(
     else:
         before_id = previous_run_id(db, run_id)
     if before_id is not None and changes is None:
-        seed = int(stored.run.get("seed") or 20261126)
+        seed = int(stored.run.get("seed") or DEFAULT_SEED)
         changes = compare_runs(load_scores(db, before_id), stored, seed=seed)
-    from harness.engine.router_sweep import load_sweeps
-
     return RunContext(
         history=load_history(db, limit=10),
         changes=changes,
@@ -93,12 +86,6 @@ def write_markdown_summary(stored: StoredRun, path: Path, *, redact: bool | None
     Raises:
         CostEvalError: the file cannot be written.
     """
-    import os
-
-    from harness.errors import CostEvalError
-    from harness.report.markdown import render_markdown
-    from harness.report.render import redact_requested
-
     if redact is None:
         redact = redact_requested(stored.run)
     text = render_markdown(stored, redact=redact)

@@ -12,7 +12,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from harness.analysis.cache_replay import is_shown
+from harness.analysis.cache_sweep import is_shown
 from harness.report.charts import CacheSweepChart, cache_sweep_svg
 from harness.types import Summary
 

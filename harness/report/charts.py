@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from harness.formatting import money
+
 VERDICT_COLOURS = {
     "pass": "#1a7f37",
     "fail": "#cf222e",
@@ -113,8 +115,6 @@ def cost_quality_svg(points: Sequence[ChartPoint], *, title: str, id_prefix: str
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
-
-    from harness.formatting import money
 
     drawable = [p for p in points if math.isfinite(p.cost) and math.isfinite(p.quality)]
     style = _style()

@@ -7,19 +7,17 @@ token before wrapping differing ones in ``<del>``/``<ins>``.
 
 With ``redact=True`` (``[tool.cost-eval] redact = true``) no case text reaches
 the page: outputs, references, expected answers, judge rationales and error
-messages are replaced by :func:`placeholder` (length and a hash, so equal texts
-still show as equal), for suites built from customer data whose report is
-shared more widely than the data.
+messages are replaced by :func:`~harness.report.redaction.placeholder` (length
+and a hash, so equal texts still show as equal), for suites built from customer
+data whose report is shared more widely than the data.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
@@ -27,11 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
+from harness import __version__
 from harness.errors import CostEvalError
 from harness.files import AtomicFile
 from harness.formatting import money, points
 from harness.report.cache_sweeps import build_cache_sweeps
 from harness.report.charts import ChartPoint, cost_quality_svg, pareto_frontier
+from harness.report.redaction import redact_case
 from harness.report.sweeps import build_sweeps
 from harness.store.runs import StoredRun
 from harness.types import CaseResult, Summary
@@ -54,67 +54,6 @@ BADGE_RANK = {"pass": 0, "inconclusive": 1, "flagged": 2, "fail": 3}
 """Sort order of the verdict column: best first."""
 
 _WORD = re.compile(r"(\S+)(\s*)")
-
-
-# --- redaction --------------------------------------------------------------------
-
-REDACTED_PREFIX = "[redacted"
-"""How every placeholder starts."""
-_ERROR_TAIL = re.compile(r" \(after \d+ attempts?\)$")
-
-
-def text_hash(text: str) -> str:
-    """The first 12 hex digits of the SHA-256 of ``text`` (UTF-8)."""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-
-
-def placeholder(text: str) -> str:
-    """What a redacted report shows instead of ``text``: its length and hash.
-
-    Equal texts get equal placeholders, so a reader still sees whether an
-    output matched its reference. The hash hides a text only from someone who
-    cannot guess it: a one-word answer can be found by hashing candidates.
-    """
-    return f"[redacted: {len(text)} chars, sha256 {text_hash(text)}]"
-
-
-def redact_error(error: str) -> str:
-    """An error row's text with its message redacted, its kind and attempts kept.
-
-    ``"Refusal: the model refused: <model text> (after 1 attempt)"`` becomes
-    ``"Refusal: [redacted: ...] (after 1 attempt)"``: some messages quote the
-    model or the prompt. The full text stays in the results database.
-    """
-    kind, sep, rest = error.partition(": ")
-    if not sep:
-        return placeholder(error)
-    tail = _ERROR_TAIL.search(rest)
-    message = rest[: tail.start()] if tail else rest
-    return f"{kind}: {placeholder(message)}{tail.group(0) if tail else ''}"
-
-
-def redact_case(case: CaseResult) -> CaseResult:
-    """``case`` with every text that came from the suite or a model replaced."""
-    return replace(
-        case,
-        output=placeholder(case.output),
-        reference=placeholder(case.reference),
-        expected=placeholder(case.expected) if case.expected is not None else None,
-        rationale=placeholder(case.rationale) if case.rationale else "",
-        error=redact_error(case.error) if case.error is not None else None,
-    )
-
-
-def redact_requested(run: Mapping[str, Any]) -> bool:
-    """Whether a stored run's settings asked for redaction (``settings_json`` ``redact``)."""
-    raw = run.get("settings_json")
-    if not raw:
-        return False
-    try:
-        settings = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        return False
-    return isinstance(settings, Mapping) and settings.get("redact") is True
 
 
 # --- view model -------------------------------------------------------------------
@@ -475,7 +414,10 @@ class RunContext:
     """The comparison with an earlier run, when there is one."""
     compared_with: str | None = None
     sweeps: Mapping[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
-    """The run's threshold sweeps by (suite, configuration) (``sweep_run.load_sweeps``)."""
+    """The run's threshold sweeps by (suite, configuration).
+
+    As :func:`harness.store.sweeps.load_sweeps` reads them.
+    """
 
 
 def build_trend(history: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
@@ -496,11 +438,9 @@ def build_context(
 ) -> dict[str, Any]:
     """Everything the template shows, formatted; only summaries and flagged/errored cases.
 
-    With ``redact``, case texts are replaced by :func:`placeholder` before
+    With ``redact``, case texts are replaced by :func:`~harness.report.redaction.placeholder` before
     anything is formatted, so no view can show them.
     """
-    from harness import __version__
-
     results = [redact_case(r) for r in stored.results] if redact else list(stored.results)
     rows = [summary_view(i, s) for i, s in enumerate(stored.summaries)]
     trend_runs, trend = build_trend(extra.history if extra else ())
@@ -574,7 +514,7 @@ def render_html(
     return template.render(build_context(stored, max_cases=max_cases, extra=extra, redact=redact))
 
 
-def render_report(
+def write_html_report(
     stored: StoredRun,
     path: Path,
     *,
@@ -588,7 +528,7 @@ def render_report(
     reader (or a CI artifact upload) never sees half a report. At most
     ``max_cases`` flagged cases (and as many errored ones) are shown in full.
     With ``redact``, no prompt, output, reference or expected text appears in
-    it (see :func:`placeholder`).
+    it (see :func:`~harness.report.redaction.placeholder`).
 
     Raises:
         CostEvalError: the report cannot be written (directory not writable, disk full).

@@ -152,6 +152,9 @@ def normalize_text(
 ) -> str:
     """The text as :class:`ExactScorer` compares it.
 
+    Punctuation is deleted everywhere, not only at the end as in the exact
+    cache's :func:`~harness.strategies.exact_cache.normalize_prompt`.
+
     Args:
         text: The text to normalize.
         ignore_case: Case-fold (``"Straße"`` and ``"STRASSE"`` become equal).

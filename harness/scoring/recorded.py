@@ -27,12 +27,11 @@ The pipeline uses it like this::
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.analysis.router_sweep import SweepInput
 from harness.errors import CostEvalError, GoldenError
 from harness.providers import base_model
 from harness.scoring.base import scorers
@@ -137,74 +136,6 @@ class RecordedQuality:
         """Case ids in recorded order (those ``model`` answered, when given)."""
         return tuple(
             dict.fromkeys(c for c, m in self._labels if model is None or m == base_model(model))
-        )
-
-    def sweep_input(
-        self,
-        *,
-        strong: str,
-        weak: str,
-        router_score: Any = None,
-        baseline: str | None = None,
-        case_ids: Sequence[str] | None = None,
-        cost: Callable[[str, Usage], float] | None = None,
-    ) -> SweepInput:
-        """A :class:`~harness.analysis.router_sweep.SweepInput` from the labels of two models.
-
-        Args:
-            strong: The strong model's spec.
-            weak: The weak model's spec.
-            router_score: Router score per case, in the order of ``case_ids``.
-            baseline: The baseline model (default: ``strong``).
-            case_ids: The cases, in order (default: every case both models answered).
-            cost: USD of a call from its model and usage, for labels recorded
-                without ``cost_usd``.
-
-        Raises:
-            CostEvalError: a case lacks a label for one of the models, a quality,
-                or a cost (with no ``cost`` function).
-        """
-        baseline = baseline or strong
-        if case_ids is None:
-            weak_ids = set(self.case_ids(weak))
-            case_ids = [c for c in self.case_ids(strong) if c in weak_ids]
-        quality: dict[str, list[float]] = {strong: [], weak: [], baseline: []}
-        costs: dict[str, list[float]] = {strong: [], weak: [], baseline: []}
-        categories: list[str] = []
-        for case_id in case_ids:
-            labels: dict[str, RecordedLabel] = {}
-            for model in quality:
-                label = self.record(case_id, model)
-                if label is None or label.quality is None:
-                    what = "no label" if label is None else "a label without quality"
-                    raise CostEvalError(
-                        f"{self.source or 'recorded labels'}: case {case_id!r} has {what} "
-                        f"for model {model!r}; a sweep needs the quality of both models' answers."
-                    )
-                labels[model] = label
-            for model, label in labels.items():
-                assert label.quality is not None  # checked above
-                quality[model].append(label.quality)
-                if label.cost_usd is not None:
-                    costs[model].append(label.cost_usd)
-                elif cost is not None:
-                    costs[model].append(float(cost(model, label.usage)))
-                else:
-                    raise CostEvalError(
-                        f"case {case_id!r}, model {model!r}: no recorded cost_usd; pass a "
-                        "cost function (model, usage) -> USD, e.g. from the price table."
-                    )
-            categories.append(labels[strong].category)
-        return SweepInput.build(
-            case_ids=list(case_ids),
-            strong_score=quality[strong],
-            weak_score=quality[weak],
-            baseline_score=quality[baseline],
-            strong_cost=costs[strong],
-            weak_cost=costs[weak],
-            baseline_cost=costs[baseline],
-            router_score=router_score,
-            categories=categories,
         )
 
 

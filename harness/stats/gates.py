@@ -23,8 +23,8 @@ import numpy as np
 
 from harness.config_values import check_keys, get_float, get_str
 from harness.errors import ConfigError, CostEvalError
-from harness.stats.bootstrap import (
-    Deltas,
+from harness.stats.bootstrap import Deltas
+from harness.stats.significance import (
     holm,
     mcnemar_exact,
     min_detectable_drop,
@@ -125,11 +125,11 @@ class GateInput:
     """Candidate cost per query over the baseline's, or None when unknown."""
     binary: bool = False
     """True when every candidate and baseline score is 0 or 1 (see
-    :func:`harness.stats.bootstrap.is_binary`); the deltas are then -1, 0 or 1 and the
+    :func:`harness.stats.significance.is_binary`); the deltas are then -1, 0 or 1 and the
     result carries the exact McNemar p-value."""
     noise: float | None = None
     """Quality change judge noise alone can explain, in score units: the
-    judge's flip rate (:func:`harness.stats.bootstrap.flip_rate`) times the score range.
+    judge's flip rate (:func:`harness.stats.significance.flip_rate`) times the score range.
     No drop smaller than this fails the gate. None when not measured."""
 
 
@@ -147,7 +147,7 @@ class GateResult:
     """``"mcnemar"`` when ``p_value`` is McNemar's (binary scores), else ``"bootstrap"``."""
     min_detectable_drop: float = math.inf
     """Smallest true drop this n detects at :data:`POWER` (see
-    :func:`harness.stats.bootstrap.min_detectable_drop`); inf when nothing was scored."""
+    :func:`harness.stats.significance.min_detectable_drop`); inf when nothing was scored."""
     category_p_values: Mapping[str, float] = field(default_factory=dict)
     """Holm-adjusted one-sided p-value of each category (H1: drop > ``max_category_drop``)."""
 
@@ -171,7 +171,7 @@ def _deltas(values: Deltas, what: str) -> np.ndarray[Any, np.dtype[np.float64]]:
     return arr
 
 
-def judge(spec: GateSpec, measured: GateInput) -> GateResult:
+def decide(spec: GateSpec, measured: GateInput) -> GateResult:
     """Apply ``spec`` to ``measured``: pass, fail, inconclusive or error.
 
     The quality check is non-inferiority: *pass* when the interval's lower

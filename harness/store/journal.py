@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from harness.config.suites import now_iso
+from harness.store.responses import store_responses
 from harness.types import Message, Request, Response, Usage
 
 
@@ -92,9 +94,6 @@ def recover_journals(db: Path) -> int:
     folder = journal_dir(db)
     if not folder.is_dir():
         return 0
-    from harness.config.suites import now_iso
-    from harness.store.runs import store_responses
-
     saved = 0
     for path in sorted(folder.glob("*.jsonl")):
         pairs = list(read_journal(path))

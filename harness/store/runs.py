@@ -1,29 +1,17 @@
-"""DuckDB storage: runs, configurations, per-case results, summaries, responses.
+"""Runs in the results database: writing a finished run, reading runs back, history, export.
 
-One file (``results/cost_eval.duckdb`` by default). Every table carries a
-``schema_version`` column. Rows go in through Arrow tables, not row by row.
-Migrations are forward-only ``ADD COLUMN IF NOT EXISTS`` statements in
-:data:`SCHEMA`, run at every open for writing. Only one process writes (DuckDB
-allows a single writer per file); the report and the CLI read.
-
-Tables:
-
-- ``runs``: one row per run: times, git sha and branch, harness version,
-  settings, the price snapshot, provider calls made.
-- ``configs``: each configuration of a run, as evaluated.
-- ``results``: one row per run x configuration x case.
-- ``summaries``: one row per run x suite x configuration: the verdict.
-- ``problems``: suites a run could not evaluate, and why.
-- ``responses``: the response store, keyed by request hash (no secrets: the
-  request is its model, messages and parameters only).
+A run is its ``runs`` row (times, git, settings, prices), the ``configs`` it
+evaluated, one ``results`` row per configuration x case, one ``summaries`` row
+per suite x configuration (the verdict) and the ``problems`` of suites it could
+not evaluate (tables in :mod:`harness.store.database`). :func:`write_run` stores
+all of them and the run's new responses in one transaction; :func:`load_run`,
+:func:`load_scores` and :func:`load_history` read them back.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -31,176 +19,40 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from harness.errors import StorageError
-from harness.types import (
-    SCHEMA_VERSION,
-    CaseResult,
-    CategorySummary,
-    Request,
-    Response,
-    Summary,
-    Usage,
+from harness.store.database import (
+    HISTORY_SELECT,
+    USAGE_FIELDS,
+    connect,
+    insert_rows,
+    query_rows,
+    table_names,
 )
+from harness.store.responses import insert_responses
+from harness.types import SCHEMA_VERSION, CaseResult, CategorySummary, Summary, Usage
 
 if TYPE_CHECKING:
     import duckdb
 
-    from harness.engine.run import RunOutcome
+    from harness.engine.model import RunOutcome
 
-LOCK_WAIT_ENV = "COST_EVAL_DB_LOCK_WAIT"
-DEFAULT_LOCK_WAIT = 60.0
-LOCK_POLL_SECONDS = 0.2
-MONEY = "DECIMAL(28, 12)"
-HISTORY_SELECT = """
-    SELECT r.run_id, r.rowid AS run_order, r.started_at, r.git_sha, r.git_branch,
-           s.suite, s.config, s.n, s.errors,
-           s.quality, s.baseline_quality, s.delta, s.ci_low, s.ci_high, s.verdict, s.enforced,
-           s.cost_per_query, s.savings_pct, s.flagged_cases
-    FROM summaries s JOIN runs r USING (run_id)
-"""
-"""One row per (run, suite, configuration); also the ``history`` view for your own SQL."""
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS runs (
-    schema_version INTEGER, run_id VARCHAR PRIMARY KEY, started_at VARCHAR,
-    finished_at VARCHAR, git_sha VARCHAR, git_branch VARCHAR, harness_version VARCHAR,
-    python_version VARCHAR, baseline VARCHAR, volume VARCHAR, seed BIGINT,
-    settings_json VARCHAR, prices_json VARCHAR, calls BIGINT
-);
-CREATE TABLE IF NOT EXISTS configs (
-    schema_version INTEGER, run_id VARCHAR, config VARCHAR, family VARCHAR,
-    enforce BOOLEAN, spec_json VARCHAR
-);
-CREATE TABLE IF NOT EXISTS results (
-    schema_version INTEGER, run_id VARCHAR, suite VARCHAR, config VARCHAR, case_id VARCHAR,
-    category VARCHAR, model VARCHAR, output VARCHAR, reference VARCHAR, expected VARCHAR,
-    score DOUBLE, baseline_score DOUBLE, delta DOUBLE, cost_usd {MONEY},
-    baseline_cost_usd {MONEY}, input_tokens BIGINT, cached_input_tokens BIGINT,
-    cache_write_tokens BIGINT, output_tokens BIGINT, reasoning_tokens BIGINT,
-    latency_ms DOUBLE, cache_hit BOOLEAN, calls INTEGER, error VARCHAR, flagged BOOLEAN
-);
-CREATE TABLE IF NOT EXISTS summaries (
-    schema_version INTEGER, run_id VARCHAR, suite VARCHAR, config VARCHAR, n INTEGER,
-    errors INTEGER, quality DOUBLE, baseline_quality DOUBLE, delta DOUBLE, ci_low DOUBLE,
-    ci_high DOUBLE, margin DOUBLE, verdict VARCHAR, reasons_json VARCHAR, enforced BOOLEAN,
-    cost_per_query {MONEY}, baseline_cost_per_query {MONEY}, savings_pct DOUBLE,
-    monthly_cost {MONEY}, baseline_monthly_cost {MONEY}, flagged_cases INTEGER,
-    categories_json VARCHAR
-);
-ALTER TABLE runs ADD COLUMN IF NOT EXISTS spend_usd {MONEY};
-ALTER TABLE results ADD COLUMN IF NOT EXISTS rationale VARCHAR;
-ALTER TABLE summaries ADD COLUMN IF NOT EXISTS extras_json VARCHAR;
-ALTER TABLE results ADD COLUMN IF NOT EXISTS eval_cost_usd {MONEY};
-ALTER TABLE summaries ADD COLUMN IF NOT EXISTS p_value DOUBLE;
-ALTER TABLE summaries ADD COLUMN IF NOT EXISTS test VARCHAR;
-ALTER TABLE summaries ADD COLUMN IF NOT EXISTS min_detectable_drop DOUBLE;
-ALTER TABLE summaries ADD COLUMN IF NOT EXISTS noise DOUBLE;
-CREATE TABLE IF NOT EXISTS problems (
-    schema_version INTEGER, run_id VARCHAR, suite VARCHAR, message VARCHAR
-);
-CREATE OR REPLACE VIEW history AS {HISTORY_SELECT};
-CREATE TABLE IF NOT EXISTS batches (
-    schema_version INTEGER, provider VARCHAR, batch_id VARCHAR PRIMARY KEY,
-    hashes_json VARCHAR, submitted_at VARCHAR, finished_at VARCHAR
-);
-CREATE TABLE IF NOT EXISTS responses (
-    schema_version INTEGER, request_hash VARCHAR PRIMARY KEY, model VARCHAR,
-    request_json VARCHAR, response VARCHAR, input_tokens BIGINT, cached_input_tokens BIGINT,
-    cache_write_tokens BIGINT, output_tokens BIGINT, reasoning_tokens BIGINT,
-    latency_ms DOUBLE, recorded_at VARCHAR
-);
-"""
-
-USAGE_FIELDS = (
-    "input_tokens",
-    "cached_input_tokens",
-    "cache_write_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-)
-
-
-def lock_wait_seconds() -> float:
-    """Seconds to wait for another process to release the database.
-
-    Set with the environment variable ``COST_EVAL_DB_LOCK_WAIT``.
-    """
-    try:
-        return max(0.0, float(os.environ.get(LOCK_WAIT_ENV, DEFAULT_LOCK_WAIT)))
-    except ValueError:
-        return DEFAULT_LOCK_WAIT
-
-
-@contextmanager
-def connect(
-    path: Path, *, read_only: bool = False, wait: float | None = None
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the database (creating it and its tables for writing), close when done.
-
-    Waits up to ``wait`` seconds (default :func:`lock_wait_seconds`) while another
-    process holds the file.
-
-    Raises:
-        StorageError: the file stayed locked, or is not a DuckDB file.
-    """
-    import duckdb
-
-    if read_only and not path.is_file():
-        raise StorageError(
-            f"{path}: no results database. Run `pytest --cost-eval` first, or give the "
-            "right file with --db."
-        )
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    wait = lock_wait_seconds() if wait is None else wait
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            connection = duckdb.connect(str(path), read_only=read_only)
-            break
-        except duckdb.IOException as exc:
-            locked = "lock" in str(exc).lower()
-            if locked and time.monotonic() < deadline:
-                # Another run holds the file (DuckDB allows one writer): it only
-                # writes at its end, so waiting a little usually suffices.
-                time.sleep(LOCK_POLL_SECONDS)
-                continue
-            if locked:
-                raise StorageError(
-                    f"{path}: another process is using the results database and did not "
-                    f"release it within {wait:g} s. Wait for that run to finish, give this "
-                    "run its own file with --cost-eval-db, or wait longer by setting "
-                    f"{LOCK_WAIT_ENV} (seconds)."
-                ) from None
-            raise StorageError(
-                f"{path}: cannot open the results database: {exc}. Is it a DuckDB file "
-                "written by this harness? Move it aside to start a new one."
-            ) from None
-    try:
-        if not read_only:
-            connection.execute(SCHEMA)
-        yield connection
-    finally:
-        connection.close()
+__all__ = [
+    "EXPORTED_TABLES",
+    "CaseScore",
+    "RunScores",
+    "StoredRun",
+    "export_parquet",
+    "load_history",
+    "load_run",
+    "load_scores",
+    "previous_run_id",
+    "resolve_run_id",
+    "stored_run",
+    "write_run",
+]
 
 
 def _money(value: Decimal) -> Decimal:
     return value.quantize(Decimal("1e-12"))
-
-
-def _insert(
-    connection: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mapping[str, Any]]
-) -> None:
-    """Insert rows through an Arrow table (one statement, not one per row)."""
-    if not rows:
-        return
-    import pyarrow as pa
-
-    columns = [row[0] for row in connection.execute(f"DESCRIBE {table}").fetchall()]
-    arrow = pa.table({c: [row.get(c) for row in rows] for c in columns})
-    connection.register("incoming_rows", arrow)
-    try:
-        connection.execute(f"INSERT INTO {table} SELECT * FROM incoming_rows")
-    finally:
-        connection.unregister("incoming_rows")
 
 
 def _run_row(outcome: RunOutcome) -> dict[str, Any]:
@@ -238,9 +90,9 @@ def write_run(path: Path, outcome: RunOutcome) -> None:
     settings = outcome.settings
     with connect(path) as connection:
         connection.execute("BEGIN TRANSACTION")
-        _insert(connection, "runs", [_run_row(outcome)])
+        insert_rows(connection, "runs", [_run_row(outcome)])
         used = {s.config for s in outcome.summaries}
-        _insert(
+        insert_rows(
             connection,
             "configs",
             [
@@ -256,11 +108,13 @@ def write_run(path: Path, outcome: RunOutcome) -> None:
                 if spec.name in used
             ],
         )
-        _insert(connection, "results", [_result_row(outcome.run_id, r) for r in outcome.results])
-        _insert(
+        insert_rows(
+            connection, "results", [_result_row(outcome.run_id, r) for r in outcome.results]
+        )
+        insert_rows(
             connection, "summaries", [_summary_row(outcome.run_id, s) for s in outcome.summaries]
         )
-        _insert(
+        insert_rows(
             connection,
             "problems",
             [
@@ -273,55 +127,8 @@ def write_run(path: Path, outcome: RunOutcome) -> None:
                 for suite, message in outcome.problems.items()
             ],
         )
-        _insert_responses(connection, outcome.new_responses.items(), outcome.finished_at)
+        insert_responses(connection, outcome.new_responses.items(), outcome.finished_at)
         connection.execute("COMMIT")
-
-
-def _insert_responses(
-    connection: duckdb.DuckDBPyConnection,
-    entries: Iterable[tuple[str, tuple[Request, Response]]],
-    recorded_at: str,
-) -> None:
-    """Upsert response-store rows: a re-recorded request replaces its old answer."""
-    rows = [
-        {
-            "schema_version": SCHEMA_VERSION,
-            "request_hash": key,
-            "model": request.model,
-            "request_json": json.dumps(
-                {
-                    "model": request.model,
-                    "messages": [[m.role, m.content] for m in request.messages],
-                    "params": [list(p) for p in request.params],
-                },
-                ensure_ascii=False,
-            ),
-            "response": response.text,
-            **{f: getattr(response.usage, f) for f in USAGE_FIELDS},
-            "latency_ms": response.latency_ms,
-            "recorded_at": recorded_at,
-        }
-        for key, (request, response) in entries
-    ]
-    if rows:
-        hashes = [row["request_hash"] for row in rows]
-        connection.execute(
-            "DELETE FROM responses WHERE request_hash IN (SELECT unnest(?))", [hashes]
-        )
-        _insert(connection, "responses", rows)
-
-
-def store_responses(path: Path, pairs: Iterable[tuple[Request, Response]], recorded_at: str) -> int:
-    """Add (request, response) pairs to the response store; returns how many distinct ones.
-
-    Used by importers: ``replay:`` configurations then answer from them offline.
-    """
-    entries = {request.hash(): (request, response) for request, response in pairs}
-    with connect(path) as connection:
-        connection.execute("BEGIN TRANSACTION")
-        _insert_responses(connection, entries.items(), recorded_at)
-        connection.execute("COMMIT")
-    return len(entries)
 
 
 def _result_row(run_id: str, r: CaseResult) -> dict[str, Any]:
@@ -395,14 +202,6 @@ class StoredRun:
     problems: Mapping[str, str]
 
 
-def _rows(
-    connection: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()
-) -> list[dict[str, Any]]:
-    cursor = connection.execute(sql, list(params))
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
 def resolve_run_id(connection: duckdb.DuckDBPyConnection, run: str, path: Path) -> str:
     """``latest`` or a run id (or a unique prefix of one) -> the run id."""
     if run == "latest":
@@ -458,7 +257,7 @@ def load_history(
     ``limit`` counts runs, not rows.
     """
     with connect(path, read_only=True) as connection:
-        return _rows(
+        return query_rows(
             connection,
             f"SELECT * FROM ({HISTORY_SELECT}) WHERE run_id IN ("
             "  SELECT run_id FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?)"
@@ -478,13 +277,13 @@ def load_run(path: Path, run: str = "latest") -> StoredRun:
         run_id = run_row["run_id"]
         results = tuple(
             _result_from_row(row)
-            for row in _rows(
+            for row in query_rows(
                 connection, "SELECT * FROM results WHERE run_id = ? ORDER BY rowid", [run_id]
             )
         )
         problems = {
             row["suite"]: row["message"]
-            for row in _rows(
+            for row in query_rows(
                 connection, "SELECT suite, message FROM problems WHERE run_id = ?", [run_id]
             )
         }
@@ -537,14 +336,13 @@ def _open_run(
 ) -> Iterator[tuple[duckdb.DuckDBPyConnection, dict[str, Any], tuple[Summary, ...]]]:
     """A read-only connection, the run's ``runs`` row and its summaries."""
     with connect(path, read_only=True) as connection:
-        tables = {r[0] for r in connection.execute("SHOW TABLES").fetchall()}
-        if "runs" not in tables:
+        if "runs" not in table_names(connection):
             raise StorageError(f"{path}: not a harness results database (no 'runs' table).")
         run_id = resolve_run_id(connection, run, path)
-        run_row = _rows(connection, "SELECT * FROM runs WHERE run_id = ?", [run_id])[0]
+        run_row = query_rows(connection, "SELECT * FROM runs WHERE run_id = ?", [run_id])[0]
         summaries = tuple(
             _summary_from_row(row)
-            for row in _rows(
+            for row in query_rows(
                 connection, "SELECT * FROM summaries WHERE run_id = ? ORDER BY rowid", [run_id]
             )
         )
@@ -622,70 +420,8 @@ def _result_from_row(row: Mapping[str, Any]) -> CaseResult:
     )
 
 
-def load_responses(path: Path) -> dict[str, Response]:
-    """The response store: every recorded response by request hash (empty without a file)."""
-    if not path.is_file():
-        return {}
-    with connect(path, read_only=True) as connection:
-        tables = {r[0] for r in connection.execute("SHOW TABLES").fetchall()}
-        if "responses" not in tables:
-            return {}  # a database no run has written yet
-        rows = _rows(connection, "SELECT * FROM responses")
-    return {
-        row["request_hash"]: Response(
-            text=row["response"],
-            model=row["model"],
-            usage=Usage(**{f: row[f] for f in USAGE_FIELDS}),
-            latency_ms=row["latency_ms"],
-        )
-        for row in rows
-    }
-
-
-class DuckBatchStore:
-    """Submitted provider batches, remembered in the ``batches`` table.
-
-    A run killed while its batches are pending leaves them here; the next run
-    with ``--cost-eval-batch`` resumes them instead of submitting (and paying
-    for) new ones. Satisfies :class:`harness.providers.batch.BatchStore`.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def pending(self, provider: str) -> list[tuple[str, list[str]]]:
-        """``(batch_id, request hashes)`` of every unfinished batch of ``provider``."""
-        if not self.path.is_file():
-            return []
-        with connect(self.path) as connection:
-            rows = connection.execute(
-                "SELECT batch_id, hashes_json FROM batches WHERE provider = ? "
-                "AND finished_at IS NULL ORDER BY submitted_at",
-                [provider],
-            ).fetchall()
-        return [(str(batch_id), list(json.loads(hashes))) for batch_id, hashes in rows]
-
-    def save(self, provider: str, batch_id: str, hashes: Sequence[str]) -> None:
-        """Remember a batch the moment it is submitted."""
-        from harness.config.suites import now_iso
-
-        with connect(self.path) as connection:
-            connection.execute(
-                "INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, ?, NULL)",
-                [SCHEMA_VERSION, provider, batch_id, json.dumps(list(hashes)), now_iso()],
-            )
-
-    def finish(self, batch_id: str) -> None:
-        """Mark a batch done once its results are read."""
-        from harness.config.suites import now_iso
-
-        with connect(self.path) as connection:
-            connection.execute(
-                "UPDATE batches SET finished_at = ? WHERE batch_id = ?", [now_iso(), batch_id]
-            )
-
-
 EXPORTED_TABLES = ("runs", "configs", "results", "summaries", "problems")
+"""The tables :func:`export_parquet` writes."""
 
 
 def export_parquet(path: Path, out_dir: Path) -> dict[str, int]:
@@ -698,7 +434,7 @@ def export_parquet(path: Path, out_dir: Path) -> dict[str, int]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, int] = {}
     with connect(path, read_only=True) as connection:
-        tables = {r[0] for r in connection.execute("SHOW TABLES").fetchall()}
+        tables = table_names(connection)
         for table in EXPORTED_TABLES:
             if table not in tables:
                 continue

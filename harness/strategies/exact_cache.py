@@ -19,8 +19,12 @@ from harness.types import Request, Response, Usage
 _SPACES = re.compile(r"\s+")
 
 
-def normalize_text(text: str) -> str:
-    """Lower case, single spaces, no trailing punctuation."""
+def normalize_prompt(text: str) -> str:
+    """A message as the exact cache keys it: lower case, single spaces, no trailing punctuation.
+
+    Punctuation inside the text is kept (``"Is it 2.5?"`` -> ``"is it 2.5"``), unlike
+    :func:`harness.scoring.exact.normalize_text`, which deletes all of it to compare answers.
+    """
     return _SPACES.sub(" ", text).strip().lower().rstrip("?!.。 ")
 
 
@@ -42,7 +46,7 @@ class ExactCache:
         an answer recorded under the old version is never served.
         """
         version = ("knowledge_version", request.knowledge_version or "")
-        return (version, *((m.role, normalize_text(m.content)) for m in request.messages))
+        return (version, *((m.role, normalize_prompt(m.content)) for m in request.messages))
 
     async def __call__(self, request: Request, call_next: CallNext) -> Response:
         if request.purpose != "answer":

@@ -102,12 +102,13 @@ def test_imported_goldens_are_not_stale(tmp_path: Path, monkeypatch: pytest.Monk
         == 0
     )
     from harness.config.settings import load_settings
-    from harness.engine.run import load_suites, prepare, run
+    from harness.engine.prepare import load_suites, prepare
+    from harness.engine.run import run
 
     settings = load_settings(tmp_path, "cost-eval.toml")
     plan = prepare(settings)
     suites = load_suites([tmp_path / "suites" / "g.yaml"], settings)
-    from harness.store.runs import load_responses
+    from harness.store.responses import load_responses
 
     outcome = run(
         plan,

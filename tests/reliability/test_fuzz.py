@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 
 from harness.config.settings import load_settings, parse_settings
 from harness.config.suites import load_goldens, load_suite
-from harness.engine.run import prepare
+from harness.engine.prepare import prepare
 from harness.errors import CostEvalError
 from harness.importers.recordings import import_recordings
 from harness.scoring import build_scorer

@@ -17,7 +17,7 @@ import pytest
 from harness.config.settings import parse_settings
 from harness.report import render_report, write_markdown_summary
 from harness.report.markdown import render_markdown
-from harness.report.render import placeholder, redact_error, text_hash
+from harness.report.redaction import placeholder, redact_error, text_hash
 from harness.store.runs import StoredRun
 from tests.unit.test_report import REFERENCE, case, sample_run
 

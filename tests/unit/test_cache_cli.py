@@ -134,7 +134,7 @@ def test_pairs_are_judged_by_their_labels(
     at = point(result, 0.5)
     assert at["correct_hits"] == 2 and at["false_hits"] == 0  # negatives stay apart
     # The old entry point is the same command.
-    from harness.cache_eval import main as cache_eval_main
+    from harness.cache_eval import run_cache_eval as cache_eval_main
 
     assert cache_eval_main([str(path), "--isolated", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == result

@@ -10,19 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.analysis.cache_replay import (
-    TrafficRow,
-    clopper_pearson,
-    load_traffic,
-    scorer_check,
-    simulate,
-    stream_from_cases,
-    sweep,
-    wilson_interval,
-)
+from harness.analysis.cache_replay import scorer_check, simulate
+from harness.analysis.cache_sweep import sweep_cache_thresholds
+from harness.analysis.cache_traffic import TrafficRow, load_traffic, stream_from_cases
 from harness.errors import CostEvalError, SuiteError
 from harness.importers.paraphrase_pairs import build_cache_suite, negate, swap_entity, swap_number
 from harness.scoring.similarity import FuzzyScorer
+from harness.stats.binomial import clopper_pearson, wilson_interval
 from harness.types import Case
 
 # ------------------------------------------------------------------ intervals
@@ -176,7 +170,7 @@ def test_sweep_equals_simulate_at_every_threshold(
 ) -> None:
     stream, emb = random_stream(seed, n_queries=n_queries)
     grid = [round(x, 2) for x in np.arange(-0.2, 1.0001, 0.05)]
-    result = sweep(
+    result = sweep_cache_thresholds(
         stream, emb, thresholds=grid, ttl=ttl, by_version=by_version, candidates=candidates
     )
     assert [p.threshold for p in result.points] == sorted(grid)
@@ -190,13 +184,13 @@ def test_sweep_equals_simulate_at_every_threshold(
 
 def test_sweep_recommends_most_correct_hits_under_the_target() -> None:
     stream, emb = random_stream(5, n_queries=300)
-    result = sweep(stream, emb, target=0.2)
+    result = sweep_cache_thresholds(stream, emb, target=0.2)
     chosen = result.recommended
     assert chosen is not None and chosen.wrong_hit_ci[1] <= 0.2
     eligible = [p for p in result.points if p.judged_hits and p.wrong_hit_ci[1] <= 0.2]
     assert chosen.correct_hits == max(p.correct_hits for p in eligible)
     assert "<- recommended" in result.table()
-    assert sweep(stream, emb, target=0.0).recommended is None
+    assert sweep_cache_thresholds(stream, emb, target=0.0).recommended is None
 
 
 def test_embedding_checks() -> None:
@@ -206,9 +200,9 @@ def test_embedding_checks() -> None:
     bad = EMB.copy()
     bad[1, 0] = np.nan
     with pytest.raises(CostEvalError, match="NaN"):
-        sweep(stream, bad)
+        sweep_cache_thresholds(stream, bad)
     with pytest.raises(ValueError, match=r"cosine similarities in \[-1, 1\]"):
-        sweep(stream, EMB, thresholds=[1.5])
+        sweep_cache_thresholds(stream, EMB, thresholds=[1.5])
 
 
 # -------------------------------------------------------------------- traffic

@@ -2,7 +2,7 @@
 
 Every scenario runs the gate exactly as ``pipeline.summarize`` does: the
 paired bootstrap CI (:data:`SPEC`'s 2,000 resamples, seeded per trial with
-:func:`derive_seed`), then :func:`judge` with the per-case deltas, the
+:func:`derive_seed`), then :func:`decide` with the per-case deltas, the
 per-category deltas and the binary flag. Only the data are simulated. The
 suite sizes and category layouts are the example suites' (``suites/*.yaml``):
 
@@ -32,15 +32,10 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from harness.stats.bootstrap import (
-    Deltas,
-    derive_seed,
-    min_detectable_drop,
-    normal_cdf,
-    one_sided_p_below,
-    paired_bootstrap_ci,
-)
-from harness.stats.gates import GateInput, GateResult, GateSpec, judge
+from harness.stats.bootstrap import Deltas, derive_seed, paired_bootstrap_ci
+from harness.stats.distributions import normal_cdf
+from harness.stats.gates import GateInput, GateResult, GateSpec, decide
+from harness.stats.significance import min_detectable_drop, one_sided_p_below
 
 Matrix = npt.NDArray[np.float64]
 
@@ -76,7 +71,7 @@ def gate(
     mean, low, high = paired_bootstrap_ci(
         deltas, confidence=SPEC.confidence, resamples=SPEC.resamples, seed=seed
     )
-    return judge(
+    return decide(
         SPEC,
         GateInput(
             n=deltas.size,

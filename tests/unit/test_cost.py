@@ -8,8 +8,8 @@ import pytest
 
 from harness.config.prices import PriceTable, split_model
 from harness.config.settings import Price
+from harness.config.volume import parse_volume
 from harness.errors import ConfigError
-from harness.stats.bootstrap import parse_volume
 from harness.types import Usage
 
 FULL = Price(

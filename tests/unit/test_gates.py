@@ -1,4 +1,4 @@
-"""Gate specs (merging and checking override tables) and the verdict table of judge()."""
+"""Gate specs (merging and checking override tables) and the verdict table of decide()."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from harness.errors import ConfigError, SuiteError
-from harness.stats.bootstrap import (
+from harness.stats.gates import GateInput, GateSpec, decide
+from harness.stats.significance import (
     DEFAULT_SD,
     mcnemar_exact,
     min_detectable_drop,
     one_sided_p_below,
 )
-from harness.stats.gates import GateInput, GateSpec, judge
 
 WHERE = "pyproject.toml [tool.cost-eval.gate]"
 
@@ -96,7 +96,7 @@ def test_merged_uses_the_given_error_class() -> None:
         GateSpec().merged({"confidence": 2}, where="suites/a.yaml: gate", error=SuiteError)
 
 
-# --------------------------------------------------------------------------- judge
+# --------------------------------------------------------------------------- decide
 
 
 def measured(**overrides: Any) -> GateInput:
@@ -130,7 +130,7 @@ MDD_50_DEFAULT = min_detectable_drop(50, DEFAULT_SD, confidence=0.975, power=0.8
 
 
 def test_judge_pass() -> None:
-    result = judge(SPEC, measured())
+    result = decide(SPEC, measured())
     assert result.verdict == "pass"
     assert result.reasons == ()
     assert result.failed_categories == frozenset()
@@ -141,11 +141,11 @@ def test_judge_pass() -> None:
 
 
 def test_judge_pass_when_lower_bound_equals_margin() -> None:
-    assert judge(SPEC, measured(ci_low=-0.02, ci_high=0.0)).verdict == "pass"
+    assert decide(SPEC, measured(ci_low=-0.02, ci_high=0.0)).verdict == "pass"
 
 
 def test_judge_fail_when_whole_interval_below_margin() -> None:
-    result = judge(SPEC, measured(delta=-0.1, ci_low=-0.15, ci_high=-0.05, category_deltas={}))
+    result = decide(SPEC, measured(delta=-0.1, ci_low=-0.15, ci_high=-0.05, category_deltas={}))
     assert result.verdict == "fail"
     assert result.reasons == (
         "quality fell 10.0 points (CI -15.0 to -5.0), beyond the 2.0-point margin",
@@ -154,7 +154,7 @@ def test_judge_fail_when_whole_interval_below_margin() -> None:
 
 def test_judge_inconclusive_names_the_detectable_drop() -> None:
     deltas = [0.1, -0.2, 0.0, 0.05, -0.1, 0.0, 0.1, -0.03]
-    result = judge(SPEC, measured(n=8, delta=-0.01, ci_low=-0.08, ci_high=0.04, deltas=deltas))
+    result = decide(SPEC, measured(n=8, delta=-0.01, ci_low=-0.08, ci_high=0.04, deltas=deltas))
     assert result.verdict == "inconclusive"
     mdd = min_detectable_drop(8, float(np.std(deltas, ddof=1)), confidence=0.975, power=0.8)
     assert result.min_detectable_drop == pytest.approx(mdd)
@@ -169,7 +169,7 @@ def test_judge_inconclusive_names_the_detectable_drop() -> None:
 
 def test_judge_inconclusive_with_enough_cases_says_the_delta_is_close() -> None:
     deltas = np.random.default_rng(0).normal(-0.02, 0.05, size=2000)
-    result = judge(
+    result = decide(
         SPEC, measured(n=2000, delta=-0.02, ci_low=-0.022, ci_high=-0.018, deltas=deltas)
     )
     assert result.verdict == "inconclusive"
@@ -180,7 +180,7 @@ def test_judge_inconclusive_with_enough_cases_says_the_delta_is_close() -> None:
 
 
 def test_judge_error_when_nothing_scored() -> None:
-    result = judge(SPEC, measured(n=0, errors=7))
+    result = decide(SPEC, measured(n=0, errors=7))
     assert result.verdict == "error"
     assert result.reasons == ("all 7 cases errored; nothing could be scored",)
     assert result.min_detectable_drop == math.inf and result.p_value is None
@@ -188,9 +188,9 @@ def test_judge_error_when_nothing_scored() -> None:
 
 def test_judge_rejects_deltas_that_do_not_match_n() -> None:
     with pytest.raises(ValueError, match="n = 5 but 4 deltas"):
-        judge(SPEC, measured(n=5, deltas=[0.0] * 4))
+        decide(SPEC, measured(n=5, deltas=[0.0] * 4))
     with pytest.raises(ValueError, match="finite"):
-        judge(SPEC, measured(n=2, deltas=[0.0, math.nan]))
+        decide(SPEC, measured(n=2, deltas=[0.0, math.nan]))
 
 
 # --------------------------------------------------------------------------- binary scores
@@ -198,7 +198,7 @@ def test_judge_rejects_deltas_that_do_not_match_n() -> None:
 
 def test_judge_binary_reports_mcnemar() -> None:
     deltas = [-1.0] * 10 + [1.0] * 2 + [0.0] * 48
-    result = judge(
+    result = decide(
         SPEC,
         measured(n=60, delta=-8 / 60, ci_low=-0.22, ci_high=-0.05, deltas=deltas, binary=True),
     )
@@ -212,13 +212,13 @@ def test_judge_binary_reports_mcnemar() -> None:
 
 
 def test_judge_binary_mcnemar_is_reported_on_a_pass_too() -> None:
-    result = judge(SPEC, measured(binary=True))
+    result = decide(SPEC, measured(binary=True))
     assert (result.verdict, result.test, result.p_value) == ("pass", "mcnemar", 1.0)
 
 
 def test_judge_binary_rejects_other_deltas() -> None:
     with pytest.raises(ValueError, match="-1, 0 or 1"):
-        judge(SPEC, measured(n=2, deltas=[0.5, 0.0], binary=True))
+        decide(SPEC, measured(n=2, deltas=[0.5, 0.0], binary=True))
 
 
 # --------------------------------------------------------------------------- judge noise
@@ -226,7 +226,7 @@ def test_judge_binary_rejects_other_deltas() -> None:
 
 def test_judge_never_fails_on_a_drop_within_judge_noise() -> None:
     inp = measured(delta=-0.03, ci_low=-0.035, ci_high=-0.025, category_deltas={}, noise=0.04)
-    result = judge(SPEC, inp)
+    result = decide(SPEC, inp)
     assert result.verdict == "inconclusive"
     (reason,) = result.reasons
     assert reason.startswith("quality fell 3.0 points (CI -3.5 to -2.5), beyond the 2.0-point")
@@ -235,18 +235,18 @@ def test_judge_never_fails_on_a_drop_within_judge_noise() -> None:
 
 def test_judge_fails_on_a_drop_beyond_judge_noise() -> None:
     inp = measured(delta=-0.03, ci_low=-0.035, ci_high=-0.025, category_deltas={}, noise=0.01)
-    assert judge(SPEC, inp).verdict == "fail"
+    assert decide(SPEC, inp).verdict == "fail"
 
 
 def test_judge_noise_does_not_touch_a_pass_or_other_failures() -> None:
-    assert judge(SPEC, measured(noise=0.5)).verdict == "pass"
-    result = judge(SPEC, measured(n=48, errors=2, noise=0.5))
+    assert decide(SPEC, measured(noise=0.5)).verdict == "pass"
+    result = decide(SPEC, measured(n=48, errors=2, noise=0.5))
     assert result.verdict == "fail"  # errors are not judge noise
 
 
 def test_judge_category_drop_within_noise_is_inconclusive_not_failed() -> None:
     cats = {"easy": [0.0] * 25, "hard": [-0.2] * 25}
-    result = judge(SPEC, measured(category_deltas=cats, noise=0.25))
+    result = decide(SPEC, measured(category_deltas=cats, noise=0.25))
     assert result.verdict == "inconclusive"
     assert result.failed_categories == frozenset()
     assert "judge noise alone explains changes up to 25.0 points" in result.reasons[0]
@@ -255,7 +255,7 @@ def test_judge_category_drop_within_noise_is_inconclusive_not_failed() -> None:
 @pytest.mark.parametrize("noise", [-0.1, math.nan, math.inf])
 def test_judge_rejects_bad_noise(noise: float) -> None:
     with pytest.raises(ValueError, match="noise"):
-        judge(SPEC, measured(noise=noise))
+        decide(SPEC, measured(noise=noise))
 
 
 # --------------------------------------------------------------------------- categories
@@ -263,7 +263,7 @@ def test_judge_rejects_bad_noise(noise: float) -> None:
 
 def test_judge_category_failure_turns_pass_into_fail() -> None:
     # Every "hard" case fell 20 points: no noise at all, so the drop is certain.
-    result = judge(SPEC, measured(category_deltas={"easy": [0.01] * 20, "hard": [-0.2] * 5}))
+    result = decide(SPEC, measured(category_deltas={"easy": [0.01] * 20, "hard": [-0.2] * 5}))
     assert result.verdict == "fail"
     assert result.failed_categories == frozenset({"hard"})
     assert result.reasons == (
@@ -274,14 +274,14 @@ def test_judge_category_failure_turns_pass_into_fail() -> None:
 
 
 def test_judge_category_exactly_at_limit_passes() -> None:
-    result = judge(SPEC, measured(category_deltas={"hard": [-0.05] * 5}))
+    result = decide(SPEC, measured(category_deltas={"hard": [-0.05] * 5}))
     assert result.verdict == "pass"
 
 
 def test_judge_noisy_small_category_is_not_flagged() -> None:
     # Mean drop 16.7 points, far beyond the limit, but 2 flipped cases of 12 could be luck.
     hard = [-1.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-    result = judge(SPEC, measured(category_deltas={"easy": [0.0] * 12, "hard": hard}))
+    result = decide(SPEC, measured(category_deltas={"easy": [0.0] * 12, "hard": hard}))
     assert result.failed_categories == frozenset()
     assert result.verdict == "pass"
     assert result.category_p_values["hard"] == pytest.approx(
@@ -292,16 +292,16 @@ def test_judge_noisy_small_category_is_not_flagged() -> None:
 def test_judge_holm_adjusts_over_the_categories() -> None:
     # Raw p = 0.036 would fail alone at 5 %; with four clean categories Holm gives 0.18.
     flipped = [-1.0] * 4 + [0.0] * 8
-    alone = judge(SPEC, measured(category_deltas={"c": flipped}))
+    alone = decide(SPEC, measured(category_deltas={"c": flipped}))
     assert alone.failed_categories == frozenset({"c"})
     many = {"c": flipped, **{f"clean{i}": [0.0] * 12 for i in range(4)}}
-    result = judge(SPEC, measured(category_deltas=many))
+    result = decide(SPEC, measured(category_deltas=many))
     assert result.failed_categories == frozenset()
     assert result.category_p_values["c"] == pytest.approx(5 * alone.category_p_values["c"])
 
 
 def test_judge_category_failure_also_fails_inconclusive() -> None:
-    result = judge(
+    result = decide(
         SPEC,
         measured(ci_low=-0.08, ci_high=0.04, category_deltas={"hard": [-0.3] * 5}),
     )
@@ -313,30 +313,30 @@ def test_judge_category_failure_also_fails_inconclusive() -> None:
 
 def test_judge_error_share_failure() -> None:
     # 2 errors of 50 cases = 4% > 2%
-    result = judge(SPEC, measured(n=48, errors=2))
+    result = decide(SPEC, measured(n=48, errors=2))
     assert result.verdict == "fail"
     assert result.reasons == ("2 of 50 cases errored (4%), above the 2% limit",)
 
 
 def test_judge_error_share_at_limit_passes() -> None:
     # 1 error of 50 cases = 2%: not above the limit
-    assert judge(SPEC, measured(n=49, errors=1)).verdict == "pass"
+    assert decide(SPEC, measured(n=49, errors=1)).verdict == "pass"
 
 
 def test_judge_cost_ratio_failure_only_when_limit_set() -> None:
     expensive = measured(cost_ratio=0.8)
-    assert judge(SPEC, expensive).verdict == "pass"  # no limit configured
+    assert decide(SPEC, expensive).verdict == "pass"  # no limit configured
     limited = replace(SPEC, max_cost_ratio=0.5)
-    result = judge(limited, expensive)
+    result = decide(limited, expensive)
     assert result.verdict == "fail"
     assert result.reasons == ("cost is 80% of the baseline's, above the 50% limit",)
-    assert judge(limited, measured(cost_ratio=0.5)).verdict == "pass"
-    assert judge(limited, measured(cost_ratio=None)).verdict == "pass"
+    assert decide(limited, measured(cost_ratio=0.5)).verdict == "pass"
+    assert decide(limited, measured(cost_ratio=None)).verdict == "pass"
 
 
 def test_judge_lists_every_failed_check() -> None:
     spec = replace(SPEC, max_cost_ratio=0.1)
-    result = judge(
+    result = decide(
         spec,
         measured(
             n=40,
@@ -364,4 +364,4 @@ def test_judge_is_deterministic() -> None:
         category_deltas={"a": deltas[:30], "b": deltas[30:]},
         binary=True,
     )
-    assert judge(SPEC, inp) == judge(SPEC, inp)
+    assert decide(SPEC, inp) == decide(SPEC, inp)

@@ -14,7 +14,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from harness.analysis.cache_replay import Stream, Sweep, stream_from_cases, sweep
+from harness.analysis.cache_sweep import Sweep, sweep_cache_thresholds
+from harness.analysis.cache_traffic import Stream, stream_from_cases
 from harness.embedders.static import StaticEmbedder
 from harness.importers.paraphrase_pairs import CacheSuite, build_cache_suite, load_pairs
 from tests.helpers import SHARED_DATA
@@ -43,7 +44,7 @@ def embeddings() -> npt.NDArray[np.float32]:
 def run(isolated: bool, target: float) -> Sweep:
     s = suite()
     stream: Stream = stream_from_cases(s.cases, namespace=s.family if isolated else None)
-    return sweep(stream, embeddings(), judge=s.judge, target=target)
+    return sweep_cache_thresholds(stream, embeddings(), judge=s.judge, target=target)
 
 
 def test_the_suite_has_every_pair_and_hard_negatives() -> None:
@@ -64,7 +65,9 @@ def test_recommended_threshold_keeps_80_percent_of_paraphrase_hits(seed: int) ->
     """
     s = suite() if seed == 0 else build_cache_suite(load_pairs(PAIRS), seed=seed)
     vectors = embeddings() if seed == 0 else EMBEDDER.embed_sync([c.prompt for c in s.cases])
-    result = sweep(stream_from_cases(s.cases, namespace=s.family), vectors, judge=s.judge)
+    result = sweep_cache_thresholds(
+        stream_from_cases(s.cases, namespace=s.family), vectors, judge=s.judge
+    )
     chosen = result.recommended
     assert chosen is not None
     assert chosen.wrong_hit_ci[1] <= 0.01

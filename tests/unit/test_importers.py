@@ -8,14 +8,11 @@ from typing import Any
 
 import pytest
 
+from harness.analysis.router_input import sweep_input_from_labels
 from harness.config.suites import load_goldens, load_suite
 from harness.errors import ConfigError, CostEvalError, GoldenError, SuiteError
-from harness.importers.recordings import (
-    ROUTELLM_STRONG,
-    ROUTELLM_WEAK,
-    import_recordings,
-    import_routellm,
-)
+from harness.importers.recordings import import_recordings
+from harness.importers.routellm import ROUTELLM_STRONG, ROUTELLM_WEAK, import_routellm
 from harness.scoring import build_scorer
 from harness.scoring.recorded import RecordedQuality, RecordedScorer
 
@@ -266,7 +263,7 @@ def test_routellm_csv_layout(tmp_path: Path) -> None:
     assert (
         goldens["gsm8k-0002"].request_hash == suite.request(suite.cases[1], ROUTELLM_STRONG).hash()
     )
-    inp = store.sweep_input(strong=ROUTELLM_STRONG, weak=ROUTELLM_WEAK)
+    inp = sweep_input_from_labels(store, strong=ROUTELLM_STRONG, weak=ROUTELLM_WEAK)
     assert inp.case_ids == ("gsm8k-0000", "gsm8k-0002")
     assert inp.strong_cost[0] > inp.weak_cost[0] > 0
 
@@ -355,13 +352,13 @@ def test_sweep_input_from_labels_needs_both_models(tmp_path: Path) -> None:
         out_dir=tmp_path,
     )
     store = RecordedQuality.load(result.recorded_path)
-    inp = store.sweep_input(strong=STRONG, weak=WEAK, cost=lambda model, usage: 0.0)
+    inp = sweep_input_from_labels(store, strong=STRONG, weak=WEAK, cost=lambda model, usage: 0.0)
     assert inp.case_ids == ("q1", "q2")  # case 3 has no weak answer
     assert inp.strong_score.tolist() == [1.0, 1.0]
     assert inp.weak_score.tolist() == [0.0, 0.0]
     assert inp.categories == ("math", "default")
     assert inp.strong_cost.tolist() == [0.00004, 0.0]  # recorded, then the cost function
     with pytest.raises(CostEvalError, match="no recorded cost_usd"):
-        store.sweep_input(strong=STRONG, weak=WEAK)
+        sweep_input_from_labels(store, strong=STRONG, weak=WEAK)
     with pytest.raises(CostEvalError, match="case '3' has no label for model"):
-        store.sweep_input(strong=STRONG, weak=WEAK, case_ids=["3"])
+        sweep_input_from_labels(store, strong=STRONG, weak=WEAK, case_ids=["3"])

@@ -17,8 +17,9 @@ from typing import Any, TypeVar
 import pytest
 
 from harness.config.prices import PriceTable
+from harness.config.record_mode import RecordMode
 from harness.config.settings import Price
-from harness.engine.executor import Executor, RecordMode, close_providers
+from harness.engine.executor import Executor, close_providers
 from harness.errors import ConfigError, CostEvalError
 from harness.scoring import JudgeScorer, Scorer, build_scorer, scorers
 from harness.scoring.judge import (

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from harness.providers.limits import RateLimiter, TokenBucket, estimate_tokens
+from harness.providers.limits import RateLimiter, TokenBucket, estimate_request_tokens
 from harness.types import Message
 from tests.fakes.clock import FakeClock
 
@@ -155,5 +155,5 @@ def test_limiter_works_across_event_loops() -> None:
 
 def test_estimate_tokens() -> None:
     messages = (Message(role="system", content="x" * 8), Message(role="user", content="abc"))
-    assert estimate_tokens(messages, 100) == (2 + 4) + (1 + 4) + 100
-    assert estimate_tokens(messages, -1) == 11
+    assert estimate_request_tokens(messages, 100) == (2 + 4) + (1 + 4) + 100
+    assert estimate_request_tokens(messages, -1) == 11

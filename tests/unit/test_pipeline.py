@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from harness.config.suites import goldens_path, load_goldens, load_suite
-from harness.engine.run import load_suites, new_run_id, prepare
+from harness.engine.metadata import new_run_id
+from harness.engine.prepare import load_suites, prepare
 from harness.errors import ConfigError, SuiteError, UnknownComponent
 from tests.unit.tiny_project import (
     BATCH,

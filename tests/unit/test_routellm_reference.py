@@ -15,14 +15,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness.analysis.router_sweep import ORACLE_GRID, SweepInput, apgr, curve, oracle_curve, sweep
+from harness.analysis.router_curves import ORACLE_GRID, apgr, oracle_curve
+from harness.analysis.router_input import SweepInput, sweep_input_from_labels
+from harness.analysis.router_points import curve
+from harness.analysis.router_sweep import sweep_router_thresholds
 from harness.config.suites import load_goldens, load_suite
-from harness.importers.recordings import (
-    ROUTELLM_STRONG,
-    ROUTELLM_WEAK,
-    ImportResult,
-    import_routellm,
-)
+from harness.importers.recordings import ImportResult
+from harness.importers.routellm import ROUTELLM_STRONG, ROUTELLM_WEAK, import_routellm
 from harness.scoring import build_scorer
 from harness.scoring.recorded import RecordedQuality
 from harness.stats.bootstrap import derive_seed
@@ -73,7 +72,9 @@ def mmlu(tmp_path_factory: pytest.TempPathFactory) -> ImportResult:
 
 def sweep_input(result: ImportResult, router_score: Any = None) -> SweepInput:
     store = RecordedQuality.load(result.recorded_path)
-    return store.sweep_input(strong=ROUTELLM_STRONG, weak=ROUTELLM_WEAK, router_score=router_score)
+    return sweep_input_from_labels(
+        store, strong=ROUTELLM_STRONG, weak=ROUTELLM_WEAK, router_score=router_score
+    )
 
 
 def random_router_apgr(inp: SweepInput, seeds: int = 20) -> float:
@@ -111,7 +112,7 @@ def check_benchmark(result: ImportResult, expected: dict[str, Any]) -> SweepInpu
     assert [pct / 100 for pct, _ in curve_pct] == pytest.approx(list(ORACLE_GRID))
     assert (oracle * 100).tolist() == pytest.approx([acc for _, acc in curve_pct], abs=1e-9)
     # The sweep reports the oracle too (a random router: CIs are not the point here).
-    result_sweep = sweep(
+    result_sweep = sweep_router_thresholds(
         inp.with_router_score(np.random.default_rng(0).random(inp.n)),
         n_quantiles=10,
         gate=GateSpec(),
@@ -130,7 +131,7 @@ def test_gsm8k_reference_numbers(gsm8k: ImportResult, reference: dict[str, Any])
     assert inp.n == 1307
     assert inp.strong_score.mean() * 100 == pytest.approx(85.77, abs=0.005)
     assert inp.weak_score.mean() * 100 == pytest.approx(63.73, abs=0.005)
-    s = sweep(inp.with_router_score(np.full(inp.n, 0.5)), gate=GateSpec(), seed=0)
+    s = sweep_router_thresholds(inp.with_router_score(np.full(inp.n, 0.5)), gate=GateSpec(), seed=0)
     assert s.oracle_apgr == pytest.approx(1.131, abs=5e-4)
     assert s.oracle_cpt["50"] == pytest.approx(0.110, abs=0.001)
 
@@ -206,7 +207,7 @@ def test_mt_bench_judge_scores(reference: dict[str, Any]) -> None:
     assert inp.weak_score.mean() * 10 == pytest.approx(expected["weak_score"], abs=1e-9)
     assert inp.strong_score.mean() * 10 == pytest.approx(9.212, abs=5e-4)
     assert inp.weak_score.mean() * 10 == pytest.approx(8.281, abs=5e-4)
-    result = sweep(inp, gate=GateSpec(), seed=0)
+    result = sweep_router_thresholds(inp, gate=GateSpec(), seed=0)
     assert result.apgr is not None and result.oracle_apgr is not None
     assert result.oracle_apgr > 1.0 > result.apgr
     assert result.points[-1].quality == pytest.approx(expected["strong_score"] / 10)
@@ -218,7 +219,9 @@ def test_trained_router_beats_random_on_gsm8k(gsm8k: ImportResult) -> None:
     assert inp.case_ids == tuple(c.id for c in suite.cases)
     labels = labels_from_scores(inp.strong_score, inp.weak_score)
     scores = kfold_scores([c.prompt for c in suite.cases], labels, k=5, seed=0)
-    result = sweep(inp.with_router_score(scores), n_quantiles=10, gate=GateSpec(), seed=0)
+    result = sweep_router_thresholds(
+        inp.with_router_score(scores), n_quantiles=10, gate=GateSpec(), seed=0
+    )
     assert result.apgr is not None and result.apgr > 0.55  # measured 0.59; random: 0.5
 
 

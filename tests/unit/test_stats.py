@@ -1,5 +1,6 @@
-"""Tests for harness.stats.bootstrap: bootstrap CIs, seeds, verdicts, category deltas, volumes and
-the tests behind the gate (normal and t distributions, McNemar, Holm, detectable drop)."""
+"""Tests for harness.stats (bootstrap, distributions, significance) and harness.config.volume:
+bootstrap CIs, seeds, verdicts, category deltas, volumes and the tests behind the gate (normal
+and t distributions, McNemar, Holm, detectable drop)."""
 
 from __future__ import annotations
 
@@ -8,25 +9,25 @@ import math
 import numpy as np
 import pytest
 
-import harness.stats.bootstrap
+import harness.stats.significance
+from harness.config.volume import parse_volume
 from harness.errors import ConfigError
 from harness.stats.bootstrap import (
-    DEFAULT_SD,
     category_deltas,
     deltas_by_category,
     derive_seed,
+    non_inferiority_verdict,
+    paired_bootstrap_ci,
+)
+from harness.stats.distributions import normal_cdf, normal_ppf, student_t_cdf
+from harness.stats.significance import (
+    DEFAULT_SD,
     flip_rate,
     holm,
     is_binary,
     mcnemar_exact,
     min_detectable_drop,
-    non_inferiority_verdict,
-    normal_cdf,
-    normal_ppf,
     one_sided_p_below,
-    paired_bootstrap_ci,
-    parse_volume,
-    student_t_cdf,
 )
 
 # --- paired_bootstrap_ci ----------------------------------------------------------
@@ -346,7 +347,7 @@ def test_mcnemar_exact_small(b: int, c: int, p: float) -> None:
 def test_mcnemar_exact_log_space_agrees_with_integers(monkeypatch: pytest.MonkeyPatch) -> None:
     pairs = [(400, 600), (500, 520), (10, 990), (100, 900)]
     exact = [mcnemar_exact(b, c) for b, c in pairs]
-    monkeypatch.setattr(harness.stats.bootstrap, "_MCNEMAR_EXACT_MAX", 0)
+    monkeypatch.setattr(harness.stats.significance, "_MCNEMAR_EXACT_MAX", 0)
     for (b, c), p in zip(pairs, exact, strict=True):
         assert mcnemar_exact(b, c) == pytest.approx(p, rel=1e-10)
 

@@ -10,9 +10,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from harness.engine.run import RunOutcome
+from harness.engine.model import RunOutcome
 from harness.errors import StorageError
-from harness.store.runs import connect, load_responses, load_run, stored_run, write_run
+from harness.store.database import connect
+from harness.store.responses import load_responses
+from harness.store.runs import load_run, stored_run, write_run
 from harness.types import Summary
 from tests.unit.tiny_project import evaluate, make_settings, responses_of, write_suite
 

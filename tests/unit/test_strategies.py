@@ -14,7 +14,7 @@ from harness.errors import ConfigError, UnknownComponent
 from harness.strategies.base import Strategy
 from harness.strategies.chain import BatchFlag, FixedModel, build_chain
 from harness.strategies.compress import KeepLastTurns, keep_last
-from harness.strategies.exact_cache import ExactCache, exact_cache, normalize_text
+from harness.strategies.exact_cache import ExactCache, exact_cache, normalize_prompt
 from harness.strategies.router import (
     ThresholdRouter,
     last_user_text,
@@ -207,12 +207,12 @@ def test_router_factory_errors(
     ],
 )
 def test_normalize_text_variants(variant: str) -> None:
-    assert normalize_text(variant) == "what is the refund window"
+    assert normalize_prompt(variant) == "what is the refund window"
 
 
 def test_normalize_text_keeps_inner_punctuation() -> None:
-    assert normalize_text("Is it 2.5?") == "is it 2.5"
-    assert normalize_text("Why? Tell me.") == "why? tell me"
+    assert normalize_prompt("Is it 2.5?") == "is it 2.5"
+    assert normalize_prompt("Why? Tell me.") == "why? tell me"
 
 
 def test_exact_cache_hits_on_normalized_variants() -> None:

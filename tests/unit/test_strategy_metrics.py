@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.engine.run import load_suites, prepare, run
+from harness.engine.prepare import load_suites, prepare
+from harness.engine.run import run
 from tests.fakes import FakeLLMServer
 from tests.unit.tiny_project import FAQ, make_settings
 

@@ -1,4 +1,4 @@
-"""harness.analysis.router_sweep (threshold sweeps, APGR, CPT, oracle, cascade), trained router."""
+"""harness.analysis.router_* (threshold sweeps, APGR, CPT, oracle, cascade), trained router."""
 
 from __future__ import annotations
 
@@ -9,20 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.analysis.router_sweep import (
-    GROUPED_MAX_VALUES,
+from harness.analysis.router_bootstrap import GROUPED_MAX_VALUES
+from harness.analysis.router_curves import (
     ORACLE_GRID,
-    SweepInput,
     apgr,
     calibrate_threshold,
-    cascade,
     cpt,
-    curve,
     held_out_share,
     oracle_curve,
     pareto_front,
-    sweep,
 )
+from harness.analysis.router_input import SweepInput
+from harness.analysis.router_points import curve
+from harness.analysis.router_sweep import cascade, sweep_router_thresholds
 from harness.errors import CostEvalError
 from harness.stats.bootstrap import derive_seed, paired_bootstrap_ci
 from harness.stats.gates import GateSpec
@@ -95,7 +94,7 @@ def bad_router_input() -> SweepInput:
 
 
 def test_sweep_of_a_non_monotone_curve() -> None:
-    result = sweep(bad_router_input(), n_quantiles=4, gate=GATE, seed=1)
+    result = sweep_router_thresholds(bad_router_input(), n_quantiles=4, gate=GATE, seed=1)
     assert [p.strong_share for p in result.points] == [0.0, 0.25, 0.5, 0.75, 1.0]
     assert [p.quality for p in result.points] == [0.5, 0.25, 0.5, 0.75, 0.75]
     assert (result.weak_quality, result.strong_quality) == (0.5, 0.75)
@@ -130,7 +129,7 @@ def test_oracle_curve_and_apgr() -> None:
     # Two cases where only the strong model is right: quality = 0.5 + min(share, 0.5).
     oracle = oracle_curve(inp)
     assert oracle.tolist() == pytest.approx([0.5 + min(s, 0.5) for s in ORACLE_GRID])
-    result = sweep(inp, gate=GATE, seed=1)
+    result = sweep_router_thresholds(inp, gate=GATE, seed=1)
     # PGR = 4 * min(share, 0.5): area 0.5 + 1.0.
     assert result.oracle_apgr == pytest.approx(1.5)
     assert result.oracle_cpt["50"] == pytest.approx(0.125)
@@ -174,7 +173,9 @@ def half_easy_input(n: int = 400) -> SweepInput:
 
 
 def test_recommended_is_the_cheapest_passing_point() -> None:
-    result = sweep(half_easy_input(), thresholds=[0.95, 0.5, 0.05], gate=GATE, seed=3)
+    result = sweep_router_thresholds(
+        half_easy_input(), thresholds=[0.95, 0.5, 0.05], gate=GATE, seed=3
+    )
     rec = result.recommended
     assert rec is not None and rec.verdict == "pass"
     assert rec.strong_share == 0.5
@@ -197,7 +198,7 @@ def test_no_recommendation_when_nothing_passes() -> None:
         weak_cost=0.1,
         router_score=np.linspace(0, 1, n),
     )
-    result = sweep(inp, gate=GATE, seed=3)
+    result = sweep_router_thresholds(inp, gate=GATE, seed=3)
     assert result.recommended is None
     assert result.to_json()["recommended"] is None
     assert result.recommendation_reason.startswith("no point passes the gate")
@@ -220,7 +221,7 @@ def test_category_drops_are_part_of_the_verdict() -> None:
         categories=categories,
     )
     gate = GateSpec(max_quality_drop=0.15)
-    weak_only = sweep(inp, gate=gate, seed=1).points[0]
+    weak_only = sweep_router_thresholds(inp, gate=gate, seed=1).points[0]
     assert weak_only.strong_share == 0.0
     assert weak_only.ci_low is not None and weak_only.ci_low >= -0.15  # overall: within margin
     assert weak_only.verdict == "fail"
@@ -259,11 +260,11 @@ def test_input_validation() -> None:
         )
     no_router = SweepInput.build(strong_score=[1], weak_score=[1], strong_cost=1, weak_cost=0)
     with pytest.raises(CostEvalError, match="no router scores"):
-        sweep(no_router, gate=GATE, seed=0)
+        sweep_router_thresholds(no_router, gate=GATE, seed=0)
     with pytest.raises(CostEvalError, match="n_quantiles"):
-        sweep(bad_router_input(), n_quantiles=0, gate=GATE, seed=0)
+        sweep_router_thresholds(bad_router_input(), n_quantiles=0, gate=GATE, seed=0)
     with pytest.raises(CostEvalError, match="not a finite number"):
-        sweep(bad_router_input(), thresholds=[math.inf], gate=GATE, seed=0)
+        sweep_router_thresholds(bad_router_input(), thresholds=[math.inf], gate=GATE, seed=0)
 
 
 # --------------------------------------------------------------------------- cascade
@@ -325,7 +326,7 @@ def test_grouped_bootstrap_agrees_with_paired_bootstrap() -> None:
     inp = SweepInput.build(
         strong_score=strong, weak_score=weak, strong_cost=1, weak_cost=0, router_score=rng.random(n)
     )
-    result = sweep(inp, n_quantiles=4, gate=GATE, seed=5)
+    result = sweep_router_thresholds(inp, n_quantiles=4, gate=GATE, seed=5)
     order = np.argsort(-np.asarray(inp.router_score), kind="stable")
     for p in result.points:
         assert p.ci_method == "grouped"
@@ -349,7 +350,7 @@ def test_many_distinct_deltas_use_paired_bootstrap_ci_itself() -> None:
         strong_score=strong, weak_score=weak, strong_cost=1, weak_cost=0, router_score=rng.random(n)
     )
     assert 2 * n > GROUPED_MAX_VALUES
-    result = sweep(inp, n_quantiles=2, gate=GATE, seed=5)
+    result = sweep_router_thresholds(inp, n_quantiles=2, gate=GATE, seed=5)
     order = np.argsort(-np.asarray(inp.router_score), kind="stable")
     p = result.points[1]
     assert p.ci_method == "cases"
@@ -370,8 +371,10 @@ def test_many_points_get_cis_only_where_they_matter() -> None:
         strong_score=strong, weak_score=weak, strong_cost=1, weak_cost=0.05, router_score=score
     )
     thresholds = np.quantile(score, np.linspace(0, 1, 400))
-    full = sweep(inp, thresholds=thresholds, gate=GATE, seed=8, max_ci_points=10_000)
-    partial = sweep(inp, thresholds=thresholds, gate=GATE, seed=8)
+    full = sweep_router_thresholds(
+        inp, thresholds=thresholds, gate=GATE, seed=8, max_ci_points=10_000
+    )
+    partial = sweep_router_thresholds(inp, thresholds=thresholds, gate=GATE, seed=8)
     assert len(partial.points) > 200
     assert "Pareto points" in partial.ci_policy
     assert all(p.verdict is not None for p in full.points)
@@ -392,7 +395,7 @@ def test_many_points_get_cis_only_where_they_matter() -> None:
 
 
 def test_to_json_has_exactly_the_documented_keys() -> None:
-    data = sweep(half_easy_input(), gate=GATE, seed=1).to_json()
+    data = sweep_router_thresholds(half_easy_input(), gate=GATE, seed=1).to_json()
     assert list(data) == [
         "strong_quality",
         "weak_quality",
@@ -429,9 +432,11 @@ def test_same_seed_same_json() -> None:
         router_score=rng.random(n),
         categories=[f"c{i % 3}" for i in range(n)],
     )
-    first = json.dumps(sweep(inp, thresholds=[0.3], gate=GATE, seed=42).to_json())
-    second = json.dumps(sweep(inp, thresholds=[0.3], gate=GATE, seed=42).to_json())
-    other = json.dumps(sweep(inp, thresholds=[0.3], gate=GATE, seed=43).to_json())
+    first = json.dumps(sweep_router_thresholds(inp, thresholds=[0.3], gate=GATE, seed=42).to_json())
+    second = json.dumps(
+        sweep_router_thresholds(inp, thresholds=[0.3], gate=GATE, seed=42).to_json()
+    )
+    other = json.dumps(sweep_router_thresholds(inp, thresholds=[0.3], gate=GATE, seed=43).to_json())
     assert first == second
     assert first != other  # the seed drives the bootstrap
 
@@ -494,7 +499,7 @@ def test_labels_from_scores() -> None:
 
 
 def test_errored_cases_count_against_the_gate() -> None:
-    result = sweep(half_easy_input(), gate=GATE, seed=3, errors=100)
+    result = sweep_router_thresholds(half_easy_input(), gate=GATE, seed=3, errors=100)
     assert result.recommended is None
     assert all(p.verdict == "fail" for p in result.points)
     assert any("100 of 500 cases errored" in r for r in result.points[-1].reasons)

@@ -16,19 +16,16 @@ from harness.cli import main
 from harness.config.settings import ConfigSpec
 from harness.config.suites import now_iso, suite_files
 from harness.engine.executor import Executor
-from harness.engine.router_sweep import (
-    load_sweeps,
-    sweep_router,
-    sweep_suite,
-    threshold_text,
-    write_sweeps,
-)
-from harness.engine.run import RunOutcome, load_suites, prepare, prepare_goldens
+from harness.engine.goldens import prepare_goldens
+from harness.engine.model import RunOutcome
+from harness.engine.prepare import load_suites, prepare
+from harness.engine.router_sweep import sweep_router, sweep_suite, threshold_text
 from harness.errors import ConfigError
 from harness.plugin.xdist import empty_outcome, merge_outcomes, outcome_to_wire
 from harness.report.charts import SweepChart, sweep_curve_svg
 from harness.report.render import RunContext, render_html
 from harness.store.runs import load_run, write_run
+from harness.store.sweeps import load_sweeps, write_sweeps
 from harness.strategies.router import SweepOptions
 from harness.types import Request
 from tests.unit.tiny_project import (

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from harness.config.settings import StrategySpec
-from harness.engine.run import load_suites, prepare, run
+from harness.engine.prepare import load_suites, prepare
+from harness.engine.run import run
 from harness.errors import ConfigError
 from harness.strategies.chain import build_cache
 from harness.strategies.user_cache import UserCache

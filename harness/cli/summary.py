@@ -1,0 +1,69 @@
+"""``harness summary``: the verdicts of a stored run, as text or JSON lines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from harness.cli.command import Command, add_stored_run_arguments, database_path
+from harness.formatting import money, points
+from harness.store.runs import load_run
+from harness.types import Summary
+
+
+def summary_object(summary: Summary) -> dict[str, Any]:
+    """The JSON object ``harness summary --json`` prints for one (suite, configuration)."""
+    return {
+        "suite": summary.suite,
+        "config": summary.config,
+        "n": summary.n,
+        "quality": summary.quality,
+        "baseline_quality": summary.baseline_quality,
+        "delta": summary.delta,
+        "ci_low": summary.ci_low,
+        "ci_high": summary.ci_high,
+        "verdict": summary.verdict,
+        "enforced": summary.enforced,
+        "cost_per_query": float(summary.cost_per_query),
+        "baseline_cost_per_query": float(summary.baseline_cost_per_query),
+        "savings_pct": summary.savings_pct,
+        "flagged_cases": summary.flagged_cases,
+    }
+
+
+class SummaryCommand(Command):
+    """``harness summary [--run latest|RUN_ID] [--db PATH] [--json]``."""
+
+    name = "summary"
+    help = "Print the verdicts of a stored run."
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        add_stored_run_arguments(parser)
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            help="One JSON object per (suite, configuration), one per line.",
+        )
+
+    def run(self, args: argparse.Namespace) -> int:
+        stored = load_run(database_path(args), args.run)
+        if args.json:
+            for summary in stored.summaries:
+                print(json.dumps(summary_object(summary)))
+            return 0
+        print(
+            f"run {stored.run['run_id']} ({stored.run['started_at']}), baseline "
+            f"{stored.run['baseline']}"
+        )
+        for summary in stored.summaries:
+            mode = "enforced" if summary.enforced else "report-only"
+            print(
+                f"{summary.verdict.upper():<13} {summary.suite} :: {summary.config} ({mode}): "
+                f"quality {summary.quality:.3f}, delta {points(summary.delta)} pts "
+                f"[{points(summary.ci_low)}, {points(summary.ci_high)}], "
+                f"{money(summary.cost_per_query)}/query, savings {summary.savings_pct:.0f}%"
+            )
+        for suite, message in stored.problems.items():
+            print(f"ERROR         {suite}: {message}")
+        return 0

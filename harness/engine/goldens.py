@@ -1,0 +1,155 @@
+"""The baseline's goldens for a run: loaded, checked against what the cases send now, recorded.
+
+A golden recorded for a different request than its case sends now is stale: the
+suite reports it instead of scoring against it. ``--cost-eval-update-goldens``
+(re)records missing and stale goldens (``all``: every one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from harness.config.suites import (
+    Suite,
+    display_path,
+    goldens_path,
+    load_goldens,
+    now_iso,
+    write_goldens,
+)
+from harness.engine.executor import Executor
+from harness.engine.model import Plan, PreparedSuite, RunOutcome
+from harness.errors import CostEvalError
+from harness.providers import base_model
+from harness.scoring import RecordedQuality, RecordedScorer, build_scorer
+from harness.scoring.judge import JudgeScorer
+from harness.types import (
+    Golden,
+    Response,
+)
+
+
+async def prepare_goldens(
+    plan: Plan,
+    suite: Suite,
+    executor: Executor,
+    update: str | None,
+    outcome: RunOutcome,
+) -> PreparedSuite:
+    """The suite's goldens, (re)recorded when asked; a problem when some are unusable."""
+    settings = plan.settings
+    baseline = settings.baseline
+    scorer = build_scorer(suite.scorer, where=f"{display_path(suite.path)}: scorer")
+    if isinstance(scorer, JudgeScorer) and not scorer.is_heuristic:
+        # Judge calls are evaluation cost: a judge with no price fails before any call.
+        try:
+            plan.prices.price_of(scorer.model)
+        except CostEvalError as exc:
+            raise type(exc)(f"{display_path(suite.path)}: scorer 'judge': {exc}") from None
+    if isinstance(scorer, RecordedScorer):
+        # Quality labels recorded with imported responses, from the suite's sidecar.
+        scorer.bind(
+            RecordedQuality.load(
+                scorer.sidecar_path(settings.suites_dir, suite.name, settings.root)
+            )
+        )
+    # A replayed baseline's goldens are those of the model behind it: the golden
+    # file, and the request hashes, name that model.
+    identity = base_model(baseline)
+    goldens = load_goldens(settings.goldens_dir, suite.name, identity)
+    requests = {case.id: suite.request(case, identity) for case in suite.cases}
+    missing = [c.id for c in suite.cases if c.id not in goldens]
+    stale = [
+        c.id
+        for c in suite.cases
+        if c.id in goldens and goldens[c.id].request_hash != requests[c.id].hash()
+    ]
+    if update:
+        to_record = [c.id for c in suite.cases] if update == "all" else missing + stale
+        if to_record:
+            responses = await asyncio.gather(
+                *(
+                    executor.send(requests[cid].with_model(baseline), fresh=update == "all")
+                    for cid in to_record
+                )
+            )
+            failed = [
+                (cid, r.error) for cid, r in zip(to_record, responses, strict=True) if r.error
+            ]
+            recorded_at = now_iso()
+            for cid, response in zip(to_record, responses, strict=True):
+                if response.error is None:
+                    goldens[cid] = Golden(
+                        case_id=cid,
+                        model=identity,
+                        request_hash=requests[cid].hash(),
+                        text=response.text,
+                        usage=response.usage,
+                        latency_ms=response.latency_ms,
+                        recorded_at=recorded_at,
+                    )
+            # Keep exactly the suite's cases, in suite order: reviews well in a diff.
+            write_goldens(
+                goldens_path(settings.goldens_dir, suite.name, identity),
+                [goldens[c.id] for c in suite.cases if c.id in goldens],
+            )
+            outcome.goldens_written[suite.name] = len(to_record) - len(failed)
+            if failed:
+                cid, error = failed[0]
+                return PreparedSuite(
+                    suite=suite,
+                    scorer=scorer,
+                    goldens=goldens,
+                    problem=(
+                        f"{len(failed)} golden(s) of suite {suite.name!r} could not be recorded; "
+                        f"first: case {cid!r}: {error}"
+                    ),
+                )
+            missing, stale = [], []
+    if missing or stale:
+        path = display_path(goldens_path(settings.goldens_dir, suite.name, identity))
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} case(s) have no golden ({_ids(missing)})")
+        if stale:
+            parts.append(
+                f"{len(stale)} golden(s) are stale: recorded for a different request than the "
+                f"case sends now ({_ids(stale)})"
+            )
+        problem = (
+            f"{display_path(suite.path)}: {'; '.join(parts)} in {path}. Record them with "
+            f"`pytest --cost-eval --cost-eval-update-goldens` and review the change to {path} "
+            "in your pull request."
+        )
+        return PreparedSuite(suite=suite, scorer=scorer, goldens=goldens, problem=problem)
+    return PreparedSuite(suite=suite, scorer=scorer, goldens=goldens)
+
+
+def _ids(ids: Sequence[str], shown: int = 5) -> str:
+    more = f", and {len(ids) - shown} more" if len(ids) > shown else ""
+    return ", ".join(repr(i) for i in ids[:shown]) + more
+
+
+def golden_response(golden: Golden) -> Response:
+    """A golden as the response it recorded."""
+    return Response(
+        text=golden.text, model=golden.model, usage=golden.usage, latency_ms=golden.latency_ms
+    )
+
+
+async def checked_goldens(
+    plan: Plan, suite: Suite, executor: Executor, *, run_id: str
+) -> PreparedSuite:
+    """The suite's goldens for a command outside a pytest run (``harness sweep``, ``cache``).
+
+    Nothing is recorded: missing or stale goldens raise, with the fix.
+
+    Raises:
+        CostEvalError: a golden is missing or stale.
+    """
+    outcome = RunOutcome(run_id=run_id, started_at=now_iso(), settings=plan.settings)
+    prepared = await prepare_goldens(plan, suite, executor, None, outcome)
+    if prepared.problem:
+        raise CostEvalError(prepared.problem)
+    return prepared

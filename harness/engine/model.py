@@ -1,0 +1,83 @@
+"""The run's data model: a prepared plan, a suite with its goldens, a sent case, the outcome.
+
+Everything here is data; the steps that produce it live in :mod:`harness.engine.prepare`,
+:mod:`harness.engine.goldens`, :mod:`harness.engine.score` and :mod:`harness.engine.run`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from harness.config.prices import PriceTable
+from harness.config.settings import ConfigSpec, Settings
+from harness.config.suites import (
+    Suite,
+)
+from harness.scoring import Scorer
+from harness.types import (
+    CaseResult,
+    Golden,
+    Request,
+    Response,
+    Summary,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreparedSuite:
+    """A suite with its scorer and the goldens of the baseline model."""
+
+    suite: Suite
+    scorer: Scorer
+    goldens: Mapping[str, Golden]
+    problem: str | None = None
+    """Why this suite cannot be evaluated (missing or stale goldens), or None."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """Everything a run needs, checked: suites, configurations, chains, prices."""
+
+    settings: Settings
+    configs: Mapping[str, ConfigSpec]
+    prices: PriceTable
+    monthly_volume: float
+
+
+@dataclass(slots=True, kw_only=True)
+class RunOutcome:
+    """What a run produced, ready to store."""
+
+    run_id: str
+    started_at: str
+    finished_at: str = ""
+    settings: Settings
+    metadata: dict[str, str] = field(default_factory=dict)
+    summaries: list[Summary] = field(default_factory=list)
+    results: list[CaseResult] = field(default_factory=list)
+    problems: dict[str, str] = field(default_factory=dict)
+    """Suite name -> why it could not be evaluated."""
+    calls: int = 0
+    """Provider calls made (answers not served from goldens or the store)."""
+    remote_calls: int = 0
+    """Of ``calls``, those to paid APIs."""
+    spend_usd: Decimal = Decimal(0)
+    """What this run paid providers (new paid answers only; recorded ones are free)."""
+    new_responses: dict[str, tuple[Request, Response]] = field(default_factory=dict)
+    goldens_written: dict[str, int] = field(default_factory=dict)
+    """Suite name -> goldens (re)recorded this run."""
+    price_snapshot: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    sweeps: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """(suite, configuration) -> the threshold sweep of a ``threshold = "sweep"`` router,
+    as :func:`harness.engine.router_sweep.sweep_record` gives it."""
+
+
+@dataclass(frozen=True, slots=True)
+class SentCase:
+    """A case's final response and the model calls that produced it."""
+
+    response: Response
+    calls: tuple[tuple[Request, Response], ...]

@@ -1,0 +1,150 @@
+"""One case through a configuration: sent through its chain, scored against the golden, costed."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+from harness.config.settings import ConfigSpec
+from harness.config.suites import (
+    Suite,
+)
+from harness.engine.executor import Executor
+from harness.engine.model import Plan, PreparedSuite, SentCase
+from harness.errors import CostEvalError
+from harness.scoring import RecordedScorer, Scorer
+from harness.scoring.judge import JudgedSuite
+from harness.stats.gates import GateSpec
+from harness.strategies.chain import Chain
+from harness.types import (
+    Case,
+    CaseResult,
+    Request,
+    Response,
+    Usage,
+)
+
+
+async def send_case(
+    chain: Chain, suite: Suite, case: Case, executor: Executor, plan: Plan
+) -> SentCase:
+    """Send one case through a configuration's chain, recording every model call."""
+    calls: list[tuple[Request, Response]] = []
+
+    async def provider(request: Request) -> Response:
+        response = await executor.send(request)
+        calls.append((request, response))
+        return response
+
+    response = await chain.send(suite.request(case, plan.settings.baseline), provider)
+    executor.cases_done += 1
+    return SentCase(response=response, calls=tuple(calls))
+
+
+def reference_scores(
+    scorer: Scorer, output: str, golden: str, expected: str | None, reference: str
+) -> float:
+    """The quality of ``output`` under the suite's reference rule.
+
+    ``golden``: agreement with the baseline's answer; ``expected``: correctness;
+    ``both``: the mean of the two.
+    """
+    if reference == "golden":
+        return scorer.score(output, golden).value
+    assert expected is not None  # checked when the suite was loaded
+    if reference == "expected":
+        return scorer.score(output, expected).value
+    return (scorer.score(output, golden).value + scorer.score(output, expected).value) / 2
+
+
+def score_case(
+    item: PreparedSuite,
+    spec: ConfigSpec,
+    case: Case,
+    sent: SentCase,
+    plan: Plan,
+    gate: GateSpec,
+    *,
+    judged: JudgedSuite | None = None,
+) -> CaseResult:
+    """Score one case's output and its baseline golden; cost both.
+
+    With a judge scorer, ``judged`` holds the verdicts (made before, asynchronously):
+    the golden against itself is a tie, so the baseline scores 1.0; a case the judge
+    could not judge is an error row.
+    """
+    suite = item.suite
+    golden = item.goldens[case.id]
+    prices = plan.prices
+    response = sent.response
+    recorded = item.scorer if isinstance(item.scorer, RecordedScorer) else None
+    rationale = ""
+    eval_cost = Decimal(0)  # what judging this case cost (evaluation, not the config)
+    if recorded is not None:
+        baseline_score = recorded.score_case(case.id, golden.model).value
+    elif judged is not None:
+        baseline_score = 1.0
+    else:
+        baseline_score = reference_scores(
+            item.scorer, golden.text, golden.text, case.expected, suite.reference
+        )
+    usage = Usage()
+    cost = Decimal(0)
+    latency = 0.0
+    for request, call in sent.calls:
+        usage = usage + call.usage
+        cost += prices.cost(request.model, call.usage, batch=request.batch)
+        latency += call.latency_ms
+    if response.cache_hit:
+        latency = response.latency_ms
+    models = list(dict.fromkeys(request.model for request, _ in sent.calls))
+    score: float | None = None
+    delta: float | None = None
+    if response.error is None and recorded is not None:
+        try:
+            score = recorded.score_case(case.id, response.model).value
+        except CostEvalError as exc:
+            # No label for this (case, model): an error row, never a guessed score.
+            response = replace(response, error=str(exc))
+    elif response.error is None and judged is not None:
+        verdict = judged.scores.get(case.id)
+        if verdict is None or verdict.score is None:
+            error = verdict.error if verdict is not None else None
+            response = replace(response, error=f"judge: {error or 'not judged'}")
+        else:
+            score = verdict.score.value
+            rationale = verdict.score.rationale
+        if verdict is not None:
+            eval_cost = verdict.cost(prices)
+    elif response.error is None:
+        score = reference_scores(
+            item.scorer, response.text, golden.text, case.expected, suite.reference
+        )
+    if score is not None:
+        delta = score - baseline_score
+    reference_text = (
+        golden.text if suite.reference == "golden" or judged is not None else (case.expected or "")
+    )
+    return CaseResult(
+        suite=suite.name,
+        config=spec.name,
+        case_id=case.id,
+        category=case.category,
+        model="cache" if response.cache_hit else "+".join(models) or response.model,
+        output=response.text,
+        reference=reference_text,
+        expected=case.expected,
+        score=score,
+        baseline_score=baseline_score,
+        delta=delta,
+        cost_usd=cost,
+        baseline_cost_usd=prices.cost(plan.settings.baseline, golden.usage),
+        usage=usage,
+        latency_ms=latency,
+        cache_hit=response.cache_hit,
+        calls=len(sent.calls),
+        error=response.error,
+        flagged=delta is not None and delta <= -gate.flag_drop,
+        rationale=rationale,
+        eval_cost_usd=eval_cost,
+    )

@@ -1,0 +1,250 @@
+"""Significance tests behind the gate's explanations.
+
+The small exact or closed-form tools the gate uses to explain a verdict: the
+exact McNemar test for paired binary scores, a one-sided t-test of "the mean
+delta is below ``-margin``" for categories, Holm's correction over
+categories, the minimum drop a suite can detect, and the flip rate of a
+repeated judgement. ``docs/statistics.md`` describes how the gate combines
+them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from harness.stats.bootstrap import Deltas, as_deltas
+from harness.stats.distributions import normal_ppf, student_t_cdf
+
+__all__ = [
+    "DEFAULT_SD",
+    "flip_rate",
+    "holm",
+    "is_binary",
+    "mcnemar_exact",
+    "min_detectable_drop",
+    "one_sided_p_below",
+]
+
+
+def is_binary(scores: Sequence[float] | npt.NDArray[Any]) -> bool:
+    """Whether every score is exactly 0 or 1 (correct/incorrect labels).
+
+    An empty sequence is not binary: nothing shows the scores are labels.
+    NaN is not 0 or 1, so scores holding one are not binary either.
+    """
+    arr = np.asarray(scores, dtype=np.float64)
+    return bool(arr.size > 0 and ((arr == 0.0) | (arr == 1.0)).all())
+
+
+# Up to this many discordant pairs the tail is summed exactly in integers.
+_MCNEMAR_EXACT_MAX = 1024
+
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value for paired binary scores.
+
+    Only discordant pairs carry information: ``b`` cases the baseline got right
+    and the candidate wrong, ``c`` the reverse. Under the null hypothesis (no
+    difference) each discordant pair is equally likely to go either way, so
+    ``b ~ Binomial(b + c, 1/2)``; the p-value is twice the smaller tail,
+    capped at 1. Up to 1,024 discordant pairs the tail is an exact integer sum
+    of :func:`math.comb` terms; above, it is summed in log space with
+    :func:`math.lgamma` (relative error ~1e-12).
+
+    Args:
+        b: Baseline right, candidate wrong (the candidate's losses), >= 0.
+        c: Baseline wrong, candidate right (the candidate's wins), >= 0.
+
+    Returns:
+        The p-value in [0, 1]; 1.0 when there is no discordant pair or ``b == c``
+        (it underflows to 0.0 below about 1e-308, e.g. 3,000 losses and no win).
+
+    Raises:
+        ValueError: ``b`` or ``c`` is negative or not an integer.
+    """
+    for name, value in (("b", b), ("c", c)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+            raise ValueError(f"{name} must be a count (an int >= 0), got {value!r}.")
+    n = int(b) + int(c)
+    k = min(int(b), int(c))
+    if n == 0 or 2 * k == n:
+        return 1.0
+    if n <= _MCNEMAR_EXACT_MAX:
+        tail = sum(math.comb(n, i) for i in range(k + 1))
+        # 2 * tail / 2**n, as a correctly rounded ratio of integers.
+        return min(1.0, tail / (1 << (n - 1)))
+    # Terms grow with i up to n / 2 > k: sum from i = k down until they stop
+    # mattering (e^-40 of the largest, far below double precision).
+    log_norm = math.lgamma(n + 1) + n * math.log(0.5)
+    top = log_norm - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+    ratios = []
+    for i in range(k, -1, -1):
+        log_term = log_norm - math.lgamma(i + 1) - math.lgamma(n - i + 1)
+        if log_term < top - 40.0:
+            break
+        ratios.append(math.exp(log_term - top))
+    return min(1.0, 2.0 * math.exp(top) * math.fsum(ratios))
+
+
+def one_sided_p_below(deltas: Deltas, margin: float) -> float:
+    """p-value for "the mean delta is below ``-margin``" (a drop larger than the margin).
+
+    A one-sample t-test of H0: mean >= -margin against H1: mean < -margin:
+    ``t = (mean + margin) / (sd / sqrt(n))`` with the sample standard
+    deviation (``ddof=1``) and ``p = P(T_{n-1} <= t)``. A small p says the
+    drop is larger than ``margin`` beyond what sampling noise explains.
+
+    Student's t rather than the normal approximation ``Phi(t)``: the gate runs
+    this on categories of a dozen cases, where the normal tail is too thin.
+    With binary scores, 5 categories of 12 cases, every case a coin flip for
+    both configurations (A/A) and Holm at 5 %, the normal approximation flags
+    some category in 6.7 % of runs, the t distribution in 3.8 %
+    (``docs/statistics.md``). The two agree for large n.
+
+    Degenerate cases are exact, not approximated:
+
+    - all deltas equal (sd = 0, n >= 2): the mean is known without noise, so
+      ``p = 0.0`` if it is below ``-margin``, else ``1.0``;
+    - one delta: its noise cannot be estimated, so ``p = 1.0`` (one case never
+      shows a significant drop);
+    - no delta: ``p = 1.0``.
+
+    Args:
+        deltas: Per-case ``candidate - baseline`` score differences.
+        margin: The drop tested against, >= 0.
+
+    Raises:
+        ValueError: ``margin`` is negative or NaN, or deltas are not finite.
+    """
+    arr = as_deltas(deltas)
+    if not margin >= 0.0:
+        raise ValueError(f"margin is a drop and must be >= 0, got {margin!r}.")
+    n = arr.size
+    if n < 2:
+        return 1.0
+    if bool((arr == arr[0]).all()):
+        return 0.0 if float(arr[0]) < -margin else 1.0
+    mean = float(arr.mean())
+    sd = float(arr.std(ddof=1))
+    return student_t_cdf((mean + margin) / (sd / math.sqrt(n)), n - 1)
+
+
+def holm(pvalues: Mapping[str, float]) -> dict[str, float]:
+    """Holm–Bonferroni adjusted p-values (step-down, family-wise error control).
+
+    Sorting the m p-values ascending, the i-th smallest (i from 1) is adjusted
+    to ``max over j <= i of min(1, (m - j + 1) * p_j)``. Rejecting every
+    hypothesis whose adjusted p-value is below alpha keeps the chance of *any*
+    false rejection at most alpha, under any dependence between the tests, and
+    is uniformly more powerful than plain Bonferroni (``m * p``). Ties are
+    ordered by key, so the result does not depend on the mapping's order.
+
+    Args:
+        pvalues: ``{name: p}`` with every p in [0, 1].
+
+    Returns:
+        ``{name: adjusted p}``, in the same key order as ``pvalues``.
+
+    Raises:
+        ValueError: A p-value is NaN or outside [0, 1].
+    """
+    for name, p in pvalues.items():
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"p-value of {name!r} must be in [0, 1], got {p!r}.")
+    m = len(pvalues)
+    ordered = sorted(pvalues, key=lambda name: (pvalues[name], name))
+    adjusted: dict[str, float] = {}
+    running = 0.0
+    for i, name in enumerate(ordered):
+        running = max(running, min(1.0, (m - i) * float(pvalues[name])))
+        adjusted[name] = running
+    return {name: adjusted[name] for name in pvalues}
+
+
+DEFAULT_SD = math.sqrt(2 * 0.1 * 0.9)
+"""The delta standard deviation :func:`min_detectable_drop` assumes when the observed one is 0.
+
+It is ``sqrt(2 p (1 - p))`` at ``p = 0.1`` (about 0.424): the paired delta of
+binary scores when the baseline and the candidate each miss an independent 10 %
+of cases, i.e. 18 % of pairs discordant. An observed sd of 0 (all deltas equal,
+typically identical outputs) says nothing about how much a changed candidate
+would vary, so this conservative value keeps the detectable drop from
+collapsing to 0. For continuous scores in [0, 1] it is on the large side too.
+"""
+
+
+def min_detectable_drop(
+    n: int, sd: float, *, confidence: float = 0.95, power: float = 0.8
+) -> float:
+    """The smallest true drop a one-sided test at ``n`` cases detects with ``power``.
+
+    ``(z_confidence + z_power) * sd / sqrt(n)`` with ``z_q`` the standard
+    normal quantile: the textbook minimum detectable effect of a one-sided
+    z-test at level ``1 - confidence``. For the gate it is the resolution of
+    the suite: a candidate as good as the baseline passes a margin of at least
+    this size with probability ``power``, and a true drop of ``margin + mdd``
+    fails with probability ``power``. When it exceeds the margin the suite is
+    too small to decide the margin reliably.
+
+    The gate's pass rule, "lower bound of a two-sided ``c`` CI >= -margin", is
+    a one-sided test at ``(1 + c) / 2``: pass ``confidence=0.975`` for a 95 %
+    CI (z = 1.96).
+
+    Args:
+        n: Number of paired cases, >= 1.
+        sd: Standard deviation of the per-case deltas, >= 0. 0 (all deltas
+            equal, or unknown) is replaced by :data:`DEFAULT_SD`.
+        confidence: One-sided confidence level of the test, in (0, 1).
+        power: Probability of detecting the drop, in (0, 1).
+
+    Raises:
+        ValueError: An argument is out of range.
+    """
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"n must be an int >= 1, got {n!r}.")
+    if not sd >= 0.0 or math.isinf(sd):
+        raise ValueError(f"sd must be a finite number >= 0, got {sd!r}.")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}.")
+    if not 0.0 < power < 1.0:
+        raise ValueError(f"power must be in (0, 1), got {power!r}.")
+    effective = sd if sd > 0.0 else DEFAULT_SD
+    return (normal_ppf(confidence) + normal_ppf(power)) * effective / math.sqrt(int(n))
+
+
+def flip_rate(
+    first: Sequence[float] | npt.NDArray[Any], second: Sequence[float] | npt.NDArray[Any]
+) -> float:
+    """Share of cases whose repeated judgement differs: the judge's own noise.
+
+    Score the same outputs twice (same judge, same inputs) and compare case by
+    case. Multiplied by the score range (1 for scores in [0, 1]) it bounds the
+    quality change that judge noise alone can produce; see ``GateInput.noise``.
+
+    Args:
+        first: The first judgement of each case.
+        second: The second judgement, in the same order.
+
+    Returns:
+        The share of cases with ``first[i] != second[i]``, in [0, 1].
+
+    Raises:
+        ValueError: The sequences are empty, differ in length, are not
+            one-dimensional or hold NaN.
+    """
+    a = np.asarray(first, dtype=np.float64)
+    b = np.asarray(second, dtype=np.float64)
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError("flip_rate needs two one-dimensional sequences of scores.")
+    if a.size != b.size:
+        raise ValueError(f"flip_rate needs one repeat per case: {a.size} scores but {b.size}.")
+    if a.size == 0:
+        raise ValueError("flip_rate needs at least one repeated judgement, got none.")
+    if np.isnan(a).any() or np.isnan(b).any():
+        raise ValueError("flip_rate scores contain NaN; exclude errored judgements first.")
+    return float(np.count_nonzero(a != b)) / a.size

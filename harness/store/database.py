@@ -1,0 +1,226 @@
+"""The DuckDB file: opening it (waiting out another writer), its schema, row helpers.
+
+One file (``results/cost_eval.duckdb`` by default). Every table carries a
+``schema_version`` column. Rows go in through Arrow tables, not row by row
+(:func:`insert_rows`). Migrations are forward-only ``ADD COLUMN IF NOT EXISTS``
+statements in :data:`SCHEMA`, run at every open for writing. Only one process
+writes (DuckDB allows a single writer per file); the report and the CLI read.
+
+Tables:
+
+- ``runs``: one row per run: times, git sha and branch, harness version,
+  settings, the price snapshot, provider calls made.
+- ``configs``: each configuration of a run, as evaluated.
+- ``results``: one row per run x configuration x case.
+- ``summaries``: one row per run x suite x configuration: the verdict.
+- ``problems``: suites a run could not evaluate, and why.
+- ``batches``: submitted provider batches (:mod:`harness.store.batches`).
+- ``responses``: the response store, keyed by request hash (no secrets: the
+  request is its model, messages and parameters only; :mod:`harness.store.responses`).
+
+The ``sweeps`` table is created on demand by :mod:`harness.store.sweeps`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.errors import StorageError
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = [
+    "DEFAULT_LOCK_WAIT",
+    "HISTORY_SELECT",
+    "LOCK_POLL_SECONDS",
+    "LOCK_WAIT_ENV",
+    "MONEY",
+    "SCHEMA",
+    "USAGE_FIELDS",
+    "connect",
+    "insert_rows",
+    "lock_wait_seconds",
+    "query_rows",
+    "table_names",
+]
+
+LOCK_WAIT_ENV = "COST_EVAL_DB_LOCK_WAIT"
+"""Environment variable: seconds to wait for another process to release the file."""
+DEFAULT_LOCK_WAIT = 60.0
+"""Seconds to wait for the file when :data:`LOCK_WAIT_ENV` is unset or invalid."""
+LOCK_POLL_SECONDS = 0.2
+"""Pause between two attempts to open a locked file."""
+MONEY = "DECIMAL(28, 12)"
+"""The column type of every amount of money."""
+HISTORY_SELECT = """
+    SELECT r.run_id, r.rowid AS run_order, r.started_at, r.git_sha, r.git_branch,
+           s.suite, s.config, s.n, s.errors,
+           s.quality, s.baseline_quality, s.delta, s.ci_low, s.ci_high, s.verdict, s.enforced,
+           s.cost_per_query, s.savings_pct, s.flagged_cases
+    FROM summaries s JOIN runs r USING (run_id)
+"""
+"""One row per (run, suite, configuration); also the ``history`` view for your own SQL."""
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS runs (
+    schema_version INTEGER, run_id VARCHAR PRIMARY KEY, started_at VARCHAR,
+    finished_at VARCHAR, git_sha VARCHAR, git_branch VARCHAR, harness_version VARCHAR,
+    python_version VARCHAR, baseline VARCHAR, volume VARCHAR, seed BIGINT,
+    settings_json VARCHAR, prices_json VARCHAR, calls BIGINT
+);
+CREATE TABLE IF NOT EXISTS configs (
+    schema_version INTEGER, run_id VARCHAR, config VARCHAR, family VARCHAR,
+    enforce BOOLEAN, spec_json VARCHAR
+);
+CREATE TABLE IF NOT EXISTS results (
+    schema_version INTEGER, run_id VARCHAR, suite VARCHAR, config VARCHAR, case_id VARCHAR,
+    category VARCHAR, model VARCHAR, output VARCHAR, reference VARCHAR, expected VARCHAR,
+    score DOUBLE, baseline_score DOUBLE, delta DOUBLE, cost_usd {MONEY},
+    baseline_cost_usd {MONEY}, input_tokens BIGINT, cached_input_tokens BIGINT,
+    cache_write_tokens BIGINT, output_tokens BIGINT, reasoning_tokens BIGINT,
+    latency_ms DOUBLE, cache_hit BOOLEAN, calls INTEGER, error VARCHAR, flagged BOOLEAN
+);
+CREATE TABLE IF NOT EXISTS summaries (
+    schema_version INTEGER, run_id VARCHAR, suite VARCHAR, config VARCHAR, n INTEGER,
+    errors INTEGER, quality DOUBLE, baseline_quality DOUBLE, delta DOUBLE, ci_low DOUBLE,
+    ci_high DOUBLE, margin DOUBLE, verdict VARCHAR, reasons_json VARCHAR, enforced BOOLEAN,
+    cost_per_query {MONEY}, baseline_cost_per_query {MONEY}, savings_pct DOUBLE,
+    monthly_cost {MONEY}, baseline_monthly_cost {MONEY}, flagged_cases INTEGER,
+    categories_json VARCHAR
+);
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS spend_usd {MONEY};
+ALTER TABLE results ADD COLUMN IF NOT EXISTS rationale VARCHAR;
+ALTER TABLE summaries ADD COLUMN IF NOT EXISTS extras_json VARCHAR;
+ALTER TABLE results ADD COLUMN IF NOT EXISTS eval_cost_usd {MONEY};
+ALTER TABLE summaries ADD COLUMN IF NOT EXISTS p_value DOUBLE;
+ALTER TABLE summaries ADD COLUMN IF NOT EXISTS test VARCHAR;
+ALTER TABLE summaries ADD COLUMN IF NOT EXISTS min_detectable_drop DOUBLE;
+ALTER TABLE summaries ADD COLUMN IF NOT EXISTS noise DOUBLE;
+CREATE TABLE IF NOT EXISTS problems (
+    schema_version INTEGER, run_id VARCHAR, suite VARCHAR, message VARCHAR
+);
+CREATE OR REPLACE VIEW history AS {HISTORY_SELECT};
+CREATE TABLE IF NOT EXISTS batches (
+    schema_version INTEGER, provider VARCHAR, batch_id VARCHAR PRIMARY KEY,
+    hashes_json VARCHAR, submitted_at VARCHAR, finished_at VARCHAR
+);
+CREATE TABLE IF NOT EXISTS responses (
+    schema_version INTEGER, request_hash VARCHAR PRIMARY KEY, model VARCHAR,
+    request_json VARCHAR, response VARCHAR, input_tokens BIGINT, cached_input_tokens BIGINT,
+    cache_write_tokens BIGINT, output_tokens BIGINT, reasoning_tokens BIGINT,
+    latency_ms DOUBLE, recorded_at VARCHAR
+);
+"""
+"""Every table and view, with its forward-only migrations; run at each open for writing."""
+
+USAGE_FIELDS = (
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
+"""The token columns of ``results`` and ``responses``: the fields of ``Usage``."""
+
+
+def lock_wait_seconds() -> float:
+    """Seconds to wait for another process to release the database.
+
+    Set with the environment variable ``COST_EVAL_DB_LOCK_WAIT``.
+    """
+    try:
+        return max(0.0, float(os.environ.get(LOCK_WAIT_ENV, DEFAULT_LOCK_WAIT)))
+    except ValueError:
+        return DEFAULT_LOCK_WAIT
+
+
+@contextmanager
+def connect(
+    path: Path, *, read_only: bool = False, wait: float | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the database (creating it and its tables for writing), close when done.
+
+    Waits up to ``wait`` seconds (default :func:`lock_wait_seconds`) while another
+    process holds the file.
+
+    Raises:
+        StorageError: the file stayed locked, or is not a DuckDB file.
+    """
+    import duckdb
+
+    if read_only and not path.is_file():
+        raise StorageError(
+            f"{path}: no results database. Run `pytest --cost-eval` first, or give the "
+            "right file with --db."
+        )
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    wait = lock_wait_seconds() if wait is None else wait
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            connection = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            locked = "lock" in str(exc).lower()
+            if locked and time.monotonic() < deadline:
+                # Another run holds the file (DuckDB allows one writer): it only
+                # writes at its end, so waiting a little usually suffices.
+                time.sleep(LOCK_POLL_SECONDS)
+                continue
+            if locked:
+                raise StorageError(
+                    f"{path}: another process is using the results database and did not "
+                    f"release it within {wait:g} s. Wait for that run to finish, give this "
+                    "run its own file with --cost-eval-db, or wait longer by setting "
+                    f"{LOCK_WAIT_ENV} (seconds)."
+                ) from None
+            raise StorageError(
+                f"{path}: cannot open the results database: {exc}. Is it a DuckDB file "
+                "written by this harness? Move it aside to start a new one."
+            ) from None
+    try:
+        if not read_only:
+            connection.execute(SCHEMA)
+        yield connection
+    finally:
+        connection.close()
+
+
+def insert_rows(
+    connection: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert rows through an Arrow table (one statement, not one per row).
+
+    Each row maps column names to values; a column a row lacks is NULL.
+    """
+    if not rows:
+        return
+    import pyarrow as pa
+
+    columns = [row[0] for row in connection.execute(f"DESCRIBE {table}").fetchall()]
+    arrow = pa.table({c: [row.get(c) for row in rows] for c in columns})
+    connection.register("incoming_rows", arrow)
+    try:
+        connection.execute(f"INSERT INTO {table} SELECT * FROM incoming_rows")
+    finally:
+        connection.unregister("incoming_rows")
+
+
+def query_rows(
+    connection: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()
+) -> list[dict[str, Any]]:
+    """The rows of a query, each as a dict by column name."""
+    cursor = connection.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def table_names(connection: duckdb.DuckDBPyConnection) -> set[str]:
+    """The tables (and views) of the open database."""
+    return {r[0] for r in connection.execute("SHOW TABLES").fetchall()}

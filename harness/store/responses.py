@@ -1,0 +1,92 @@
+"""The response store: recorded provider answers by request hash, in the ``responses`` table.
+
+A run adds the answers it paid for (:func:`harness.store.runs.write_run`);
+importers and the journal add theirs (:func:`store_responses`); ``replay:``
+configurations and record modes read them back (:func:`load_responses`). No
+secrets are kept: a request is its model, messages and parameters only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.store.database import USAGE_FIELDS, connect, insert_rows, query_rows, table_names
+from harness.types import SCHEMA_VERSION, Request, Response, Usage
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = ["insert_responses", "load_responses", "store_responses"]
+
+
+def insert_responses(
+    connection: duckdb.DuckDBPyConnection,
+    entries: Iterable[tuple[str, tuple[Request, Response]]],
+    recorded_at: str,
+) -> None:
+    """Upsert response-store rows: a re-recorded request replaces its old answer.
+
+    ``entries`` are ``(request hash, (request, response))``; the caller owns the
+    transaction.
+    """
+    rows = [
+        {
+            "schema_version": SCHEMA_VERSION,
+            "request_hash": key,
+            "model": request.model,
+            "request_json": json.dumps(
+                {
+                    "model": request.model,
+                    "messages": [[m.role, m.content] for m in request.messages],
+                    "params": [list(p) for p in request.params],
+                },
+                ensure_ascii=False,
+            ),
+            "response": response.text,
+            **{f: getattr(response.usage, f) for f in USAGE_FIELDS},
+            "latency_ms": response.latency_ms,
+            "recorded_at": recorded_at,
+        }
+        for key, (request, response) in entries
+    ]
+    if rows:
+        hashes = [row["request_hash"] for row in rows]
+        connection.execute(
+            "DELETE FROM responses WHERE request_hash IN (SELECT unnest(?))", [hashes]
+        )
+        insert_rows(connection, "responses", rows)
+
+
+def store_responses(path: Path, pairs: Iterable[tuple[Request, Response]], recorded_at: str) -> int:
+    """Add (request, response) pairs to the response store; returns how many distinct ones.
+
+    Used by importers: ``replay:`` configurations then answer from them offline.
+    """
+    entries = {request.hash(): (request, response) for request, response in pairs}
+    with connect(path) as connection:
+        connection.execute("BEGIN TRANSACTION")
+        insert_responses(connection, entries.items(), recorded_at)
+        connection.execute("COMMIT")
+    return len(entries)
+
+
+def load_responses(path: Path) -> dict[str, Response]:
+    """The response store: every recorded response by request hash (empty without a file)."""
+    if not path.is_file():
+        return {}
+    with connect(path, read_only=True) as connection:
+        if "responses" not in table_names(connection):
+            return {}  # a database no run has written yet
+        rows = query_rows(connection, "SELECT * FROM responses")
+    return {
+        row["request_hash"]: Response(
+            text=row["response"],
+            model=row["model"],
+            usage=Usage(**{f: row[f] for f in USAGE_FIELDS}),
+            latency_ms=row["latency_ms"],
+        )
+        for row in rows
+    }
