@@ -184,17 +184,9 @@ def category_deltas(categories: Sequence[str], deltas: Deltas) -> dict[str, tupl
     Raises:
         ValueError: The two sequences differ in length.
     """
-    arr = as_deltas(deltas)
-    if len(categories) != arr.size:
-        raise ValueError(
-            f"{len(categories)} categories but {arr.size} deltas: need one category per delta."
-        )
-    groups: dict[str, list[int]] = {}
-    for i, category in enumerate(categories):
-        groups.setdefault(category, []).append(i)
     return {
-        category: (len(groups[category]), float(arr[groups[category]].mean()))
-        for category in sorted(groups)
+        category: (int(members.size), float(members.mean()))
+        for category, members in deltas_by_category(categories, deltas).items()
     }
 
 
