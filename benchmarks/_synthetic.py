@@ -16,7 +16,7 @@ from pathlib import Path
 from harness.config.settings import Settings, parse_settings
 from harness.config.suites import now_iso
 from harness.engine.metadata import new_run_id
-from harness.engine.model import RunOutcome
+from harness.engine.run_data import RunOutcome
 from harness.store.runs import StoredRun
 from harness.types import CaseResult, CategorySummary, Summary, Usage
 

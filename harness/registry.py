@@ -2,7 +2,8 @@
 
 A registry maps a snake_case name to a factory. Built-in components register
 themselves by name; users add their own through an entry point group
-(``harness.providers``, ``harness.strategies``, ``harness.scorers``) or name
+(``harness.routers``, ``harness.caches``, ``harness.compressors``,
+``harness.embedders``, ``harness.scorers``) or name
 one directly by import path, ``"package.module:attribute"``. Nothing is
 imported until a name is looked up, so a pytest run without ``--cost-eval``
 pays nothing for components it never uses.

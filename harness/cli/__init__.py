@@ -6,6 +6,9 @@
     harness summary [--run latest|RUN_ID] [--db PATH] [--json]
     harness history [--config NAME] [--suite NAME] [--limit N] [--json]
     harness compare [--run latest|RUN_ID] [--against previous|RUN_ID] [--json]
+    harness import  recordings FILE... --suite NAME --baseline MODEL
+    harness import  routellm --suite NAME ...
+    harness export  --parquet DIR [--db PATH]
     harness nightly [PYTEST ARGS...]
     harness sweep   --suite NAME --router SPEC --strong MODEL --weak MODEL [--json]
     harness cache   --suite NAME [--traffic FILE] [--embedder SPEC] [--json]
@@ -15,8 +18,9 @@ Paths default to the ``[tool.cost-eval]`` settings of the project in the
 current directory (``results/cost_eval.duckdb``, ``results/report.html``).
 Errors print one paragraph and exit 2; never a traceback.
 
-Each command is a :class:`~harness.cli.command.Command` in its own module;
-:data:`COMMANDS` lists them in the order ``harness --help`` shows them.
+Each command is a :class:`~harness.cli.command.Command` subclass in its own
+module; :data:`COMMANDS` holds one instance of each, in the order ``harness
+--help`` shows them.
 """
 
 from __future__ import annotations

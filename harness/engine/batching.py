@@ -21,8 +21,8 @@ from typing import Any
 
 from harness.config.suites import Suite
 from harness.embedders import is_embedding
-from harness.engine.model import Plan, RunOutcome
 from harness.engine.run import run
+from harness.engine.run_data import Plan, RunOutcome
 from harness.providers.batch import BatchStore, run_batch
 from harness.types import Request, Response
 

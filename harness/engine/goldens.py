@@ -19,7 +19,7 @@ from harness.config.suites import (
     write_goldens,
 )
 from harness.engine.executor import Executor
-from harness.engine.model import Plan, PreparedSuite, RunOutcome
+from harness.engine.run_data import Plan, PreparedSuite, RunOutcome
 from harness.errors import CostEvalError
 from harness.providers import base_model
 from harness.scoring import RecordedQuality, RecordedScorer, build_scorer

@@ -25,7 +25,7 @@ from harness.analysis.cache_sweep import sweep_cache_thresholds
 from harness.analysis.cache_traffic import stream_from_cases
 from harness.config.prices import PriceTable
 from harness.config.suites import Suite
-from harness.engine.model import PreparedSuite
+from harness.engine.run_data import PreparedSuite
 from harness.errors import ProviderError
 from harness.stats.binomial import binomial_interval
 from harness.stats.gates import GateSpec

@@ -13,7 +13,7 @@ from harness.config.prices import PriceTable
 from harness.config.settings import ConfigSpec, Settings
 from harness.config.suites import Suite, display_path, load_suite, suite_files
 from harness.config.volume import parse_volume
-from harness.engine.model import Plan
+from harness.engine.run_data import Plan
 from harness.errors import CostEvalError, SuiteError
 from harness.providers import check_model_spec
 from harness.strategies.chain import build_chain

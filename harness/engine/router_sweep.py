@@ -47,10 +47,10 @@ from harness.analysis.router_input import SweepInput
 from harness.analysis.router_sweep import SweepPoint, SweepResult, sweep_router_thresholds
 from harness.config.settings import ConfigSpec
 from harness.config.suites import Suite, display_path
+from harness.engine.cases import score_case
 from harness.engine.executor import Executor, close_providers
 from harness.engine.goldens import checked_goldens, golden_response
-from harness.engine.model import Plan, PreparedSuite, SentCase
-from harness.engine.score import score_case
+from harness.engine.run_data import Plan, PreparedSuite, SentCase
 from harness.engine.summary import summarize_pair
 from harness.errors import ConfigError, CostEvalError
 from harness.formatting import money

@@ -25,13 +25,13 @@ from harness.config.suites import (
     now_iso,
 )
 from harness.embedders import attach_recorder, is_embedding
+from harness.engine.cases import score_case, send_case
 from harness.engine.executor import Executor, close_providers
 from harness.engine.goldens import golden_response, prepare_goldens
 from harness.engine.lever_metrics import lever_metrics
 from harness.engine.metadata import new_run_id, run_metadata
-from harness.engine.model import Plan, PreparedSuite, RunOutcome, SentCase
 from harness.engine.router_sweep import evaluate_sweep
-from harness.engine.score import score_case, send_case
+from harness.engine.run_data import Plan, PreparedSuite, RunOutcome, SentCase
 from harness.engine.summary import summarize_pair
 from harness.scoring.judge import JudgedSuite, JudgeItem, JudgeScorer, case_question, judge_suite
 from harness.stats.bootstrap import derive_seed

@@ -14,7 +14,7 @@ from harness.config.settings import ConfigSpec
 from harness.config.suites import (
     Suite,
 )
-from harness.engine.model import Plan
+from harness.engine.run_data import Plan
 from harness.stats.bootstrap import (
     category_deltas,
     deltas_by_category,

@@ -19,10 +19,10 @@ from harness.config.settings import Settings, load_settings
 from harness.config.suites import Suite, display_path, load_suite, now_iso, suite_files
 from harness.engine.batching import run_with_batches
 from harness.engine.metadata import new_run_id, run_metadata
-from harness.engine.model import Plan, RunOutcome
 from harness.engine.prepare import prepare
 from harness.engine.router_sweep import describe_sweep
 from harness.engine.run import run as run_pipeline
+from harness.engine.run_data import Plan, RunOutcome
 from harness.errors import CostEvalError
 from harness.formatting import cost_change, money, points
 from harness.plugin.items import ConfigItem, SuiteFile, shorten

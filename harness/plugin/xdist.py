@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from harness.config.settings import Settings
-from harness.engine.model import RunOutcome
+from harness.engine.run_data import RunOutcome
 from harness.types import CaseResult, CategorySummary, Message, Request, Response, Summary, Usage
 
 MONEY_FIELDS = {

@@ -1,4 +1,6 @@
-"""The self-contained HTML report of a run.
+"""What a run shows people: the self-contained HTML report and the Markdown summary.
+
+(:mod:`~harness.report.redaction` keeps prompts and answers out of both on request.)
 
 Importing this package is cheap: jinja2 and matplotlib are imported only when
 a report is rendered, duckdb only when the results database is read.

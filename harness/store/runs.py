@@ -33,7 +33,7 @@ from harness.types import SCHEMA_VERSION, CaseResult, CategorySummary, Summary, 
 if TYPE_CHECKING:
     import duckdb
 
-    from harness.engine.model import RunOutcome
+    from harness.engine.run_data import RunOutcome
 
 __all__ = [
     "EXPORTED_TABLES",

@@ -1,6 +1,6 @@
-"""Caches: answer a request from an earlier answer instead of calling a model.
+"""The exact-match cache: answer a request from an earlier answer instead of calling a model.
 
-The reference cache is ``exact``: two requests hit when their messages are the
+The ``exact`` cache: two requests hit when their messages are the
 same after normalization (case, runs of white space, trailing punctuation).
 A cache is stateful: it is evaluated over a suite's cases in order, as traffic,
 and a hit serves the answer recorded for the earlier case.

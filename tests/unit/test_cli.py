@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main, summary_object
-from harness.engine.model import RunOutcome
+from harness.engine.run_data import RunOutcome
 from harness.store.runs import write_run
 from tests.unit.tiny_project import evaluate, make_settings, write_suite
 

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from harness.embedders import decode_vector, embedding_request, encode_vector, is_embedding
-from harness.engine.model import RunOutcome
 from harness.engine.prepare import load_suites, prepare
 from harness.engine.run import run
+from harness.engine.run_data import RunOutcome
 from harness.types import Response
 from tests.fakes import FakeLLMServer, Reply
 from tests.unit.tiny_project import make_settings

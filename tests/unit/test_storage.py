@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from harness.engine.model import RunOutcome
+from harness.engine.run_data import RunOutcome
 from harness.errors import StorageError
 from harness.store.database import connect
 from harness.store.responses import load_responses

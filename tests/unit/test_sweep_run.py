@@ -17,9 +17,9 @@ from harness.config.settings import ConfigSpec
 from harness.config.suites import now_iso, suite_files
 from harness.engine.executor import Executor
 from harness.engine.goldens import prepare_goldens
-from harness.engine.model import RunOutcome
 from harness.engine.prepare import load_suites, prepare
 from harness.engine.router_sweep import sweep_router, sweep_suite, threshold_text
+from harness.engine.run_data import RunOutcome
 from harness.errors import ConfigError
 from harness.plugin.xdist import empty_outcome, merge_outcomes, outcome_to_wire
 from harness.report.charts import SweepChart, sweep_curve_svg

@@ -9,9 +9,9 @@ from typing import Any
 
 from harness.config.settings import Settings, parse_settings
 from harness.config.suites import suite_files
-from harness.engine.model import RunOutcome
 from harness.engine.prepare import load_suites, prepare
 from harness.engine.run import run
+from harness.engine.run_data import RunOutcome
 from harness.types import Response
 
 CASES: list[tuple[str, str, str, str]] = [

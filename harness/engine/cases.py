@@ -10,7 +10,7 @@ from harness.config.suites import (
     Suite,
 )
 from harness.engine.executor import Executor
-from harness.engine.model import Plan, PreparedSuite, SentCase
+from harness.engine.run_data import Plan, PreparedSuite, SentCase
 from harness.errors import CostEvalError
 from harness.scoring import RecordedScorer, Scorer
 from harness.scoring.judge import JudgedSuite

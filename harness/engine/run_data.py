@@ -1,7 +1,7 @@
 """The run's data model: a prepared plan, a suite with its goldens, a sent case, the outcome.
 
 Everything here is data; the steps that produce it live in :mod:`harness.engine.prepare`,
-:mod:`harness.engine.goldens`, :mod:`harness.engine.score` and :mod:`harness.engine.run`.
+:mod:`harness.engine.goldens`, :mod:`harness.engine.cases` and :mod:`harness.engine.run`.
 """
 
 from __future__ import annotations
