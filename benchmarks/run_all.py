@@ -197,7 +197,17 @@ def rows_peers(r: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def rows_cache_sweep(r: dict[str, Any]) -> list[tuple[str, str, str]]:
-    return [
+    pairs = [
+        (
+            f"`harness cache --pairs` on {k[10:-2]} labelled pairs, {r['cli_pairs_embedder']} "
+            "embedder, fresh process",
+            f"{_s(v)} ({_s(r[k[:-2] + '_cpu_s'])} CPU)",
+            "< 60 s: " + ("met" if v < 60 else "missed"),
+        )
+        for k, v in r.items()
+        if k.startswith("cli_pairs_") and k.endswith("_s") and not k.endswith("_cpu_s")
+    ]
+    return pairs + [
         (f"semantic-cache sweep, 70 thresholds x {k[6:-2]} arrivals", _s(v), "")
         for k, v in r.items()
         if k.startswith("sweep_") and k.endswith("_s")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
+
+from harness.types import COST_SOURCES
 
 
 def money(value: Decimal | float) -> str:
@@ -29,3 +32,28 @@ def cost_change(savings_pct: float) -> str:
     if round(change) == 0:
         return "same cost"
     return f"{change:+.0f}% cost"
+
+
+def cost_source_note(sources: Mapping[str, int], baseline_sources: Mapping[str, int]) -> str:
+    """Where a cost per query came from, as text beside it; ``""`` when simply priced.
+
+    Priced is the default and goes unsaid: ``recorded cost``, ``estimated cost``,
+    ``cost: 990 recorded, 10 estimated``; ``baseline estimated`` is added when
+    the baseline's cost came from elsewhere (its savings rest on both).
+    """
+
+    def word(counts: Mapping[str, int]) -> str:
+        present = [source for source, count in counts.items() if count]
+        if len(present) == 1:
+            return present[0]
+        order: dict[str, int] = {source: index for index, source in enumerate(COST_SOURCES)}
+        ranked = sorted(present, key=lambda source: order.get(source, len(order)))
+        return ", ".join(f"{counts[source]} {source}" for source in ranked)
+
+    mine, theirs = word(sources), word(baseline_sources)
+    parts = []
+    if mine and mine != "priced":
+        parts.append(f"{mine} cost" if mine in COST_SOURCES else f"cost: {mine}")
+    if theirs and theirs != mine and (parts or theirs != "priced"):
+        parts.append(f"baseline {theirs}" if theirs in COST_SOURCES else f"baseline: {theirs}")
+    return "; ".join(parts)

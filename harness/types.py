@@ -20,6 +20,12 @@ SCHEMA_VERSION = 1
 Role = Literal["system", "user", "assistant"]
 Reference = Literal["golden", "expected", "both"]
 Verdict = Literal["pass", "fail", "inconclusive", "error"]
+CostSource = Literal["recorded", "priced", "estimated"]
+"""Where an answer's cost came from, most certain first: ``recorded`` (billed, as
+recorded with the answer), ``priced`` (its reported usage at the price table's
+rates), ``estimated`` (no usage recorded: tokens counted offline, then priced)."""
+COST_SOURCES: tuple[CostSource, ...] = ("recorded", "priced", "estimated")
+"""Every :data:`CostSource`, most certain first."""
 
 CONTEXT_PREFIX = "Context documents:"
 """First line of the user message that carries a case's context documents.
@@ -201,6 +207,9 @@ class Response:
     """True when a cache strategy answered without calling a model."""
     batch: bool = False
     """True when the call went (or is priced as going) through a batch API."""
+    cost_usd: Decimal | None = None
+    """What this answer was billed, as recorded with it (imported recordings); None:
+    priced from ``usage``. A recorded cost wins over any price."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -221,6 +230,8 @@ class Golden:
     """How long it took when recorded."""
     recorded_at: str = ""
     """ISO-8601 UTC time of recording."""
+    cost_usd: Decimal | None = None
+    """What it was billed, when recorded with it; None: priced from ``usage``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -265,6 +276,11 @@ class CaseResult:
     """Why the scorer scored it so, when it says (judges)."""
     eval_cost_usd: Decimal = Decimal(0)
     """What scoring this case cost (judge calls): evaluation cost, not the configuration's."""
+    cost_source: CostSource | None = None
+    """Where ``cost_usd`` came from: the least certain source among the case's model
+    calls; None when no model call was billed (a cache hit, a call that failed)."""
+    baseline_cost_source: CostSource | None = None
+    """Where ``baseline_cost_usd`` came from (None: not said, as in runs stored before)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -302,10 +318,42 @@ class Summary:
     """Smallest true drop this n detects at 80 % power (one-sided, the gate's level)."""
     noise: float | None = None
     """Quality change judge noise alone explains, when measured."""
+    scorer_problem: str | None = None
+    """Why the suite's scorer cannot be trusted (it cannot read the baseline's own
+    answers: they score below the gate's ``min_baseline_quality``, or all alike),
+    naming the scorer and what to try; the verdict is then never ``pass``. None when
+    the scorer passed the check."""
+    scorer_warnings: tuple[str, ...] = ()
+    """Doubts about the scorer that do not block the gate: word overlap used on
+    free-text answers, or the same score for every answer."""
     extras: Mapping[str, Any] = field(default_factory=dict)
     """What the levers did beyond quality: ``cache`` (hit, false-hit and stale-hit
     rates with intervals), ``cache_sweep``, ``compression`` (input tokens saved);
     see :mod:`harness.engine.lever_metrics`."""
+    cost_sources: Mapping[str, int] = field(default_factory=dict)
+    """Answered cases by where the configuration's cost came from (a :data:`CostSource`
+    -> count); cases no model billed (cache hits) are not counted."""
+    baseline_cost_sources: Mapping[str, int] = field(default_factory=dict)
+    """The same for the baseline's cost of those cases."""
+
+    @property
+    def cost_source(self) -> str:
+        """Where the cost per query came from: a :data:`CostSource`, ``mixed`` or ``""``."""
+        return cost_source_of(self.cost_sources)
+
+    @property
+    def baseline_cost_source(self) -> str:
+        """Where the baseline's cost per query came from (as :attr:`cost_source`)."""
+        return cost_source_of(self.baseline_cost_sources)
+
+
+def cost_source_of(counts: Mapping[str, int]) -> str:
+    """One word for cases counted by cost source: the source they share, ``mixed`` when
+    they differ, ``""`` when none is counted (nothing billed, or a run stored before)."""
+    present = [source for source, count in counts.items() if count]
+    if not present:
+        return ""
+    return present[0] if len(present) == 1 else "mixed"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -53,6 +53,7 @@ __all__ = [
     "CategoryCounts",
     "HitVerdicts",
     "Outcome",
+    "VerifierCounts",
     "answerable_mask",
     "build_cache_report",
     "embed_stream",
@@ -165,6 +166,41 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class VerifierCounts:
+    """What a verifier stage did at one threshold (see :mod:`harness.strategies.cache_verifier`).
+
+    Every candidate hit at or above the threshold is a check; a rejected one is
+    a miss. ``rejected_*`` say what the rejected candidates would have been had
+    they been served: a rejected wrong hit is one the verifier caught, a
+    rejected correct hit one it cost.
+    """
+
+    checks: int
+    rejected: int
+    rejected_correct: int
+    """Correct hits turned away (recall the verifier cost)."""
+    rejected_wrong: int
+    """False or stale hits turned away (what the verifier bought)."""
+    rejected_unjudged: int = 0
+    errors: int = 0
+    """Checks that failed (counted as rejected: nothing unchecked is served)."""
+    cost_usd: Decimal = Decimal(0)
+    """What the checks cost (a judge's calls; 0 for a function)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The counts as a JSON-ready object."""
+        return {
+            "checks": self.checks,
+            "rejected": self.rejected,
+            "rejected_correct": self.rejected_correct,
+            "rejected_wrong": self.rejected_wrong,
+            "rejected_unjudged": self.rejected_unjudged,
+            "errors": self.errors,
+            "cost_usd": str(self.cost_usd),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CacheReport:
     """One cache configuration over one stream."""
 
@@ -192,6 +228,8 @@ class CacheReport:
     outcomes: tuple[Outcome, ...] = ()
     """One per query (only from :func:`simulate`)."""
     evictions: int = 0
+    verifier: VerifierCounts | None = None
+    """What the verifier stage did, for a sweep with verification; None without one."""
 
     @property
     def hit_rate(self) -> float:
@@ -226,12 +264,13 @@ class CacheReport:
 
     @property
     def net_saved_usd(self) -> Decimal:
-        """Model cost saved minus what the embeddings cost."""
-        return self.gross_saved_usd - self.embedding_cost_usd
+        """Model cost saved minus what the embeddings (and a verifier) cost."""
+        verifying = self.verifier.cost_usd if self.verifier is not None else Decimal(0)
+        return self.gross_saved_usd - self.embedding_cost_usd - verifying
 
     def to_json(self) -> dict[str, Any]:
         """The counts and rates as a JSON-ready object (no per-query outcomes)."""
-        return {
+        out: dict[str, Any] = {
             "threshold": self.threshold,
             "hit_rate": self.hit_rate,
             "recall": self.recall,
@@ -246,6 +285,9 @@ class CacheReport:
             "saved_usd": str(self.gross_saved_usd),
             "latency_saved_ms": self.latency_saved_ms,
         }
+        if self.verifier is not None:
+            out["verifier"] = self.verifier.to_json()
+        return out
 
 
 # -------------------------------------------------------------------- the replay
@@ -310,6 +352,7 @@ def build_cache_report(
     hit_latency_ms: float,
     outcomes: tuple[Outcome, ...] = (),
     evictions: int = 0,
+    verifier: VerifierCounts | None = None,
 ) -> CacheReport:
     """The counts, rates and savings of one threshold's hits over ``stream``.
 
@@ -360,6 +403,7 @@ def build_cache_report(
         by_category=by_category,
         outcomes=outcomes,
         evictions=evictions,
+        verifier=verifier,
     )
 
 

@@ -7,11 +7,19 @@ earlier queries only (the candidate search), and the result equals
 :func:`harness.analysis.cache_replay.simulate` at every threshold of an
 unbounded cache. It recommends the threshold with the most correct hits whose
 wrong-hit rate stays provably under a target (see :class:`Sweep`).
+
+With a verifier stage (:mod:`harness.strategies.cache_verifier`), every
+threshold is also evaluated *with* verification: each candidate hit is served
+only when its (query, candidate) pair was accepted; a rejected one is a miss
+and the query becomes an entry, as in the cache. :func:`sweep_verdicts` asks
+for each pair's verdict once (in rounds: which pairs arise depends on earlier
+verdicts), and :func:`sweep_cache_thresholds` turns those verdicts into the
+with-verification figures by arithmetic alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -24,23 +32,29 @@ from harness.analysis.cache_replay import (
     CacheReport,
     CaseJudge,
     HitVerdicts,
+    VerifierCounts,
     answerable_mask,
     build_cache_report,
     exact_match,
     unit_embeddings,
 )
 from harness.analysis.cache_traffic import Stream
+from harness.analysis.cache_walk import nearest_earlier, threshold_grid, walk_thresholds
+from harness.errors import CostEvalError
 from harness.formatting import money
 from harness.stats.binomial import Interval
-from harness.strategies.semantic_cache import SIMILARITY_TOLERANCE
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "SHOWN_STEP",
+    "AskVerdicts",
+    "PairVerdict",
     "Sweep",
     "SweepPoint",
+    "VerifyPair",
     "is_shown",
     "sweep_cache_thresholds",
+    "sweep_verdicts",
 ]
 
 
@@ -57,6 +71,25 @@ def is_shown(threshold: float, recommended: float | None, every: float = SHOWN_S
 SweepPoint = CacheReport
 """One threshold of a sweep (a :class:`CacheReport` without per-query outcomes)."""
 
+VerifyPair = tuple[str, str, str]
+"""What a verifier is asked about one candidate hit: (new question, stored question,
+stored answer); the stored answer is ``""`` when the answers are only labels."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PairVerdict:
+    """A verifier's decision on one (query, candidate) pair, made once for the whole sweep."""
+
+    accepted: bool
+    cost_usd: Decimal = Decimal(0)
+    """What asking cost (a judge's calls; 0 for a function)."""
+    error: str | None = None
+    """Why no decision was made (then ``accepted`` is False: nothing unchecked is served)."""
+
+
+AskVerdicts = Callable[[Sequence[VerifyPair]], Awaitable[Mapping[VerifyPair, PairVerdict]]]
+"""Decides a batch of pairs (the engine's verifier, through its executor)."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Sweep:
@@ -70,6 +103,17 @@ class Sweep:
     recommended: SweepPoint | None
     """Most correct hits among points whose wrong-hit CI upper bound is <= target
     (ties: the higher threshold); None when no threshold with a hit qualifies."""
+    verified: tuple[SweepPoint, ...] = ()
+    """With a verifier: the same thresholds with every candidate hit checked first
+    (each point's :attr:`~CacheReport.verifier` says what the checks did); else empty."""
+    verified_recommended: SweepPoint | None = None
+    """The recommendation among :attr:`verified`."""
+    verifier: str | None = None
+    """The verifier's name, when there is one."""
+    verified_pairs: int = 0
+    """Distinct (query, candidate) pairs the verifier decided, each once."""
+    verifier_error: str | None = None
+    """The first failed check and how many failed (they count as rejected), or None."""
 
     def table(self, *, every: float | None = SHOWN_STEP) -> str:
         """A plain-text table of the sweep.
@@ -101,94 +145,122 @@ class Sweep:
             )
         return "\n".join(lines)
 
+    def verified_table(self, *, every: float | None = SHOWN_STEP) -> str:
+        """Hits, wrong hits and their bound without and with the verifier, per threshold.
 
-_BLOCK = 512
-"""Queries compared with their earlier candidates in one matrix product."""
+        ``caught``: wrong hits the verifier turned away; ``lost``: correct hits it
+        turned away; ``cost``: what its checks cost. Empty without a verifier.
+        """
+        if not self.verified:
+            return ""
+        marks = {
+            p.threshold for p in (self.recommended, self.verified_recommended) if p is not None
+        }
+        lines = [
+            f"{'':>9} {'without verifier':^29} | "
+            + f"{'with verifier ' + (self.verifier or ''):^61}".rstrip(),
+            f"{'threshold':>9} {'hits':>6} {'wrong':>6} {'wrong CI high %':>15} | "
+            f"{'hits':>6} {'wrong':>6} {'wrong CI high %':>15} {'caught':>6} {'lost':>6} "
+            f"{'errors':>6} {'cost':>10}",
+        ]
+        for plain, checked in zip(self.points, self.verified, strict=True):
+            if every is not None and not (
+                is_shown(plain.threshold, None, every) or plain.threshold in marks
+            ):
+                continue
+            counts = checked.verifier or VerifierCounts(
+                checks=0, rejected=0, rejected_correct=0, rejected_wrong=0
+            )
+            note = [
+                label
+                for label, rec in (
+                    ("without", self.recommended),
+                    ("with", self.verified_recommended),
+                )
+                if rec is not None and rec.threshold == plain.threshold
+            ]
+            lines.append(
+                f"{plain.threshold:>9.2f} {plain.hits:>6d} "
+                f"{plain.false_hits + plain.stale_hits:>6d} {100 * plain.wrong_hit_ci[1]:>15.2f} | "
+                f"{checked.hits:>6d} {checked.false_hits + checked.stale_hits:>6d} "
+                f"{100 * checked.wrong_hit_ci[1]:>15.2f} {counts.rejected_wrong:>6d} "
+                f"{counts.rejected_correct:>6d} {counts.errors:>6d} {money(counts.cost_usd):>10}"
+                + (f"  <- recommended {' and '.join(note)}" if note else "")
+            )
+        return "\n".join(lines)
+
 
 DEFAULT_THRESHOLDS = tuple(round(0.30 + 0.01 * i, 2) for i in range(70))
 """0.30, 0.31, ... 0.99: the default sweep grid."""
 
 
-def _namespaces(stream: Stream, *, by_version: bool) -> npt.NDArray[np.int64]:
-    """A namespace number per query: only queries of one namespace can share answers."""
-    spaces: dict[tuple[str | None, str], int] = {}
-    return np.array(
-        [
-            spaces.setdefault((q.knowledge_version if by_version else None, q.context), len(spaces))
-            for q in stream.queries
-        ],
-        dtype=np.int64,
+def _pair_key(stream: Stream, entry: int, query: int, *, answers: bool) -> VerifyPair:
+    stored = stream.queries[entry]
+    return (
+        stream.texts[stream.queries[query].row],
+        stream.texts[stored.row],
+        stored.answer if answers else "",
     )
 
 
-def _groups(space: npt.NDArray[np.int64]) -> list[npt.NDArray[np.int64]]:
-    """The query positions of each namespace, in stream order."""
-    order = np.argsort(space, kind="stable")
-    bounds = np.flatnonzero(np.diff(space[order])) + 1
-    return [g.astype(np.int64) for g in np.split(order, bounds)]
-
-
-def _candidates(
+async def sweep_verdicts(
     stream: Stream,
-    vectors: npt.NDArray[np.float64],
+    embeddings: Any,
+    ask: AskVerdicts,
     *,
-    ttl: float | None,
-    by_version: bool,
-    k: int,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
-    """For each query, its ``k`` most similar valid earlier queries, best first.
+    thresholds: Iterable[float] = DEFAULT_THRESHOLDS,
+    ttl: float | None = None,
+    by_version: bool = True,
+    answers: bool = True,
+    candidates: int = 32,
+    known: Mapping[VerifyPair, PairVerdict] | None = None,
+) -> dict[VerifyPair, PairVerdict]:
+    """Every verdict the with-verification sweep needs, each pair asked once.
 
-    Returns ``(index, similarity, count)``: arrays of shape (n, k) padded with
-    -1 / -inf, and the number of valid earlier queries (to know whether the
-    list was cut).
+    Which pairs come up depends on earlier verdicts (a rejected candidate's
+    query becomes an entry), so pairs are asked in rounds: the first round
+    asks for every candidate hit of the sweep without verification; each
+    next round replays the stream with the verdicts so far (an unknown pair
+    taken as accepted) and asks for the pairs that were missing, until none
+    is. ``ask`` gets each round's pairs at once (to decide them concurrently).
+
+    Args:
+        answers: Show the verifier the stored answers (False: the stream's
+            answers are labels, not texts; the verifier sees ``""``).
+        known: Verdicts already made (not asked again).
+
+    Raises:
+        CostEvalError: ``ask`` returned no verdict for a pair it was given.
     """
-    queries = stream.queries
-    n = len(queries)
-    rows = np.array([q.row for q in queries], dtype=np.int64)
-    times = np.array([q.timestamp for q in queries], dtype=np.float64)
-    space = _namespaces(stream, by_version=by_version)
-    idx = np.full((n, k), -1, dtype=np.int64)
-    sim = np.full((n, k), -np.inf, dtype=np.float64)
-    count = np.zeros(n, dtype=np.int64)
-    # Candidates are picked in float32 (twice as fast), with a margin, then
-    # re-scored in float64 exactly as the cache computes them.
-    fast = vectors.astype(np.float32)
-    wide = k + 8
-    for group in _groups(space):
-        # Without a TTL only the first query of each case in a namespace can ever
-        # be an entry: a repeat always hits (the first, or what the first hit,
-        # or a better entry since), so it is never stored. Comparing with first
-        # occurrences only makes replayed traffic with repeats linear in its
-        # distinct questions instead of quadratic in its length.
-        if ttl is None:
-            _, first_at = np.unique(rows[group], return_index=True)
-            pool_at = np.sort(first_at)  # group offsets of first occurrences
-        else:
-            pool_at = np.arange(len(group))
-        pool = group[pool_at]
-        for start in range(1, len(group), _BLOCK):
-            members = group[start : start + _BLOCK]
-            end = int(np.searchsorted(pool_at, start + len(members)))
-            # Similarities of these queries with every earlier candidate of the group.
-            block = fast[rows[members]] @ fast[rows[pool[:end]]].T
-            for offset, i in enumerate(members):
-                before = int(np.searchsorted(pool_at, start + offset))
-                earlier = pool[:before]
-                s32 = block[offset, :before]
-                if ttl is not None:
-                    fresh = times[i] - times[earlier] <= ttl
-                    earlier, s32 = earlier[fresh], s32[fresh]
-                count[i] = len(earlier)
-                if not len(earlier):
-                    continue
-                if len(earlier) > wide:
-                    top = np.argpartition(-s32, wide - 1)[:wide]
-                    earlier = earlier[top]
-                exact = np.minimum(1.0, vectors[rows[earlier]] @ vectors[rows[i]])
-                order = np.lexsort((earlier, -exact))[:k]  # best first; ties: earliest
-                idx[i, : len(order)] = earlier[order]
-                sim[i, : len(order)] = exact[order]
-    return idx, sim, count
+    vectors = unit_embeddings(stream, embeddings)
+    grid = threshold_grid(thresholds)
+    k = max(1, min(candidates, len(stream.queries)))
+    found = nearest_earlier(stream, vectors, ttl=ttl, by_version=by_version, k=k, repeats_hit=False)
+    verdicts: dict[VerifyPair, PairVerdict] = dict(known or {})
+    missing: dict[VerifyPair, None] = {}
+
+    def accept(entry: int, query: int) -> bool:
+        key = _pair_key(stream, entry, query, answers=answers)
+        decided = verdicts.get(key)
+        if decided is None:
+            missing.setdefault(key)
+            return True
+        return decided.accepted
+
+    while True:
+        missing.clear()
+        walk_thresholds(stream, vectors, grid, found, ttl=ttl, by_version=by_version, accept=accept)
+        if not missing:
+            return verdicts
+        asked = list(missing)
+        got = await ask(asked)
+        absent = [pair for pair in asked if pair not in got]
+        if absent:
+            raise CostEvalError(
+                f"the verifier returned no verdict for {len(absent)} of {len(asked)} pairs, "
+                f"e.g. {absent[0][0]!r} against {absent[0][1]!r}."
+            )
+        verdicts.update((pair, got[pair]) for pair in asked)
 
 
 def sweep_cache_thresholds(
@@ -208,6 +280,9 @@ def sweep_cache_thresholds(
     embedding_latency_ms: float = 0.0,
     hit_latency_ms: float = 1.0,
     candidates: int = 32,
+    verdicts: Mapping[VerifyPair, PairVerdict] | None = None,
+    verify_answers: bool = True,
+    verifier: str | None = None,
 ) -> Sweep:
     """Evaluate every threshold at once from one embedding per case.
 
@@ -220,97 +295,110 @@ def sweep_cache_thresholds(
     for it, so the result equals
     :func:`~harness.analysis.cache_replay.simulate` at every threshold.
 
+    Args:
+        verdicts: A verifier's decisions (from :func:`sweep_verdicts`, with the
+            same stream, embeddings, thresholds, ``ttl``, ``by_version`` and
+            ``verify_answers``): every threshold is then also evaluated with
+            verification (:attr:`Sweep.verified`).
+        verify_answers: Whether the pairs hold the stored answers (as in
+            :func:`sweep_verdicts`'s ``answers``).
+        verifier: The verifier's name, for the tables.
+
     Returns:
         The points by increasing threshold and the recommendation: the most
         hits whose wrong-hit rate's upper CI bound is at most ``target``.
+
+    Raises:
+        CostEvalError: ``verdicts`` lacks a pair the sweep needs.
     """
     vectors = unit_embeddings(stream, embeddings)
-    grid = np.array(sorted({float(t) for t in thresholds}), dtype=np.float64)
-    if not len(grid):
-        raise ValueError("sweep needs at least one threshold.")
-    if ((grid < -1) | (grid > 1)).any():
-        raise ValueError(f"thresholds must be cosine similarities in [-1, 1], got {grid}.")
+    grid = threshold_grid(thresholds)
     if not 0.0 <= target <= 1.0:
         raise ValueError(f"target must be a rate in [0, 1], got {target!r}.")
     queries = stream.queries
     n = len(queries)
     k = max(1, min(candidates, n))
-    idx, sim, count = _candidates(stream, vectors, ttl=ttl, by_version=by_version, k=k)
-    reach = grid[:, None] - SIMILARITY_TOLERANCE  # (T, 1)
-    inserted = np.zeros((len(grid), n), dtype=bool)
-    matched = np.full((len(grid), n), -1, dtype=np.int64)
-    rows = np.array([q.row for q in queries], dtype=np.int64)
-    times = np.array([q.timestamp for q in queries], dtype=np.float64)
-    space = _namespaces(stream, by_version=by_version)
-    for i in range(n):
-        c = idx[i]
-        valid = c >= 0
-        if not valid.any():
-            inserted[:, i] = True
-            continue
-        cs = sim[i]
-        ok = inserted[:, np.where(valid, c, 0)] & valid & (cs >= reach)  # (T, k)
-        hit = ok.any(axis=1)
-        matched[hit, i] = c[ok[hit].argmax(axis=1)]
-        # Thresholds at which none of the top-k candidates is an entry (they
-        # were hits) while a less similar one may still reach: compare with
-        # every earlier entry.
-        unresolved: npt.NDArray[np.intp] = np.zeros(0, dtype=np.intp)
-        if count[i] > k:
-            unresolved = np.flatnonzero(~hit & (cs[-1] >= reach[:, 0]))
-        if len(unresolved):
-            same = space[:i] == space[i]
-            if ttl is not None:
-                same &= times[i] - times[:i] <= ttl
-            for point in unresolved:
-                j = _full_match(vectors, rows, inserted[point, :i] & same, i, grid[point])
-                if j >= 0:
-                    matched[point, i] = j
-                    hit[point] = True
-        inserted[~hit, i] = True
+    found = nearest_earlier(stream, vectors, ttl=ttl, by_version=by_version, k=k)
+    matched, _ = walk_thresholds(stream, vectors, grid, found, ttl=ttl, by_version=by_version)
     decide = HitVerdicts(check, judge, stale_after)
     answerable = answerable_mask(stream, ttl=ttl, stale_after=stale_after)
-    points: list[CacheReport] = []
-    for t, threshold in enumerate(grid):
-        verdicts = np.zeros(n, dtype=np.int8)
-        for hit_index in np.flatnonzero(matched[t] >= 0):
-            verdicts[hit_index] = decide(queries[matched[t, hit_index]], queries[hit_index])
-        points.append(
-            build_cache_report(
-                stream,
-                float(threshold),
-                matched[t],
-                verdicts,
-                answerable,
-                confidence=confidence,
-                interval=interval,
-                embedding_cost_usd=embedding_cost_usd,
-                embedding_latency_ms=embedding_latency_ms,
-                hit_latency_ms=hit_latency_ms,
-            )
+
+    def codes(served: npt.NDArray[np.int64]) -> npt.NDArray[np.int8]:
+        out = np.zeros(n, dtype=np.int8)
+        for hit_index in np.flatnonzero(served >= 0):
+            out[hit_index] = decide(queries[served[hit_index]], queries[hit_index])
+        return out
+
+    def report(
+        threshold: float, served: npt.NDArray[np.int64], counts: VerifierCounts | None = None
+    ) -> CacheReport:
+        return build_cache_report(
+            stream,
+            threshold,
+            served,
+            codes(served),
+            answerable,
+            confidence=confidence,
+            interval=interval,
+            embedding_cost_usd=embedding_cost_usd,
+            embedding_latency_ms=embedding_latency_ms,
+            hit_latency_ms=hit_latency_ms,
+            verifier=counts,
         )
-    eligible = [p for p in points if p.judged_hits > 0 and p.wrong_hit_ci[1] <= target]
-    recommended = max(eligible, key=lambda p: (p.correct_hits, p.threshold)) if eligible else None
+
+    points = [report(float(threshold), matched[t]) for t, threshold in enumerate(grid)]
+    verified: list[CacheReport] = []
+    if verdicts is not None:
+        decided = verdicts
+
+        def verdict_of(entry: int, query: int) -> PairVerdict:
+            key = _pair_key(stream, entry, query, answers=verify_answers)
+            found_verdict = decided.get(key)
+            if found_verdict is None:
+                raise CostEvalError(
+                    f"no verifier verdict for {key[0]!r} against {key[1]!r}: collect the "
+                    "verdicts with sweep_verdicts() on the same stream and options."
+                )
+            return found_verdict
+
+        served, checked = walk_thresholds(
+            stream,
+            vectors,
+            grid,
+            nearest_earlier(
+                stream, vectors, ttl=ttl, by_version=by_version, k=k, repeats_hit=False
+            ),
+            ttl=ttl,
+            by_version=by_version,
+            accept=lambda entry, query: verdict_of(entry, query).accepted,
+        )
+        for t, threshold in enumerate(grid):
+            at = np.flatnonzero(checked[t] >= 0)
+            pairs = [verdict_of(int(checked[t, i]), int(i)) for i in at]
+            turned = at[served[t, at] < 0]
+            would_be = codes(np.where(served[t] < 0, checked[t], -1))[turned]
+            counts = VerifierCounts(
+                checks=len(at),
+                rejected=len(turned),
+                rejected_correct=int((would_be == 1).sum()),
+                rejected_wrong=int(((would_be == 2) | (would_be == 3)).sum()),
+                rejected_unjudged=int((would_be == 4).sum()),
+                errors=sum(1 for pair in pairs if pair.error is not None),
+                cost_usd=sum((pair.cost_usd for pair in pairs), Decimal(0)),
+            )
+            verified.append(report(float(threshold), served[t], counts))
     return Sweep(
-        points=tuple(points), target=target, confidence=confidence, recommended=recommended
+        points=tuple(points),
+        target=target,
+        confidence=confidence,
+        recommended=_recommend(points, target),
+        verified=tuple(verified),
+        verified_recommended=_recommend(verified, target),
+        verifier=verifier,
     )
 
 
-def _full_match(
-    vectors: npt.NDArray[np.float64],
-    rows: npt.NDArray[np.int64],
-    valid: npt.NDArray[np.bool_],
-    i: int,
-    threshold: float,
-) -> int:
-    """The entry query ``i`` hits at ``threshold`` (best similarity, earliest on ties), or -1.
-
-    ``valid`` marks the earlier queries that are live entries of query ``i``'s
-    namespace at that threshold.
-    """
-    earlier = np.flatnonzero(valid)
-    if not len(earlier):
-        return -1
-    sims = np.minimum(1.0, vectors[rows[earlier]] @ vectors[rows[i]])
-    best = int(np.argmax(sims))
-    return int(earlier[best]) if sims[best] >= threshold - SIMILARITY_TOLERANCE else -1
+def _recommend(points: Sequence[CacheReport], target: float) -> CacheReport | None:
+    """The most correct hits among points whose wrong-hit bound is <= target (ties: higher)."""
+    eligible = [p for p in points if p.judged_hits > 0 and p.wrong_hit_ci[1] <= target]
+    return max(eligible, key=lambda p: (p.correct_hits, p.threshold)) if eligible else None

@@ -237,6 +237,8 @@ def sweep_input_from_labels(
             label = labels.record(case_id, model)
             if label is None or label.quality is None:
                 what = "no label" if label is None else "a label without quality"
+                if label is not None and label.error is not None:
+                    what = f"an unusable label ({label.error})"
                 raise CostEvalError(
                     f"{labels.source or 'recorded labels'}: case {case_id!r} has {what} "
                     f"for model {model!r}; a sweep needs the quality of both models' answers."

@@ -3,6 +3,7 @@
 ::
 
     harness import recordings FILE... --suite NAME --baseline MODEL [--out DIR]
+                            [--scorer SPEC] [--extract NAME] [--quality-scale MIN,MAX]
     harness import routellm FILE --suite NAME [--benchmark gsm8k|mmlu]
                             [--contaminated FILE] [--answers FILE] [--scorer S] [--out DIR]
 
@@ -24,7 +25,8 @@ from pathlib import Path
 from harness.cli.command import Command
 from harness.config.suites import display_path, now_iso
 from harness.errors import ConfigError
-from harness.importers.recordings import ImportResult, import_recordings
+from harness.importers.recordings import ImportResult, import_recordings, imported_scorer
+from harness.importers.records import QualityScale
 from harness.importers.routellm import ROUTELLM_PRICES, import_routellm
 from harness.store.responses import store_responses
 from harness.types import Request, Response
@@ -56,8 +58,24 @@ class ImportCommand(Command):
         recordings.add_argument(
             "--scorer",
             default=None,
-            help="Scorer of the suite "
-            "(default: recorded when every line has a quality, else exact).",
+            help="Scorer of the suite: a name (numeric) or a table as YAML "
+            "('{name: numeric, tolerance: 0.01}'); default: recorded when every line has a "
+            "quality, else exact.",
+        )
+        recordings.add_argument(
+            "--extract",
+            default=None,
+            metavar="NAME",
+            help="What the scorer reads from each answer and reference (last_number, boxed, "
+            "yes_no, choice, answer_line, json:<path>, regex:<pattern>); with no --scorer, "
+            "scores with exact on it.",
+        )
+        recordings.add_argument(
+            "--quality-scale",
+            default=None,
+            metavar="MIN,MAX",
+            help="Scale of the recorded quality (e.g. 1,10 for a judge's scores): mapped into "
+            "[0, 1]; a score outside it (like -1) makes that case an error row.",
         )
         recordings.add_argument("--out", type=Path, default=Path("."), help="Project folder.")
         routellm = kinds.add_parser("routellm", help="RouteLLM's published CSV (gsm8k or mmlu).")
@@ -97,6 +115,9 @@ def run_import(args: argparse.Namespace) -> int:
                 params = json.loads(args.params)
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"--params is not valid JSON: {exc.msg}.") from None
+        scale = QualityScale.parse(args.quality_scale) if args.quality_scale else None
+        # Checked before any response is stored: a misspelt scorer leaves nothing behind.
+        scorer = imported_scorer(args.scorer, args.extract)
         # Streamed: responses go to the store in chunks as they are read, so a
         # large recordings file is never held in memory whole.
         sink = ChunkedStore(out / "results" / "cost_eval.duckdb")
@@ -106,8 +127,9 @@ def run_import(args: argparse.Namespace) -> int:
             baseline=args.baseline,
             out_dir=out,
             params=params,
-            scorer=args.scorer,
+            scorer=scorer,
             on_response=sink.add,
+            quality_scale=scale,
         )
         sink.flush()
         streamed = sink.stored
@@ -199,7 +221,9 @@ def starter_config(result: ImportResult, prices: Mapping[str, tuple[float, float
     for model in sorted(result.models):
         if model == baseline:
             continue
-        name = model.partition(":")[2].replace("/", "-").replace(":", "-").replace(" ", "-")
+        # A bare name (as logs write it) is its own short name.
+        short = model.partition(":")[2] or model
+        name = short.replace("/", "-").replace(":", "-").replace(" ", "-")
         lines += [
             "[[tool.cost-eval.configs]]",
             f'name = "{name}-only"',

@@ -7,9 +7,10 @@ import json
 from typing import Any
 
 from harness.cli.command import Command, add_stored_run_arguments, database_path
-from harness.formatting import money, points
+from harness.formatting import cost_source_note, money, points
+from harness.report.notes import scorer_notes
 from harness.store.runs import load_run
-from harness.types import Summary
+from harness.types import COST_SOURCES, Summary
 
 
 def summary_object(summary: Summary) -> dict[str, Any]:
@@ -24,12 +25,29 @@ def summary_object(summary: Summary) -> dict[str, Any]:
         "ci_low": summary.ci_low,
         "ci_high": summary.ci_high,
         "verdict": summary.verdict,
+        "reasons": list(summary.reasons),
+        "scorer_problem": summary.scorer_problem,
+        "scorer_warnings": list(summary.scorer_warnings),
         "enforced": summary.enforced,
         "cost_per_query": float(summary.cost_per_query),
         "baseline_cost_per_query": float(summary.baseline_cost_per_query),
+        # Where those came from: recorded (billed), priced, estimated, or mixed; the
+        # answered cases of each source (flat, for jq and spreadsheets).
+        "cost_source": summary.cost_source,
+        **{f"{source}_cost_cases": summary.cost_sources.get(source, 0) for source in COST_SOURCES},
+        "baseline_cost_source": summary.baseline_cost_source,
+        "monthly_cost": float(summary.monthly_cost),
+        "baseline_monthly_cost": float(summary.baseline_monthly_cost),
+        "errors": summary.errors,
         "savings_pct": summary.savings_pct,
         "flagged_cases": summary.flagged_cases,
     }
+
+
+def cost_note(summary: Summary) -> str:
+    """`` (recorded cost)`` after a cost per query; nothing when simply priced."""
+    note = cost_source_note(summary.cost_sources, summary.baseline_cost_sources)
+    return f" ({note})" if note else ""
 
 
 class SummaryCommand(Command):
@@ -62,8 +80,11 @@ class SummaryCommand(Command):
                 f"{summary.verdict.upper():<13} {summary.suite} :: {summary.config} ({mode}): "
                 f"quality {summary.quality:.3f}, delta {points(summary.delta)} pts "
                 f"[{points(summary.ci_low)}, {points(summary.ci_high)}], "
-                f"{money(summary.cost_per_query)}/query, savings {summary.savings_pct:.0f}%"
+                f"{money(summary.cost_per_query)}/query{cost_note(summary)}, "
+                f"savings {summary.savings_pct:.0f}%"
             )
+        for note in scorer_notes(stored.summaries):
+            print(f"{'SCORER' if note.blocking else 'warning':<13} {note.suite}: {note.text}")
         for suite, message in stored.problems.items():
             print(f"ERROR         {suite}: {message}")
         return 0

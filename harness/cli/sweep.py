@@ -38,6 +38,7 @@ from harness.engine.prepare import find_suite, prepare
 from harness.engine.router_sweep import sweep_project_suite, sweep_router, threshold_text
 from harness.errors import ConfigError
 from harness.formatting import money
+from harness.scoring.recorded import ImportedModels, RecordedQuality
 from harness.store.responses import load_responses, store_responses
 
 if TYPE_CHECKING:
@@ -218,6 +219,10 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         load_responses(settings.db),
         record_mode=args.record_mode or default_record_mode(),
         provider_options=settings.providers,
+        unpriced=plan.unpriced,
+        imported=ImportedModels(
+            [RecordedQuality.default_path(settings.suites_dir, suite.name)]
+        ).source,
     )
 
     computed = asyncio.run(sweep_project_suite(plan, suite, spec, executor, run_id=CLI_CONFIG))

@@ -3,8 +3,8 @@
 Overrides in ``[tool.cost-eval.prices."provider:model"]`` win; other models are
 priced by `genai-prices <https://pypi.org/project/genai-prices/>`_ (offline,
 Decimal, with cached-token and batch rates), imported only when needed. A model
-neither knows is an error before any request is sent: a run must never report a
-bill it could not compute.
+neither knows is an error when one of its answers must be priced (it carries no
+recorded cost): a run must never report a bill it could not compute.
 """
 
 from __future__ import annotations
@@ -24,9 +24,18 @@ BATCH_DISCOUNT = Decimal("0.5")
 
 
 def split_model(spec: str) -> tuple[str, str]:
-    """``"openai:gpt-4o"`` -> ``("openai", "gpt-4o")``; ``replay:`` is looked through."""
-    provider, _, name = base_model(spec).partition(":")
-    return provider, name
+    """``"openai:gpt-4o"`` -> ``("openai", "gpt-4o")``; ``replay:`` is looked through.
+
+    A bare name, as recordings of real logs write it (``replay:gpt-4o-2024-08-06``),
+    has no provider: ``("", "gpt-4o-2024-08-06")``; genai-prices finds it by name.
+    """
+    provider, sep, name = base_model(spec).partition(":")
+    return (provider, name) if sep else ("", provider)
+
+
+def _price_key(provider: str, name: str) -> str:
+    """The ``[tool.cost-eval.prices]`` key of a model: its spec, or its bare name."""
+    return f"{provider}:{name}" if provider else name
 
 
 class PriceTable:
@@ -46,7 +55,7 @@ class PriceTable:
         if resolved is not None:
             return resolved
         provider, name = split_model(model)
-        key = f"{provider}:{name}"
+        key = _price_key(provider, name)
         price = self.overrides.get(model) or self.overrides.get(key)
         if price is None:
             price = _genai_price(provider, name)
@@ -76,6 +85,17 @@ class PriceTable:
             total *= 1 - price.batch_discount
         return total
 
+    def batch_factor(self, model: str) -> Decimal:
+        """What a batch call costs relative to a regular one (``1 - batch_discount``).
+
+        For a recorded cost replayed through a batch configuration; a model with
+        no price gets the usual discount (:data:`BATCH_DISCOUNT`).
+        """
+        try:
+            return 1 - self.price_of(model).batch_discount
+        except ConfigError:
+            return 1 - BATCH_DISCOUNT
+
     def embedding_cost(self, model: str, tokens: int) -> Decimal | None:
         """USD for ``tokens`` embedded by ``model`` at its input rate; None when unpriced.
 
@@ -90,7 +110,7 @@ class PriceTable:
             provider, name = split_model(model)
             price = (
                 self.overrides.get(model)
-                or self.overrides.get(f"{provider}:{name}")
+                or self.overrides.get(_price_key(provider, name))
                 or _genai_price(provider, name, input_only=True)
             )
             if price is None:
@@ -119,7 +139,7 @@ def _genai_price(provider: str, name: str, *, input_only: bool = False) -> Price
     pricing its output at 0. Never for chat models: a missing output rate
     there would silently undercount.
     """
-    if provider in ("sim", ""):
+    if provider == "sim" or not name:
         return None
     try:
         from genai_prices import Usage as GenaiUsage
@@ -132,7 +152,8 @@ def _genai_price(provider: str, name: str, *, input_only: bool = False) -> Price
             # input_tokens, so the probe names none.
             GenaiUsage(input_tokens=1_000_000, output_tokens=1_000_000),
             model_ref=name,
-            provider_id=provider if provider != "openai-compatible" else None,
+            # A bare name (no provider) is matched by genai-prices across providers.
+            provider_id=provider if provider not in ("", "openai-compatible") else None,
         )
     except LookupError:
         return None

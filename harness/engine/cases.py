@@ -8,7 +8,9 @@ from decimal import Decimal
 from harness.config.settings import ConfigSpec
 from harness.config.suites import (
     Suite,
+    display_path,
 )
+from harness.engine.costs import calls_cost, golden_cost
 from harness.engine.executor import Executor
 from harness.engine.run_data import Plan, PreparedSuite, SentCase
 from harness.errors import CostEvalError
@@ -80,20 +82,35 @@ def score_case(
     recorded = item.scorer if isinstance(item.scorer, RecordedScorer) else None
     rationale = ""
     eval_cost = Decimal(0)  # what judging this case cost (evaluation, not the config)
+    baseline_score: float | None
     if recorded is not None:
-        baseline_score = recorded.score_case(case.id, golden.model).value
+        try:
+            baseline_score = recorded.score_case(case.id, golden.model).value
+        except CostEvalError as exc:
+            # The baseline's own label is unusable (a judge's -1, say): there is
+            # nothing to compare with, so the case is an error row of every config.
+            baseline_score = None
+            if response.error is None:
+                response = replace(response, error=f"baseline: {exc}")
     elif judged is not None:
         baseline_score = 1.0
     else:
         baseline_score = reference_scores(
             item.scorer, golden.text, golden.text, case.expected, suite.reference
         )
+    # Billed cost first, then usage at the price table's rates, then an offline estimate.
+    where = f"{display_path(suite.path)}: case {case.id!r}"
+    cost, cost_source = calls_cost(prices, sent.calls, where=where)
+    baseline_cost, baseline_source = golden_cost(
+        prices,
+        suite.request(case, plan.settings.baseline),
+        golden,
+        where=f"{where}, the baseline's golden",
+    )
     usage = Usage()
-    cost = Decimal(0)
     latency = 0.0
-    for request, call in sent.calls:
+    for _request, call in sent.calls:
         usage = usage + call.usage
-        cost += prices.cost(request.model, call.usage, batch=request.batch)
         latency += call.latency_ms
     if response.cache_hit:
         latency = response.latency_ms
@@ -120,7 +137,7 @@ def score_case(
         score = reference_scores(
             item.scorer, response.text, golden.text, case.expected, suite.reference
         )
-    if score is not None:
+    if score is not None and baseline_score is not None:
         delta = score - baseline_score
     reference_text = (
         golden.text if suite.reference == "golden" or judged is not None else (case.expected or "")
@@ -138,7 +155,7 @@ def score_case(
         baseline_score=baseline_score,
         delta=delta,
         cost_usd=cost,
-        baseline_cost_usd=prices.cost(plan.settings.baseline, golden.usage),
+        baseline_cost_usd=baseline_cost,
         usage=usage,
         latency_ms=latency,
         cache_hit=response.cache_hit,
@@ -147,4 +164,6 @@ def score_case(
         flagged=delta is not None and delta <= -gate.flag_drop,
         rationale=rationale,
         eval_cost_usd=eval_cost,
+        cost_source=cost_source,
+        baseline_cost_source=baseline_source,
     )

@@ -16,7 +16,8 @@ from dataclasses import replace
 from typing import Any
 
 from harness.config.record_mode import RecordMode
-from harness.providers import Provider, is_remote, make_provider
+from harness.errors import ConfigError
+from harness.providers import ImportedSource, Provider, is_remote, make_provider
 from harness.types import Request, Response
 
 DEFAULT_CONCURRENCY = 512
@@ -33,6 +34,8 @@ class Executor:
         provider_factory: Builds the provider for a model-spec prefix.
         record_mode: When remote providers may be called (local ones, like
             ``sim:``, cost nothing and are always called).
+        imported: Where a model's imported answers are (None: not imported), for
+            ``replay:``'s message when an answer is missing.
     """
 
     def __init__(
@@ -47,7 +50,12 @@ class Executor:
         batch_pending: dict[str, Request] | None = None,
         batch_errors: Mapping[str, str] | None = None,
         answered: Collection[str] = (),
+        unpriced: Mapping[str, str] | None = None,
+        imported: ImportedSource | None = None,
     ) -> None:
+        self.unpriced = dict(unpriced or {})
+        """Models with no price -> the fix: answered from records only, never called
+        (a paid answer the run could not put a price on)."""
         self.answered = frozenset(answered)
         """Hashes answered earlier in this run: never asked again, even when fresh."""
         self.on_response = on_response
@@ -63,7 +71,7 @@ class Executor:
         self._providers: dict[str, Provider] = {}
         self._factory = provider_factory or (
             lambda prefix: make_provider(
-                prefix, lookup=self.recorded.get, options=options.get(prefix)
+                prefix, lookup=self.recorded.get, options=options.get(prefix), imported=imported
             )
         )
         self._semaphore: asyncio.Semaphore | None = None
@@ -111,6 +119,12 @@ class Executor:
             recorded = self.recorded.get(key)
             if recorded is not None:
                 return _as_sent(recorded, request)
+        if remote and self.record_mode != "none" and request.model in self.unpriced:
+            raise ConfigError(
+                f"case {request.case_id!r}: {request.model!r} has no recorded answer to "
+                f"this request ({key}) and no price, so calling it would cost what the run "
+                f"cannot report. {self.unpriced[request.model]}"
+            )
         if remote and self.batch_pending is not None:
             error = self.batch_errors.get(key)
             if error is None:

@@ -20,6 +20,7 @@ from harness.config.suites import (
 )
 from harness.engine.executor import Executor
 from harness.engine.run_data import Plan, PreparedSuite, RunOutcome
+from harness.engine.scorer_check import check_scorer
 from harness.errors import CostEvalError
 from harness.providers import base_model
 from harness.scoring import RecordedQuality, RecordedScorer, build_scorer
@@ -88,6 +89,7 @@ async def prepare_goldens(
                         usage=response.usage,
                         latency_ms=response.latency_ms,
                         recorded_at=recorded_at,
+                        cost_usd=response.cost_usd,
                     )
             # Keep exactly the suite's cases, in suite order: reviews well in a diff.
             write_goldens(
@@ -123,7 +125,13 @@ async def prepare_goldens(
             "in your pull request."
         )
         return PreparedSuite(suite=suite, scorer=scorer, goldens=goldens, problem=problem)
-    return PreparedSuite(suite=suite, scorer=scorer, goldens=goldens)
+    # Before any configuration: can the scorer read the baseline's own answers?
+    return PreparedSuite(
+        suite=suite,
+        scorer=scorer,
+        goldens=goldens,
+        scorer_check=check_scorer(suite, scorer, goldens),
+    )
 
 
 def _ids(ids: Sequence[str], shown: int = 5) -> str:
@@ -134,7 +142,11 @@ def _ids(ids: Sequence[str], shown: int = 5) -> str:
 def golden_response(golden: Golden) -> Response:
     """A golden as the response it recorded."""
     return Response(
-        text=golden.text, model=golden.model, usage=golden.usage, latency_ms=golden.latency_ms
+        text=golden.text,
+        model=golden.model,
+        usage=golden.usage,
+        latency_ms=golden.latency_ms,
+        cost_usd=golden.cost_usd,
     )
 
 

@@ -11,6 +11,9 @@ report:
 - ``cache_sweep`` (semantic caches): hit and wrong-hit rates at every
   similarity threshold from one embedding per query, and the recommended
   threshold (most correct hits with the wrong-hit rate's upper bound under 1 %);
+  with a verifier stage, the same thresholds with every candidate hit checked
+  (``verified_points``: hits, wrong hits, what the verifier caught and cost),
+  each (query, candidate) pair asked once through the run's executor;
 - ``compression``: input tokens sent against the baseline's, and the share saved.
 """
 
@@ -25,12 +28,15 @@ from harness.analysis.cache_sweep import sweep_cache_thresholds
 from harness.analysis.cache_traffic import stream_from_cases
 from harness.config.prices import PriceTable
 from harness.config.suites import Suite
+from harness.engine.cache_verify import sweep_with_verifier
 from harness.engine.run_data import PreparedSuite
 from harness.errors import ProviderError
+from harness.importers.paraphrase_pairs import describe_suite_negatives
 from harness.stats.binomial import binomial_interval
 from harness.stats.gates import GateSpec
+from harness.strategies.cache_verifier import Send
 from harness.strategies.chain import Chain
-from harness.types import CaseResult, Golden
+from harness.types import CaseResult, Golden, Usage
 
 WRONG_HIT_TARGET = 0.01
 """Upper bound of the wrong-hit rate a recommended cache threshold must stay under."""
@@ -53,9 +59,9 @@ def cache_metrics(
 
     With ``prices``, the tokens the embedder billed are priced (``embedding_usd``;
     None when the embedding model has no known price) and netted out of the
-    savings (``net_saved_usd``). With ``goldens``, the model latency the hits
-    avoided (each hit's recorded baseline latency minus the lookup) is
-    ``latency_saved_ms``.
+    savings (``net_saved_usd``, net of a verifier's checks too: ``verifier``). With
+    ``goldens``, the model latency the hits avoided (each hit's recorded baseline
+    latency minus the lookup) is ``latency_saved_ms``.
     """
     cache = next((s for s in chain.strategies if getattr(s, "lever", None) == "cache"), None)
     if cache is None:
@@ -75,7 +81,10 @@ def cache_metrics(
         for r in hits
         if goldens is not None and r.case_id in goldens
     )
-    return {
+    verifier = _verifier_metrics(cache, events, prices)
+    # The verifier's calls are in the cases' costs already; the savings are net of them.
+    checking = Decimal(verifier["usd"]) if verifier is not None else Decimal(0)
+    record = {
         "kind": cache.name,
         "threshold": getattr(cache, "threshold", None),
         "hits": _rate(len(hits), len(results), confidence),
@@ -86,8 +95,37 @@ def cache_metrics(
         "embedder": model or None,
         "embedding_tokens": tokens,
         "embedding_usd": None if spent is None else str(spent),
-        "net_saved_usd": None if spent is None else str(saved - spent),
+        "net_saved_usd": None if spent is None else str(saved - spent - checking),
         "latency_saved_ms": latency_saved,
+    }
+    if verifier is not None:
+        record["verifier"] = verifier
+    return record
+
+
+def _verifier_metrics(
+    cache: Any, events: Sequence[Any], prices: PriceTable | None
+) -> dict[str, Any] | None:
+    """What the cache's verifier did in the run: checks, rejections, errors, its cost.
+
+    Its calls are already in each case's cost (they went through the chain);
+    ``usd`` says how much of the configuration's cost they were.
+    """
+    verifier = getattr(cache, "verifier", None)
+    if verifier is None:
+        return None
+    said = [getattr(event, "verify", None) for event in events]
+    usage = sum((getattr(event, "verify_usage", Usage()) for event in events), Usage())
+    models = tuple(getattr(verifier, "models", ()))
+    usd = prices.cost(models[0], usage) if prices is not None and models else Decimal(0)
+    return {
+        "name": verifier.name,
+        "checks": sum(1 for s in said if s is not None),
+        "rejected": said.count("rejected"),
+        "errors": said.count("error"),
+        "input_tokens": usage.total_input_tokens,
+        "output_tokens": usage.output_tokens,
+        "usd": str(usd),
     }
 
 
@@ -125,8 +163,14 @@ async def semantic_cache_sweep(
     scorer: Any,
     *,
     confidence: float,
+    send: Send | None = None,
+    prices: PriceTable | None = None,
 ) -> dict[str, Any] | None:
-    """The threshold sweep of the configuration's semantic cache over the suite's stream."""
+    """The threshold sweep of the configuration's semantic cache over the suite's stream.
+
+    With a verifier on the cache, ``send`` (the run's executor) and ``prices``, the
+    sweep is also made with verification (see :mod:`harness.engine.cache_verify`).
+    """
     cache = next((s for s in chain.strategies if s.name == "semantic"), None)
     if cache is None:
         return None
@@ -137,14 +181,34 @@ async def semantic_cache_sweep(
         embeddings = await embed_stream(stream, cache.embeddings)  # type: ignore[attr-defined]
     except ProviderError as exc:  # not recorded, or the embedder's API failed
         return {"target": WRONG_HIT_TARGET, "points": [], "recommended": None, "error": str(exc)}
+    verifier = getattr(cache, "verifier", None)
+    check = scorer_check(scorer, pass_score=0.9)
+    if verifier is not None and send is not None and prices is not None:
+        result = await sweep_with_verifier(
+            stream,
+            embeddings,
+            verifier,
+            send,
+            prices,
+            check=check,
+            target=WRONG_HIT_TARGET,
+            confidence=confidence,
+        )
+        return {
+            "target": WRONG_HIT_TARGET,
+            "points": [p.to_json() for p in result.points],
+            "recommended": result.recommended.to_json() if result.recommended else None,
+            "verifier": result.verifier,
+            "verified_pairs": result.verified_pairs,
+            "verifier_error": result.verifier_error,
+            "verified_points": [p.to_json() for p in result.verified],
+            "verified_recommended": (
+                result.verified_recommended.to_json() if result.verified_recommended else None
+            ),
+        }
     result = sweep_cache_thresholds(
-        stream,
-        embeddings,
-        check=scorer_check(scorer, pass_score=0.9),
-        target=WRONG_HIT_TARGET,
-        confidence=confidence,
+        stream, embeddings, check=check, target=WRONG_HIT_TARGET, confidence=confidence
     )
-
     return {
         "target": WRONG_HIT_TARGET,
         "points": [p.to_json() for p in result.points],
@@ -158,8 +222,12 @@ async def lever_metrics(
     results: Sequence[CaseResult],
     gate: GateSpec,
     prices: PriceTable | None = None,
+    send: Send | None = None,
 ) -> dict[str, Any]:
-    """Cache and compression figures of a configuration (:mod:`harness.engine.lever_metrics`)."""
+    """Cache and compression figures of a configuration (:mod:`harness.engine.lever_metrics`).
+
+    ``send`` (the run's executor): where a cache verifier's sweep asks its questions.
+    """
     extras: dict[str, Any] = {}
     cache = cache_metrics(
         chain, results, confidence=gate.confidence, prices=prices, goldens=item.goldens
@@ -167,9 +235,20 @@ async def lever_metrics(
     if cache is not None:
         extras["cache"] = cache
         cache_sweep = await semantic_cache_sweep(
-            chain, item.suite, item.goldens, item.scorer, confidence=gate.confidence
+            chain,
+            item.suite,
+            item.goldens,
+            item.scorer,
+            confidence=gate.confidence,
+            send=send,
+            prices=prices,
         )
         if cache_sweep is not None:
+            # A suite written from pairs says which negatives it holds (generated
+            # ones are made up), so its sweep is not mistaken for real traffic.
+            negatives = describe_suite_negatives(item.suite.cases)
+            if negatives is not None:
+                cache_sweep["negatives"] = negatives
             extras["cache_sweep"] = cache_sweep
     compression = compression_metrics(chain, results, item.goldens)
     if compression is not None:

@@ -2,6 +2,12 @@
 
 Configurations, chains, models and prices are checked, and suites loaded with
 unique names, so bad input is reported up front, located and explained.
+
+A model with no price stops the run here only when it is simulated (``sim:``),
+whose answers never carry a billed cost. Any other model may answer from
+recordings that carry their costs: it is noted in :attr:`Plan.unpriced`, never
+called live (:class:`~harness.engine.executor.Executor`), and an answer of it
+without a recorded cost fails when priced (:mod:`harness.engine.costs`).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from harness.config.settings import ConfigSpec, Settings
 from harness.config.suites import Suite, display_path, load_suite, suite_files
 from harness.config.volume import parse_volume
 from harness.engine.run_data import Plan
-from harness.errors import CostEvalError, SuiteError
+from harness.errors import ConfigError, CostEvalError, SuiteError
 from harness.providers import check_model_spec
 from harness.strategies.chain import build_chain
 
@@ -27,21 +33,37 @@ def prepare(settings: Settings) -> Plan:
     """
     prices = PriceTable(settings.prices)
     where = f"{settings.source} [tool.cost-eval]"
+    unpriced: dict[str, str] = {}
+
+    def check_price(model: str) -> None:
+        try:
+            prices.price_of(model)
+        except ConfigError as exc:
+            if model.partition(":")[0] == "sim":
+                raise
+            unpriced[model] = str(exc)
+
     check_model_spec(settings.baseline, where=f"{where} baseline")
-    prices.price_of(settings.baseline)
+    check_price(settings.baseline)
     configs: dict[str, ConfigSpec] = {}
     for spec in settings.configs:
         cwhere = f"{where} config {spec.name!r}"
         chain = build_chain(spec, where=cwhere)
         for model in chain.models():
             check_model_spec(model, where=cwhere)
-            prices.price_of(model)
+            check_price(model)
         configs[spec.name] = spec
     try:
         volume = parse_volume(settings.volume)
     except CostEvalError as exc:
         raise type(exc)(f"{where}: {exc}") from None
-    return Plan(settings=settings, configs=configs, prices=prices, monthly_volume=volume)
+    return Plan(
+        settings=settings,
+        configs=configs,
+        prices=prices,
+        monthly_volume=volume,
+        unpriced=unpriced,
+    )
 
 
 def load_suites(paths: Iterable[Path], settings: Settings) -> dict[str, Suite]:

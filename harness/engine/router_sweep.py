@@ -51,6 +51,7 @@ from harness.engine.cases import score_case
 from harness.engine.executor import Executor, close_providers
 from harness.engine.goldens import checked_goldens, golden_response
 from harness.engine.run_data import Plan, PreparedSuite, SentCase
+from harness.engine.scorer_check import scorer_findings
 from harness.engine.summary import summarize_pair
 from harness.errors import ConfigError, CostEvalError
 from harness.formatting import money
@@ -378,7 +379,10 @@ async def evaluate_sweep(
         return results, summary, _error_record(suite.name, spec.name, router, str(exc))
     point = computed.shown_point
     results = computed.results_at(point.threshold)
-    summary = summarize_pair(plan, suite, spec, gate, results)
+    findings = scorer_findings(
+        item.scorer_check, results, item.goldens, floor=gate.min_baseline_quality
+    )
+    summary = summarize_pair(plan, suite, spec, gate, results, findings=findings)
     result = computed.result
     if result.recommended is not None:
         reasons = (
@@ -398,6 +402,9 @@ async def evaluate_sweep(
         verdict=verdict,
         reasons=reasons,
     )
+    if findings.problem:
+        # No threshold passes a gate whose scorer cannot read the answers.
+        summary = replace(summary, verdict="fail", reasons=(findings.problem, *reasons))
     return results, summary, sweep_record(computed)
 
 

@@ -32,8 +32,10 @@ from harness.engine.lever_metrics import lever_metrics
 from harness.engine.metadata import new_run_id, run_metadata
 from harness.engine.router_sweep import evaluate_sweep
 from harness.engine.run_data import Plan, PreparedSuite, RunOutcome, SentCase
+from harness.engine.scorer_check import scorer_findings
 from harness.engine.summary import summarize_pair
 from harness.scoring.judge import JudgedSuite, JudgeItem, JudgeScorer, case_question, judge_suite
+from harness.scoring.recorded import ImportedModels, RecordedQuality
 from harness.stats.bootstrap import derive_seed
 from harness.strategies.chain import build_chain
 from harness.types import (
@@ -108,6 +110,14 @@ def run(
         batch_pending=batch_pending,
         batch_errors=batch_errors,
         answered=answered,
+        unpriced=plan.unpriced,
+        # A replayed answer that is missing says whether the model was imported.
+        imported=ImportedModels(
+            [
+                RecordedQuality.default_path(plan.settings.suites_dir, name)
+                for name in dict.fromkeys(suite for suite, _ in selected)
+            ]
+        ).source,
     )
     total_cases = sum(len(suites[suite].cases) for suite, _ in selected)
 
@@ -256,11 +266,20 @@ async def evaluate_pair(
         for case, sent in zip(suite.cases, outputs, strict=True)
     ]
     noise = judged.noise.noise if judged is not None and judged.noise is not None else None
-    extras = await lever_metrics(chain, item, results, gate, plan.prices)
+    extras = await lever_metrics(chain, item, results, gate, plan.prices, send=executor.send)
     # What the cache's embedder billed is part of what the configuration costs.
     embedding = (extras.get("cache") or {}).get("embedding_usd")
     summary = summarize_pair(
-        plan, suite, spec, gate, results, noise=noise, overhead_usd=Decimal(embedding or 0)
+        plan,
+        suite,
+        spec,
+        gate,
+        results,
+        noise=noise,
+        overhead_usd=Decimal(embedding or 0),
+        findings=scorer_findings(
+            item.scorer_check, results, item.goldens, floor=gate.min_baseline_quality
+        ),
     )
     return results, replace(summary, extras=extras) if extras else summary
 

@@ -16,6 +16,7 @@ from harness.config.settings import ConfigSpec, Settings
 from harness.config.suites import (
     Suite,
 )
+from harness.engine.scorer_check import ScorerCheck
 from harness.scoring import Scorer
 from harness.types import (
     CaseResult,
@@ -35,6 +36,9 @@ class PreparedSuite:
     goldens: Mapping[str, Golden]
     problem: str | None = None
     """Why this suite cannot be evaluated (missing or stale goldens), or None."""
+    scorer_check: ScorerCheck | None = None
+    """The scorer on the baseline's own answers (:mod:`harness.engine.scorer_check`);
+    None until the goldens are complete."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,6 +49,9 @@ class Plan:
     configs: Mapping[str, ConfigSpec]
     prices: PriceTable
     monthly_volume: float
+    unpriced: Mapping[str, str] = field(default_factory=dict)
+    """Models with no price -> why (the fix): their answers must carry recorded costs,
+    and they are never called live (see :mod:`harness.engine.prepare`)."""
 
 
 @dataclass(slots=True, kw_only=True)

@@ -1,7 +1,9 @@
 """The verdict of one (suite, configuration).
 
 Paired bootstrap of the per-case deltas, the gate's decision, cost per query
-and the monthly projection at the declared volume.
+and the monthly projection at the declared volume. Cost per query is over the
+answered cases (the configuration's and the baseline's, the same cases): an
+errored case never counts as a saving; the errors are counted apart.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from harness.config.settings import ConfigSpec
 from harness.config.suites import (
     Suite,
 )
+from harness.engine.costs import cost_counts
 from harness.engine.run_data import Plan
+from harness.engine.scorer_check import ScorerFindings
 from harness.stats.bootstrap import (
     category_deltas,
     deltas_by_category,
@@ -39,14 +43,18 @@ def summarize_pair(
     *,
     noise: float | None = None,
     overhead_usd: Decimal = Decimal(0),
+    findings: ScorerFindings | None = None,
 ) -> Summary:
     """The verdict of one (suite, configuration) from its case results.
 
     ``noise``: the quality change judge noise alone explains (a judge scorer's
     measured flip rate); no drop within it fails the gate. ``overhead_usd``:
     what the configuration spent beyond its cases' model calls (a semantic
-    cache's embeddings), spread over its queries.
+    cache's embeddings), spread over its queries. ``findings``: what the scorer
+    check found (:func:`harness.engine.scorer_check.scorer_findings`); a problem
+    keeps the verdict from passing.
     """
+    findings = findings or ScorerFindings()
     scored = [r for r in results if r.score is not None and r.delta is not None]
     errors = len(results) - len(scored)
     deltas = [r.delta for r in scored if r.delta is not None]
@@ -63,9 +71,10 @@ def summarize_pair(
     else:
         delta = low = high = quality = baseline_quality = 0.0
     by_category = category_deltas([r.category for r in scored], deltas) if n else {}
-    count = len(results)
-    cost = (sum((r.cost_usd for r in results), Decimal(0)) + overhead_usd) / count
-    baseline_cost = sum((r.baseline_cost_usd for r in results), Decimal(0)) / count
+    # Over answered cases only: an error bills (next to) nothing, and counting it
+    # would pass a failing configuration off as a saving.
+    cost = (sum((r.cost_usd for r in scored), Decimal(0)) + overhead_usd) / n if n else Decimal(0)
+    baseline_cost = sum((r.baseline_cost_usd for r in scored), Decimal(0)) / n if n else Decimal(0)
     ratio = float(cost / baseline_cost) if baseline_cost else None
     verdict = decide(
         gate,
@@ -79,6 +88,7 @@ def summarize_pair(
             category_deltas=deltas_by_category([r.category for r in scored], deltas) if n else {},
             cost_ratio=ratio,
             noise=noise,
+            scorer_problem=findings.problem,
             binary=is_binary(
                 [r.score for r in scored if r.score is not None]
                 + [r.baseline_score for r in scored if r.baseline_score is not None]
@@ -130,4 +140,8 @@ def summarize_pair(
         flagged_cases=sum(1 for r in results if r.flagged),
         categories=tuple(categories),
         noise=noise,
+        scorer_problem=findings.problem,
+        scorer_warnings=findings.warnings,
+        cost_sources=cost_counts(r.cost_source for r in scored),
+        baseline_cost_sources=cost_counts(r.baseline_cost_source for r in scored),
     )

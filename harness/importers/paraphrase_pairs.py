@@ -1,4 +1,4 @@
-"""A cache-evaluation suite from paraphrase pairs plus generated hard negatives.
+"""A cache-evaluation suite from labelled or paraphrase pairs, with real or generated negatives.
 
 Paraphrase data such as GPTCache's ``mock_data.json`` (``[{"origin": ...,
 "similar": ...}, ...]``) only holds true paraphrases: a cache that answers
@@ -13,11 +13,20 @@ most of its words, but mean something else:
 * ``negation``: a negation added after the first auxiliary verb
   (``is`` -> ``is not``, ``can`` -> ``cannot``) or an existing one removed.
 
+Labelled pairs (``labels``: 1 = same question, 0 = different, e.g. Quora
+Question Pairs read by :mod:`harness.importers.labelled_pairs`) bring **real
+negatives**: the second text of a label-0 pair is a near-miss people asked, and
+is used as it is (``negative:labelled``; ``negative:mined`` for pairs mined
+from a suite). Negatives are generated only when asked for, and only from
+paraphrase pairs.
+
 Each case carries its label in ``category`` (``origin``, ``paraphrase``,
-``negative:number``, ...) and its correct answer in ``expected``: paraphrases
-share their origin's answer, a negative has its own. So a cache evaluation can
-count a hit on a negative as a false hit. Everything is deterministic for a
-given ``seed``.
+``negative:labelled``, ``negative:number``, ...) and its correct answer in
+``expected``: paraphrases share their origin's answer, a negative has its own.
+So a cache evaluation can count a hit on a negative as a false hit.
+:func:`describe_negatives` says which kind a suite holds, so generated figures
+are never mistaken for real ones. Everything is deterministic for a given
+``seed``.
 """
 
 from __future__ import annotations
@@ -34,17 +43,28 @@ from harness.errors import SuiteError
 from harness.types import Case
 
 __all__ = [
+    "LABELLED",
+    "MINED",
     "NEGATIVE_KINDS",
     "CacheSuite",
     "build_cache_suite",
+    "describe_negatives",
+    "describe_suite_negatives",
     "load_pairs",
     "negate",
+    "negative_sources",
     "swap_entity",
     "swap_number",
 ]
 
 NEGATIVE_KINDS: tuple[str, ...] = ("number", "entity", "negation")
 """The kinds of hard negative :func:`build_cache_suite` can generate."""
+
+LABELLED = "labelled"
+"""Negatives people labelled (label-0 pairs of the data): real near-misses."""
+
+MINED = "mined"
+"""Negatives mined from a suite: nearest neighbours whose goldens differ."""
 
 _NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)*")
 _BACKTICK = re.compile(r"`[^`\s]{2,40}`")
@@ -92,6 +112,9 @@ class CacheSuite:
         - A generated negative and another case of *its own* pair (its origin,
           the paraphrase, another negative): false. It was made to mean
           something else than they do.
+        - The two texts of a label-0 pair (labelled or mined): false, even when
+          label-1 pairs link them (A same as B, B same as C, A not C: the
+          direct label wins).
         - Any two cases of different pairs, negatives included: None.
           Paraphrase data does not say whether two pairs mean the same, and
           GPTCache's pairs hold many near-duplicates ("The Datasets
@@ -103,12 +126,25 @@ class CacheSuite:
           states. Counting such hits as false would be label noise.
         """
         a, b = self._by_id[served], self._by_id[query]
+        same_pair = _pair_of(a.id) == _pair_of(b.id)
+        if same_pair and a.id != b.id and _is_real_negative(a, b):
+            return False  # the pair's own label wins over links through other pairs
         if a.expected == b.expected:
             return True
-        if _pair_of(a.id) != _pair_of(b.id):
+        if not same_pair:
             return None
         negative = a.category.startswith("negative:") or b.category.startswith("negative:")
         return False if negative else None
+
+    @property
+    def negative_source(self) -> str:
+        """Which negatives the suite holds: ``labelled``, ``mined``, ``generated``, joined
+        with `` + `` when several, or ``none``."""
+        return " + ".join(negative_sources(self.negatives)) or "none"
+
+    def describe_negatives(self) -> str:
+        """The negatives in words, by source and count (what a header or a report says)."""
+        return describe_negatives(self.negatives)
 
     def family(self, case: Case) -> str:
         """The paraphrase family of a case (its pair id): a namespace for isolated evaluation."""
@@ -137,10 +173,7 @@ class CacheSuite:
         return {
             "suite": name or (self.cases[0].suite if self.cases else "cache"),
             "version": 1,
-            "description": (
-                f"{self.pairs} paraphrase pairs with generated hard negatives "
-                f"({', '.join(f'{k}: {v}' for k, v in self.negatives.items())})."
-            ),
+            "description": f"{self.pairs} pairs; {self.describe_negatives()}.",
             "scorer": "exact",
             "reference": "expected",
             "cases": rows,
@@ -149,6 +182,64 @@ class CacheSuite:
 
 def _pair_of(case_id: str) -> str:
     return case_id.split("-", 1)[0]
+
+
+def _is_real_negative(a: Case, b: Case) -> bool:
+    real = (f"negative:{LABELLED}", f"negative:{MINED}")
+    return a.category in real or b.category in real
+
+
+def negative_sources(counts: Mapping[str, int]) -> dict[str, int]:
+    """Negatives by source: ``labelled``, ``mined`` and ``generated`` (every generated kind).
+
+    ``counts`` maps a kind (``labelled``, ``mined``, ``number``, ``entity``,
+    ``negation``, or a case category ``negative:<kind>``) to a count; sources
+    with none are left out.
+    """
+    out: dict[str, int] = {}
+    for kind, count in counts.items():
+        kind = kind.removeprefix("negative:")
+        source = kind if kind in (LABELLED, MINED) else "generated"
+        if count:
+            out[source] = out.get(source, 0) + count
+    return {source: out[source] for source in (LABELLED, MINED, "generated") if source in out}
+
+
+def describe_suite_negatives(cases: Iterable[Case]) -> str | None:
+    """What :func:`describe_negatives` says of a suite's ``negative:*`` cases; None without any.
+
+    A suite written from pairs (:meth:`CacheSuite.to_suite`) keeps each case's
+    category, so a run's report can say which negatives its cache sweep met.
+    """
+    counts: dict[str, int] = {}
+    for case in cases:
+        if case.category.startswith("negative:"):
+            counts[case.category] = counts.get(case.category, 0) + 1
+    return describe_negatives(counts) if counts else None
+
+
+def describe_negatives(counts: Mapping[str, int]) -> str:
+    """Negatives by source in words, generated ones flagged as made up.
+
+    ``{"labelled": 3000}`` -> ``"negatives: 3,000 labelled (real near-misses)"``;
+    ``{"number": 75, "entity": 726}`` -> ``"negatives: 801 generated (number 75,
+    entity 726; made up: figures on them overstate what real traffic gets)"``.
+    """
+    sources = negative_sources(counts)
+    if not sources:
+        return "negatives: none (no hit can be judged false: wrong hits are not measured)"
+    generated = ", ".join(
+        f"{kind} {count:,}"
+        for kind, count in counts.items()
+        if kind.removeprefix("negative:") not in (LABELLED, MINED) and count
+    )
+    words = {
+        LABELLED: "labelled (real near-misses)",
+        MINED: "mined (nearest neighbours with different goldens)",
+        "generated": f"generated ({generated}; made up: figures on them overstate what "
+        "real traffic gets)",
+    }
+    return "negatives: " + " + ".join(f"{n:,} {words[s]}" for s, n in sources.items())
 
 
 def load_pairs(path: str | Path) -> list[tuple[str, str]]:
@@ -320,44 +411,82 @@ def build_cache_suite(
     negatives: Sequence[str] = NEGATIVE_KINDS,
     seed: int = 0,
     limit: int | None = None,
+    labels: Sequence[int] | None = None,
+    labelled_as: str = LABELLED,
 ) -> CacheSuite:
-    """Cases for a cache evaluation: every pair's origin and paraphrase, plus negatives.
+    """Cases for a cache evaluation: every pair's two texts, plus generated negatives.
 
     The stream order is seeded and realistic: each origin arrives at a random
     time, and its paraphrase and negatives at random times after it, so they
     interleave with other topics.
 
     Args:
-        pairs: ``(origin, similar)`` paraphrase pairs.
+        pairs: ``(origin, similar)`` pairs (``(text_a, text_b)``).
         name: The suite name given to the cases.
-        negatives: Which kinds of hard negative to generate (see :data:`NEGATIVE_KINDS`).
+        negatives: Which kinds of hard negative to generate (see :data:`NEGATIVE_KINDS`)
+            from the origin of each paraphrase pair; ``()`` generates none.
         seed: Seed of every random choice.
         limit: Use only the first ``limit`` pairs.
+        labels: One label per pair: 1 = the two texts ask the same (a
+            paraphrase), 0 = they do not (a real negative: ``text_b`` is a
+            near-miss of ``text_a``). Default: every pair is a paraphrase
+            (GPTCache's data). Negatives are generated from paraphrase pairs only.
+        labelled_as: Where the label-0 pairs come from: ``labelled`` (people
+            labelled them) or ``mined`` (nearest neighbours whose goldens differ);
+            their second text gets the category ``negative:<labelled_as>``.
 
     Returns:
         The cases with ids ``p0001-o`` (origin), ``p0001-p`` (paraphrase,
-        ``paraphrase_of`` the origin), ``p0001-n-number`` ... (negatives).
+        ``paraphrase_of`` the origin), ``p0001-n-labelled`` (the second text of
+        a label-0 pair), ``p0001-n-number`` ... (generated negatives).
 
     Raises:
-        SuiteError: an unknown negative kind, or no pairs.
+        SuiteError: an unknown negative kind, labels that are not one 0 or 1
+            per pair, or no pairs.
     """
     unknown = [kind for kind in negatives if kind not in NEGATIVE_KINDS]
     if unknown:
         raise SuiteError(
             f"unknown negative kind {unknown[0]!r}; choose from {', '.join(NEGATIVE_KINDS)}."
         )
+    if labels is not None and (
+        len(labels) != len(pairs) or any(label not in (0, 1) for label in labels)
+    ):
+        raise SuiteError(f"need one label (0 or 1) per pair: {len(pairs)} pairs.")
+    flags = [bool(x) for x in labels] if labels is not None else [True] * len(pairs)
     pairs = list(pairs[:limit] if limit is not None else pairs)
     if not pairs:
         raise SuiteError("a cache suite needs at least one paraphrase pair.")
     rng = random.Random(seed)
-    answer_of = _groups(pairs)
-    pool = _name_pool(text for pair in pairs for text in pair)
+    answer_of = _groups([pair for pair, same in zip(pairs, flags, strict=False) if same])
+    for member in (member for pair in pairs for member in pair):
+        answer_of.setdefault(member, member)
+    pool = _name_pool(text for pair in pairs for text in pair) if "entity" in negatives else []
     known = set(answer_of)
     counts = dict.fromkeys(negatives, 0)
+    if not all(flags[: len(pairs)]):
+        counts[labelled_as] = flags[: len(pairs)].count(False)
     timed: list[tuple[float, int, Case]] = []
     width = max(4, len(str(len(pairs))))
     for index, (origin, similar) in enumerate(pairs):
         pid = f"p{index + 1:0{width}d}"
+        if not flags[index]:
+            start = rng.random()
+            first = Case(
+                id=f"{pid}-o", suite=name, prompt=origin, category="origin",
+                expected=answer_of[origin],
+            )  # fmt: skip
+            timed.append((start, len(timed), first))
+            second = Case(
+                id=f"{pid}-n-{labelled_as}",
+                suite=name,
+                prompt=similar,
+                category=f"negative:{labelled_as}",
+                expected=answer_of[similar],
+                tags=(f"negative_of:{first.id}",),
+            )
+            timed.append((start + (1.0 - start) * rng.random(), len(timed), second))
+            continue
         start = rng.random()
         origin_case = Case(
             id=f"{pid}-o",

@@ -9,7 +9,10 @@
 
 ``messages`` (a list of ``{role, content}``, ending with the user's turn) may
 replace ``prompt``; every line of a case (one per model) must carry the same
-question.
+question. ``model`` may be a bare name as logs write it (``gpt-4o-2024-08-06``):
+it is kept as written and replayed as ``replay:gpt-4o-2024-08-06``. ``quality``
+is in [0, 1], or on the scale given as ``quality_scale`` (a judge's 1-10), where a
+score outside the scale (-1: "could not parse") is recorded as that case's error.
 
 :class:`RecordImporter` turns such records into files; it is shared with
 :mod:`harness.importers.routellm`, which builds the same records from
@@ -48,17 +51,22 @@ from harness.config.suites import (
     now_iso,
     parse_case,
     read_jsonl,
+    recorded_cost,
     write_goldens,
 )
-from harness.errors import SuiteError
+from harness.errors import ConfigError, SuiteError
 from harness.files import AtomicFile
 from harness.importers.records import (
     RECORD_KEYS,
+    QualityScale,
     case_row,
+    record_model,
     record_number,
+    record_quality,
     record_usage,
     same_question,
 )
+from harness.scoring import build_scorer
 from harness.scoring.recorded import SIDECAR_DIR, RecordedLabel, sidecar_row
 from harness.types import Case, Golden, Request, Response
 
@@ -67,6 +75,7 @@ __all__ = [
     "RecordImporter",
     "ResponseSink",
     "import_recordings",
+    "imported_scorer",
 ]
 
 ResponseSink = Callable[[Request, Response], None]
@@ -114,14 +123,26 @@ class RecordImporter:
         params: Mapping[str, Any] | None,
         source: str = "the recordings",
         on_response: ResponseSink | None = None,
+        quality_scale: QualityScale | None = None,
+        billed: bool = True,
     ) -> None:
         _check_suite_name(suite)
+        self.billed = billed
+        """Whether a record's ``cost_usd`` is what the provider billed (it then travels with
+        the answer and a run uses it before any price). False for costs the importer derived
+        itself (RouteLLM's, from estimated tokens): they stay in the labels only."""
         self.source = source
         """The input, as error messages name it (its file names)."""
-        if not isinstance(baseline, str) or ":" not in baseline:
+        if not isinstance(baseline, str) or not baseline.strip() or baseline.startswith("replay:"):
             raise SuiteError(
-                f"baseline must be a model spec like 'openai:gpt-4o', got {baseline!r}."
+                "baseline must name the model whose answers become the goldens, as the "
+                f"recordings name it (like 'gpt-4o-2024-08-06' or 'openai:gpt-4o'), got "
+                f"{baseline!r}."
             )
+        self.quality_scale = quality_scale
+        """The scale of the recorded ``quality`` (None: [0, 1])."""
+        self.unscored: dict[str, int] = {}
+        """Per model: answers whose recorded quality was outside ``quality_scale``."""
         self.suite_name = suite
         self.baseline = baseline
         self.out_dir = out_dir
@@ -175,12 +196,7 @@ class RecordImporter:
         for key in ("model", "response"):
             if key not in record:
                 raise SuiteError(f"{where}: {key!r} is required.")
-        model = record["model"]
-        if not isinstance(model, str) or ":" not in model or model.startswith("replay:"):
-            raise SuiteError(
-                f"{where}: 'model' must be the spec of the model that answered, like "
-                f"'openai:gpt-4o', got {model!r}."
-            )
+        model = record_model(record["model"], where)
         text = record["response"]
         if not isinstance(text, str):
             raise SuiteError(f"{where}: 'response' must be text, got {text!r}.")
@@ -207,15 +223,17 @@ class RecordImporter:
             if record.get("cost_usd") is not None
             else None
         )
-        quality = (
-            record_number(record["quality"], "quality", where, high=1.0)
-            if record.get("quality") is not None
-            else None
-        )
-        self.all_quality = self.all_quality and quality is not None
+        quality, unscored = record_quality(record.get("quality"), where, self.quality_scale)
+        if unscored is not None:
+            self.unscored[model] = self.unscored.get(model, 0) + 1
+        self.all_quality = self.all_quality and (quality is not None or unscored is not None)
         request = self.suite.request(case, model)
         key = request.hash()
-        response = Response(text=text, model=model, usage=usage, latency_ms=latency)
+        # The cost as billed travels with the answer: a run uses it before any price.
+        billed = recorded_cost(cost) if self.billed else None
+        response = Response(
+            text=text, model=model, usage=usage, latency_ms=latency, cost_usd=billed
+        )
         if self.on_response is None:
             self.responses.setdefault(key, (request, response))
         elif (digest := bytes.fromhex(key)) not in self.response_keys:
@@ -231,6 +249,7 @@ class RecordImporter:
                 usage=usage,
                 latency_ms=latency,
                 recorded_at=self.recorded_at,
+                cost_usd=billed,
             )
             self.golden_cases.add(case_id)
             if self.golden_file is not None:
@@ -248,6 +267,7 @@ class RecordImporter:
                     latency_ms=latency,
                     usage=usage,
                     category=case.category,
+                    error=unscored,
                 )
             )
         )
@@ -338,6 +358,13 @@ class RecordImporter:
         else:
             write_goldens(self.goldens_path, (self.goldens[c] for c in self.rows))
         self.sidecar.commit()
+        if self.quality_scale is not None:
+            notes += (f"recorded quality on the scale {self.quality_scale}, mapped into [0, 1]",)
+        notes += tuple(
+            f"{count} answer(s) of {model!r} have a recorded quality outside that scale: "
+            "error rows when scored (the reason is in the labels file)"
+            for model, count in self.unscored.items()
+        )
         return ImportResult(
             suite=self.suite_name,
             suite_path=self.suite_path,
@@ -354,6 +381,60 @@ class RecordImporter:
         )
 
 
+def imported_scorer(
+    scorer: str | Mapping[str, Any] | None, extract: str | None = None
+) -> str | Mapping[str, Any] | None:
+    """The scorer spec an import writes into its suite, from ``--scorer`` and ``--extract``.
+
+    ``scorer`` is a name (``numeric``), a table (``{"name": "numeric", "tolerance":
+    0.01}``) or that table as YAML or JSON text (``'{name: numeric, tolerance: 0.01}'``).
+    ``extract`` becomes the scorer's ``extract`` option; alone it gives
+    ``{name: exact, extract: <extract>}``. Both None: None (the import's default).
+    The spec is built once, so a misspelt scorer, option or extractor fails
+    before anything is read.
+
+    Raises:
+        ConfigError: the text is not a table with a ``name``, ``extract`` is
+            given with the ``recorded`` scorer (which reads labels, not text) or
+            disagrees with the table's own, or the scorer cannot be built.
+    """
+    where = "--scorer" if extract is None else "--scorer/--extract"
+    spec: str | dict[str, Any] | None
+    if isinstance(scorer, str) and scorer.lstrip().startswith("{"):
+        try:
+            loaded = yaml.safe_load(scorer)
+        except yaml.YAMLError:
+            loaded = None
+        if not isinstance(loaded, Mapping) or "name" not in loaded:
+            raise ConfigError(
+                f"--scorer {scorer!r} is not a table with a 'name', like "
+                "'{name: numeric, extract: last_number}'."
+            )
+        spec = dict(loaded)
+    elif isinstance(scorer, Mapping):
+        spec = dict(scorer)
+    else:
+        spec = scorer
+    if extract is not None:
+        table = {"name": spec} if isinstance(spec, str) else dict(spec or {"name": "exact"})
+        if table.get("name") == "recorded":
+            raise ConfigError(
+                "--extract does not apply to the 'recorded' scorer: it reads the quality "
+                "recorded with each answer, not the answer's text. Drop --extract, or score "
+                "the text with another scorer (--scorer exact --extract ...)."
+            )
+        if table.get("extract", extract) != extract:
+            raise ConfigError(
+                f"--extract {extract!r} disagrees with the scorer's own extract "
+                f"{table['extract']!r}; give it once."
+            )
+        table["extract"] = extract
+        spec = table
+    if spec is not None:
+        build_scorer(spec, where=where)
+    return spec
+
+
 def import_recordings(
     paths: Iterable[Path],
     *,
@@ -364,6 +445,8 @@ def import_recordings(
     scorer: str | Mapping[str, Any] | None = None,
     description: str = "",
     on_response: ResponseSink | None = None,
+    extract: str | None = None,
+    quality_scale: QualityScale | None = None,
 ) -> ImportResult:
     """Import JSONL recordings (see the module docs) as a suite with goldens.
 
@@ -374,7 +457,8 @@ def import_recordings(
         out_dir: Project folder: writes ``suites/``, ``goldens/`` and ``recorded/`` below it.
         params: Sampling parameters the recordings were made with (they are part of
             the request hash); written as the suite's ``params``.
-        scorer: The suite's scorer; default ``recorded`` when every line has a
+        scorer: The suite's scorer (a name, a table, or a table as YAML text: see
+            :func:`imported_scorer`); default ``recorded`` when every line has a
             ``quality``, else ``exact``.
         description: The suite's description.
         on_response: Stream the response-store entries: called once per distinct
@@ -384,12 +468,20 @@ def import_recordings(
             the responses: what a multi-gigabyte file needs. If the import fails
             later, the entries already passed on stay with the caller (harmless
             in a response store keyed by request hash).
+        extract: The scorer's extractor (``last_number``, ``yes_no``, ...), applied
+            to the answers and the references alike; with no ``scorer``, the
+            suite scores with ``exact`` on what it extracts.
+        quality_scale: The scale of the recorded ``quality`` (a judge's 1-10):
+            mapped into [0, 1]; a score outside it makes that case an error row
+            of that model, with the reason. None: qualities must be in [0, 1].
 
     Raises:
         SuiteError: a line is not valid (the message names the file and line), a
             case's lines disagree, a (case, model) pair repeats, or the baseline
             lacks a case.
+        ConfigError: the scorer or the extractor is not valid (before any line is read).
     """
+    scorer = imported_scorer(scorer, extract)
     files = [Path(p) for p in paths]
     importer = RecordImporter(
         suite=suite,
@@ -398,6 +490,7 @@ def import_recordings(
         params=params,
         source=", ".join(display_path(p) for p in files) or "no recordings files",
         on_response=on_response,
+        quality_scale=quality_scale,
     )
     try:
         for path in files:

@@ -24,10 +24,11 @@ from harness.engine.router_sweep import describe_sweep
 from harness.engine.run import run as run_pipeline
 from harness.engine.run_data import Plan, RunOutcome
 from harness.errors import CostEvalError
-from harness.formatting import cost_change, money, points
+from harness.formatting import cost_change, cost_source_note, money, points
 from harness.plugin.items import ConfigItem, SuiteFile, shorten
 from harness.plugin.xdist import absorb, empty_outcome, merge_outcomes, outcome_to_wire
 from harness.report import render_report, write_markdown_summary
+from harness.report.notes import scorer_notes
 from harness.store.batches import DuckBatchStore
 from harness.store.journal import Journal, recover_journals
 from harness.store.responses import load_responses
@@ -368,7 +369,7 @@ class CostEvalSession:
                 f"  {label:<12} {summary.suite} :: {summary.config} ({mode}): quality "
                 f"{summary.quality:.3f} (delta {points(summary.delta)} pts, CI "
                 f"[{points(summary.ci_low)}, {points(summary.ci_high)}]), "
-                f"{money(summary.cost_per_query)}/query ({cost_change(summary.savings_pct)})"
+                f"{money(summary.cost_per_query)}/query ({cost_text(summary)})"
             )
             sweep = outcome.sweeps.get((summary.suite, summary.config))
             if sweep is not None:
@@ -382,6 +383,12 @@ class CostEvalSession:
                 write(
                     f"{'':15}{summary.errors} case(s) errored; first: {shorten(first or '', 400)}"
                 )
+        # Once per suite: the scorer is the suite's, whatever the configuration.
+        for note in scorer_notes(outcome.summaries):
+            if note.blocking:
+                write(f"  SCORER       {note.suite}: {note.text}", red=True)
+            else:
+                write(f"  warning      {note.suite}: {note.text}", yellow=True)
         for suite, problem in outcome.problems.items():
             write(f"  ERROR        {suite}: {problem}", red=True)
         if self.compared_with is not None:
@@ -401,6 +408,14 @@ class CostEvalSession:
             write(f"report:  {display_path(self.report_path)}")
         if self.summary_path is not None:
             write(f"summary: {display_path(self.summary_path)}")
+
+
+def cost_text(summary: Summary) -> str:
+    """``-92% cost``, with where the costs came from unless simply priced:
+    ``recorded cost, -92% cost``; ``estimated cost, same cost``."""
+    note = cost_source_note(summary.cost_sources, summary.baseline_cost_sources)
+    change = cost_change(summary.savings_pct)
+    return f"{note}, {change}" if note else change
 
 
 def _with_paths(settings: Settings, *, db: str | None, report: str | None) -> Settings:

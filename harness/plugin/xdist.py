@@ -63,6 +63,7 @@ def _summary(data: dict[str, Any]) -> Summary:
     values: dict[str, Any] = {k: Decimal(v) if k in MONEY_FIELDS else v for k, v in data.items()}
     values["reasons"] = tuple(data["reasons"])
     values["categories"] = tuple(CategorySummary(**c) for c in data["categories"])
+    values["scorer_warnings"] = tuple(data.get("scorer_warnings", ()))
     return Summary(**values)
 
 
@@ -82,6 +83,9 @@ def _request(data: dict[str, Any]) -> Request:
 def _response(data: dict[str, Any]) -> Response:
     values = dict(data)
     values["usage"] = Usage(**data["usage"])
+    # A billed cost crosses as its text: every digit kept.
+    cost = data.get("cost_usd")
+    values["cost_usd"] = None if cost is None else Decimal(cost)
     return Response(**values)
 
 

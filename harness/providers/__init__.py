@@ -15,7 +15,7 @@ from harness.errors import ConfigError, UnknownComponent
 from harness.providers.anthropic import AnthropicProvider
 from harness.providers.base import Provider
 from harness.providers.openai import OpenAIProvider
-from harness.providers.replay import Lookup, ReplayProvider
+from harness.providers.replay import ImportedSource, Lookup, ReplayProvider
 from harness.providers.sim import MODELS as SIM_MODELS
 from harness.providers.sim import SimProvider, check_model
 
@@ -58,10 +58,11 @@ def check_model_spec(spec: str, *, where: str) -> None:
         except UnknownComponent as exc:
             raise UnknownComponent(exc.kind, exc.name, sorted(SIM_MODELS), where=where) from None
     if prefix == "replay":
-        # Replayed models only need a "provider:model" name: their answers come
-        # from recordings (imported ones may name no provider we can call).
+        # Replayed models need only a name: their answers come from recordings
+        # (imported ones may name no provider we can call, or no provider at all:
+        # "replay:gpt-4o-2024-08-06", as a log wrote it).
         inner_prefix, inner_sep, inner_name = name.partition(":")
-        if not inner_sep or not inner_name or not inner_prefix:
+        if inner_sep and (not inner_name or not inner_prefix):
             raise UnknownComponent("provider", spec, PROVIDERS, where=where)
 
 
@@ -84,12 +85,18 @@ EXTRA_OPTIONS: dict[str, tuple[str, ...]] = {
 
 
 def make_provider(
-    prefix: str, *, lookup: Lookup, options: Mapping[str, Any] | None = None
+    prefix: str,
+    *,
+    lookup: Lookup,
+    options: Mapping[str, Any] | None = None,
+    imported: ImportedSource | None = None,
 ) -> Provider:
     """The provider serving model specs that start with ``prefix:``.
 
     Args:
         lookup: Recorded responses by request hash (for ``replay:``).
+        imported: Where a model's imported answers are, or None (for ``replay:``'s
+            message when an answer is missing: an imported model is never to be called).
         options: Keyword options of a real provider (see :data:`REMOTE_OPTIONS`);
             ignored by ``sim:`` and ``replay:``.
 
@@ -102,7 +109,11 @@ def make_provider(
     opts = dict(options or {})
     factories: dict[str, Callable[[], Provider]] = {
         "sim": SimProvider,
-        "replay": lambda: ReplayProvider(lookup),
+        "replay": lambda: ReplayProvider(
+            lookup,
+            imported=imported,
+            callable_prefixes=[p for p in PROVIDERS if p not in ("replay",)],
+        ),
         "openai": lambda: OpenAIProvider(**opts),
         "anthropic": lambda: AnthropicProvider(**opts),
     }
@@ -124,6 +135,7 @@ __all__ = [
     "LOCAL_PROVIDERS",
     "PROVIDERS",
     "REMOTE_OPTIONS",
+    "ImportedSource",
     "Provider",
     "check_model_spec",
     "is_remote",

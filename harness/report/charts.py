@@ -460,6 +460,10 @@ class CacheSweepChart:
     target: float
     recommended: float | None = None
     """The recommended threshold, or None."""
+    verified_hit_rate: Sequence[float] = ()
+    """With a verifier stage: the hit rate with every candidate checked (else empty)."""
+    verified_wrong_upper: Sequence[float] = ()
+    """With a verifier stage: the wrong-hit rate's upper bound with verification."""
 
 
 def cache_sweep_svg(chart: CacheSweepChart, *, title: str, id_prefix: str = "") -> str:
@@ -468,6 +472,7 @@ def cache_sweep_svg(chart: CacheSweepChart, *, title: str, id_prefix: str = "") 
     A threshold qualifies where the red curve is under the dashed target line;
     the recommended one (most correct hits among those) is marked by a vertical
     line. Points with no hit have no wrong-hit bound and are left out of it.
+    With a verifier stage the same two curves with verification are dashed.
 
     Raises:
         ImportError: matplotlib is not installed.
@@ -497,6 +502,36 @@ def cache_sweep_svg(chart: CacheSweepChart, *, title: str, id_prefix: str = "") 
                 label="wrong-hit rate, upper 95% bound",
                 zorder=3,
             )
+        if chart.verified_hit_rate:
+            ax.plot(
+                list(chart.thresholds),
+                list(chart.verified_hit_rate),
+                linewidth=1.6,
+                linestyle=(0, (5, 1.5, 1, 1.5)),
+                color="#0969da",
+                label="hit rate, verified",
+                zorder=3,
+            )
+            checked = [
+                (t, w)
+                for t, w, h in zip(
+                    chart.thresholds,
+                    chart.verified_wrong_upper,
+                    chart.verified_hit_rate,
+                    strict=True,
+                )
+                if h > 0
+            ]
+            if checked:
+                ax.plot(
+                    [t for t, _ in checked],
+                    [w for _, w in checked],
+                    linewidth=1.6,
+                    linestyle=(0, (5, 1.5, 1, 1.5)),
+                    color=VERDICT_COLOURS["fail"],
+                    label="wrong-hit bound, verified",
+                    zorder=3,
+                )
         ax.axhline(
             chart.target,
             linestyle=(0, (4, 3)),

@@ -1,16 +1,18 @@
 """The Markdown summary of a run: for ``$GITHUB_STEP_SUMMARY`` or a pull-request comment.
 
 Short by design: the verdict table, the reasons of every non-passing
-configuration and the suites that could not run. Model output never appears
-in it (it is untrusted text and a PR comment renders Markdown), nor do prompts,
-references or expected answers: with ``redact = true`` it only says so.
+configuration, the suites that could not run and what the scorer check found.
+Model output never appears in it (it is untrusted text and a PR comment renders
+Markdown), nor do prompts, references or expected answers: with ``redact = true``
+it only says so.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harness.formatting import cost_change, money, points
+from harness.formatting import cost_change, cost_source_note, money, points
+from harness.report.notes import scorer_notes
 
 if TYPE_CHECKING:
     from harness.store.runs import StoredRun
@@ -27,6 +29,12 @@ ICONS = {
 def _cell(text: str) -> str:
     """Text safe inside a Markdown table cell."""
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _cost_note(summary: Summary) -> str:
+    # Where the cost came from, unless simply priced: "_recorded cost_".
+    note = cost_source_note(summary.cost_sources, summary.baseline_cost_sources)
+    return f" _({_cell(note)})_" if note else ""
 
 
 def verdict_label(summary: Summary) -> str:
@@ -63,6 +71,10 @@ def render_markdown(stored: StoredRun, *, redact: bool = False) -> str:
     for suite, message in stored.problems.items():
         lines.append(f"> **{_cell(suite)} could not run:** {_cell(message)}")
         lines.append("")
+    for note in scorer_notes(stored.summaries):
+        what = "scorer cannot be trusted" if note.blocking else "scorer warning"
+        lines.append(f"> **{_cell(note.suite)}: {what}:** {_cell(note.text)}")
+        lines.append("")
     lines += [
         "| suite | configuration | verdict | n | quality | Δ pts [CI] | cost/query | cost |",
         "| --- | --- | --- | ---: | ---: | --- | ---: | --- |",
@@ -72,7 +84,7 @@ def render_markdown(stored: StoredRun, *, redact: bool = False) -> str:
         lines.append(
             f"| {_cell(s.suite)} | `{_cell(s.config)}`{mode} | {verdict_label(s)} | {s.n} | "
             f"{s.quality:.3f} | {points(s.delta)} [{points(s.ci_low)}, {points(s.ci_high)}] | "
-            f"{money(s.cost_per_query)} | {cost_change(s.savings_pct)} |"
+            f"{money(s.cost_per_query)}{_cost_note(s)} | {cost_change(s.savings_pct)} |"
         )
     reasons = [s for s in stored.summaries if s.reasons]
     if reasons:

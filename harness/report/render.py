@@ -28,9 +28,10 @@ from markupsafe import Markup, escape
 from harness import __version__
 from harness.errors import CostEvalError
 from harness.files import AtomicFile
-from harness.formatting import money, points
+from harness.formatting import cost_source_note, money, points
 from harness.report.cache_sweeps import build_cache_sweeps
 from harness.report.charts import ChartPoint, cost_quality_svg, pareto_frontier
+from harness.report.notes import scorer_notes
 from harness.report.redaction import redact_case
 from harness.report.sweeps import build_sweeps
 from harness.store.runs import StoredRun
@@ -89,6 +90,9 @@ class SummaryView:
     savings: str
     monthly: str
     baseline_monthly: str
+    cost_source: str = ""
+    """Where the costs came from (``recorded cost``, ``estimated cost`` ...); empty when
+    simply priced."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -207,6 +211,7 @@ def summary_view(index: int, s: Summary) -> SummaryView:
         savings=f"{s.savings_pct:.1f}%" if _finite(s.savings_pct) else "—",
         monthly=money(s.monthly_cost),
         baseline_monthly=money(s.baseline_monthly_cost),
+        cost_source=cost_source_note(s.cost_sources, s.baseline_cost_sources),
     )
 
 
@@ -278,7 +283,8 @@ def case_view(case: CaseResult, *, redacted: bool = False) -> CaseView:
         score=fmt_quality(case.score),
         baseline_score=fmt_quality(case.baseline_score),
         delta=fmt_points(case.delta),
-        cost=money(case.cost_usd),
+        cost=money(case.cost_usd)
+        + (f" ({case.cost_source})" if case.cost_source not in (None, "priced") else ""),
         output_html=output_html,
         reference_html=reference_html,
         output_cut=output_cut,
@@ -455,6 +461,8 @@ def build_context(
         "git_sha_short": sha[:12],
         "report_version": __version__,
         "problems": sorted(stored.problems.items()),
+        "scorer_problems": [n for n in scorer_notes(stored.summaries) if n.blocking],
+        "scorer_warnings": [n for n in scorer_notes(stored.summaries) if not n.blocking],
         "rows": rows,
         "counts": counts,
         "cheapest": build_cheapest(rows),

@@ -9,6 +9,12 @@ providers).
 Build the scorer a suite names with :func:`build_scorer`::
 
     build_scorer({"name": "fuzzy", "threshold": 0.8}, where="suites/faq.yaml: scorer")
+
+Every scorer that reads text takes ``extract``, an extractor applied to the
+output and the reference before they are compared
+(``{name: exact, extract: last_number}``; see :mod:`harness.scoring.extract`
+and ``docs/scoring.md``). A user's scorer without such an option gets it too:
+:func:`build_scorer` wraps it in an :class:`ExtractingScorer`.
 """
 
 from __future__ import annotations
@@ -16,9 +22,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, UnknownComponent
 from harness.scoring.base import Scorer, ScorerFactory, scorers
-from harness.scoring.exact import ChoiceScorer, ExactScorer, NumericScorer, check_options
+from harness.scoring.exact import (
+    EXTRACT,
+    ChoiceScorer,
+    ExactScorer,
+    NumericScorer,
+    check_options,
+    extract_option,
+    keyword_options,
+)
+from harness.scoring.extract import ExtractingScorer, Extractor, build_extractor
 from harness.scoring.judge import JudgeScorer
 from harness.scoring.recorded import RecordedQuality, RecordedScorer
 from harness.scoring.rouge import RougeLScorer, rouge_l_f1
@@ -27,6 +42,8 @@ from harness.scoring.similarity import FuzzyScorer
 __all__ = [
     "ChoiceScorer",
     "ExactScorer",
+    "ExtractingScorer",
+    "Extractor",
     "FuzzyScorer",
     "JudgeScorer",
     "NumericScorer",
@@ -35,6 +52,7 @@ __all__ = [
     "RougeLScorer",
     "Scorer",
     "ScorerFactory",
+    "build_extractor",
     "build_scorer",
     "rouge_l_f1",
     "scorers",
@@ -67,6 +85,8 @@ def build_scorer(spec: str | Mapping[str, Any], *, where: str) -> Scorer:
     Args:
         spec: A name (``"numeric"``), an import path (``"myapp.scoring:MyScorer"``)
             or a table with ``name`` and options (``{"name": "fuzzy", "threshold": 0.8}``).
+            ``extract`` works for every scorer: a scorer that does not take it
+            itself is wrapped in an :class:`ExtractingScorer`.
         where: Where the spec came from, prefixed to every error message
             (``"suites/faq.yaml: scorer"``).
 
@@ -74,7 +94,8 @@ def build_scorer(spec: str | Mapping[str, Any], *, where: str) -> Scorer:
         A ready scorer.
 
     Raises:
-        UnknownComponent: No scorer has that name; the message suggests close ones.
+        UnknownComponent: No scorer (or extractor) has that name; the message
+            suggests close ones.
         ConfigError: The spec is malformed, an option is unknown or invalid, or
             the factory did not return a scorer.
     """
@@ -82,11 +103,18 @@ def build_scorer(spec: str | Mapping[str, Any], *, where: str) -> Scorer:
     factory = scorers.get(name, where=where)
     # Built-in classes check their own options; this also covers user
     # factories, whose bad options would otherwise surface as a TypeError.
+    wrap: Extractor | None = None
     try:
+        if EXTRACT in options and EXTRACT not in (keyword_options(factory) or ()):
+            wrap = extract_option(name, options.pop(EXTRACT))
         check_options(name, factory, options)
         scorer = factory(**options)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+    except UnknownComponent as exc:
+        # An unknown extractor: same message, prefixed like every other error here.
+        exc.args = (f"{where}: option {EXTRACT!r}: {exc}",)
+        raise
     # A class object has `name` and `score` too, so the Protocol check alone
     # would accept a factory that returned a class instead of an instance.
     if isinstance(scorer, type) or not isinstance(scorer, Scorer):
@@ -94,4 +122,4 @@ def build_scorer(spec: str | Mapping[str, Any], *, where: str) -> Scorer:
             f"{where}: {name!r} built {scorer!r}, which is not a scorer. A scorer needs a "
             "'name' attribute and a 'score(output, reference)' method returning a Score."
         )
-    return scorer
+    return scorer if wrap is None else ExtractingScorer(scorer, wrap)

@@ -2,7 +2,9 @@
 
 Also home of :func:`checked_options`, the shared check that turns a misspelt
 suite option into a :class:`~harness.errors.ConfigError` instead of a
-``TypeError`` traceback. Every built-in scorer class uses it.
+``TypeError`` traceback. Every built-in scorer class uses it. How numbers and
+choice letters are read lives in :mod:`harness.scoring.extract` (re-exported
+here: :func:`final_number`, :func:`extract_choice`).
 """
 
 from __future__ import annotations
@@ -13,12 +15,37 @@ import inspect
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from harness.errors import ConfigError
 from harness.scoring.base import scorers
+from harness.scoring.extract import (
+    ALL_LETTERS,
+    Extractor,
+    build_extractor,
+    extract_choice,
+    final_number,
+    read_number,
+    read_pair,
+)
 from harness.types import Score
+
+__all__ = [
+    "ChoiceScorer",
+    "ExactScorer",
+    "NumericScorer",
+    "check_options",
+    "checked_options",
+    "extract_choice",
+    "extract_option",
+    "final_number",
+    "invalid_option_error",
+    "keyword_options",
+    "normalize_text",
+    "require_bool",
+    "unknown_option_error",
+]
 
 
 class _Named(Protocol):
@@ -44,15 +71,20 @@ def unknown_option_error(scorer: str, option: str, valid: Iterable[str]) -> Conf
         did-you-mean hint when an option is close to the bad one.
     """
     names = list(valid)
-    if not names:
-        return ConfigError(
-            f"scorer {scorer!r} has no option {option!r}. It takes no options: "
-            f"name it alone, e.g. 'scorer: {scorer}'."
-        )
     close = difflib.get_close_matches(option, names, n=1, cutoff=0.6)
     hint = f" Did you mean {close[0]!r}?" if close else ""
+    # 'extract' is common to every built-in scorer: said apart, after the
+    # options that are the scorer's own.
+    also = f" It also takes {EXTRACT!r}, like every built-in scorer." if EXTRACT in names else ""
+    own = [name for name in names if name != EXTRACT]
+    if not own:
+        besides = f" besides {EXTRACT!r} (what to score in an answer)" if also else ""
+        return ConfigError(
+            f"scorer {scorer!r} has no option {option!r}. It takes no options{besides}: "
+            f"name it alone, e.g. 'scorer: {scorer}'.{hint}"
+        )
     return ConfigError(
-        f"scorer {scorer!r} has no option {option!r}. Valid options: {', '.join(names)}.{hint}"
+        f"scorer {scorer!r} has no option {option!r}. Valid options: {', '.join(own)}.{hint}{also}"
     )
 
 
@@ -131,6 +163,25 @@ def checked_options(cls: type[_N]) -> type[_N]:
     return cls
 
 
+EXTRACT = "extract"
+"""The option every built-in text scorer takes: the extractor applied to both sides."""
+
+
+def extract_option(scorer: str, value: object) -> Extractor | None:
+    """The extractor named by a scorer's ``extract`` option (None: the whole text).
+
+    Raises:
+        ConfigError: the value is not an extractor spec, or its parameter is invalid.
+        UnknownComponent: no extractor has that name.
+    """
+    if value is None:
+        return None
+    try:
+        return build_extractor(value)
+    except ConfigError as exc:
+        raise ConfigError(f"scorer {scorer!r} option {EXTRACT!r}: {exc}") from None
+
+
 def require_bool(scorer: str, option: str, value: object) -> bool:
     """Return ``value`` if it is a bool, else raise ConfigError for ``option`` of ``scorer``."""
     # YAML gives strings for quoted values ("yes"); refuse them rather than
@@ -143,6 +194,11 @@ def require_bool(scorer: str, option: str, value: object) -> bool:
 # --- exact ------------------------------------------------------------------------
 
 
+# A decimal point between digits, a minus sign before a number (not a hyphen
+# inside a word or a date): deleting them would make "3.5" equal "35".
+_NUMBER_PUNCTUATION = re.compile(r"(?<=\d)\.(?=\d)|(?<![\w.])-(?=\.?\d)|(?<![\w.])\.(?=\d)")
+
+
 def normalize_text(
     text: str,
     *,
@@ -153,7 +209,10 @@ def normalize_text(
     """The text as :class:`ExactScorer` compares it.
 
     Punctuation is deleted everywhere, not only at the end as in the exact
-    cache's :func:`~harness.strategies.exact_cache.normalize_prompt`.
+    cache's :func:`~harness.strategies.exact_cache.normalize_prompt`, except
+    where it changes a number: a decimal point between digits and a minus sign
+    before one stay, so ``"3.5"`` is not ``"35"`` and ``"-7"`` is not ``"7"``
+    (a thousands comma still goes: ``"1,234"`` is ``"1234"``).
 
     Args:
         text: The text to normalize.
@@ -168,7 +227,12 @@ def normalize_text(
         text = text.casefold()
     if strip_punctuation:
         # Deleted, not replaced by a space, so "U.S." matches "US" (as in SQuAD).
-        text = "".join(ch for ch in text if not unicodedata.category(ch).startswith("P"))
+        kept = {m.start() for m in _NUMBER_PUNCTUATION.finditer(text)}
+        text = "".join(
+            ch
+            for i, ch in enumerate(text)
+            if i in kept or not unicodedata.category(ch).startswith("P")
+        )
     if normalize_whitespace:
         text = " ".join(text.split())
     return text
@@ -182,6 +246,8 @@ class ExactScorer:
         ignore_case: Compare case-folded text.
         strip_punctuation: Ignore punctuation.
         normalize_whitespace: Ignore runs of whitespace and leading/trailing space.
+        extract: An extractor (:mod:`harness.scoring.extract`) applied to output
+            and reference before comparing, e.g. ``"last_number"``.
     """
 
     name: str = "exact"
@@ -192,7 +258,9 @@ class ExactScorer:
         ignore_case: bool = True,
         strip_punctuation: bool = True,
         normalize_whitespace: bool = True,
+        extract: str | None = None,
     ) -> None:
+        self.extractor = extract_option(self.name, extract)
         self.ignore_case = require_bool(self.name, "ignore_case", ignore_case)
         self.strip_punctuation = require_bool(self.name, "strip_punctuation", strip_punctuation)
         self.normalize_whitespace = require_bool(
@@ -208,7 +276,11 @@ class ExactScorer:
         )
 
     def score(self, output: str, reference: str) -> Score:
-        """1.0 if the normalized texts are equal, else 0.0."""
+        """1.0 if the normalized texts (or what the extractor read) are equal, else 0.0."""
+        pair = read_pair(self.extractor, output, reference)
+        if isinstance(pair, Score):
+            return pair
+        output, reference = pair
         if self._normalize(output) == self._normalize(reference):
             return Score(value=1.0, rationale="exact match")
         return Score(value=0.0, rationale="texts differ")
@@ -222,61 +294,27 @@ def exact() -> type[ExactScorer]:
 
 # --- numeric ----------------------------------------------------------------------
 
-_NUMBER = re.compile(
-    r"""
-    # A sign only where it cannot be a hyphen or a range dash: "3-5" ends in 5, not -5.
-    (?P<sign>(?<![\w)\]])[-+\u2212])?
-    [$€£¥]?
-    (?:
-        (?P<int>\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?P<frac>\.\d+)?
-      | (?<!\d)(?P<bare_frac>\.\d+)
-    )
-    (?:[eE](?P<exp>[-+]?\d+))?
-    """,
-    re.VERBOSE,
-)
-
-
-def final_number(text: str) -> Decimal | None:
-    """The last number written in ``text``, or None when there is none.
-
-    Handles thousands separators (``"1,234"``), decimals (``"3.50"``, ``".5"``),
-    signs (``"-7"``, ``"−7"``), a currency symbol (``"$12"``, ``"-$12"``),
-    exponents (``"1e6"``) and a sentence's closing full stop (``"is 1,234."``).
-    A comma not followed by exactly three digits separates numbers.
-
-    Returns:
-        The number as a :class:`~decimal.Decimal`, so ``"3.50"`` equals ``"3.5"``
-        exactly.
-    """
-    matches = list(_NUMBER.finditer(text))
-    if not matches:
-        return None
-    last = matches[-1]
-    digits = (last["int"] or "").replace(",", "") + (last["frac"] or last["bare_frac"] or "")
-    if last["exp"]:
-        digits += "e" + last["exp"]
-    sign = "-" if last["sign"] in ("-", "\u2212") else ""
-    try:
-        return Decimal(sign + digits)
-    except InvalidOperation:  # pragma: no cover - the regex only matches valid numbers
-        return None
-
 
 @checked_options
 class NumericScorer:
     """1.0 when the final numbers of output and reference agree, else 0.0.
 
     Made for math answers ("... so the answer is 1,234."), where the reasoning
-    before the final number is not scored.
+    before the final number is not scored. Numbers are read as the
+    ``last_number`` extractor reads them: a number in the last ``\\boxed{}`` or
+    after ``####`` first, and a final range or list ("between 8040 and 8046",
+    "2, 3 and 5") is no answer (score 0, the rationale says why).
 
     Args:
         tolerance: Largest absolute difference still counted as equal.
+        extract: An extractor applied to both sides first (e.g. ``"answer_line"``);
+            the number is then read from what it returned.
     """
 
     name: str = "numeric"
 
-    def __init__(self, *, tolerance: float = 0.0) -> None:
+    def __init__(self, *, tolerance: float = 0.0, extract: str | None = None) -> None:
+        self.extractor = extract_option(self.name, extract)
         if (
             isinstance(tolerance, bool)
             or not isinstance(tolerance, (int, float))
@@ -288,15 +326,22 @@ class NumericScorer:
 
     def score(self, output: str, reference: str) -> Score:
         """1.0 if ``|final(output) - final(reference)| <= tolerance``, else 0.0."""
-        got = final_number(output)
+        pair = read_pair(self.extractor, output, reference)
+        if isinstance(pair, Score):
+            return pair
+        got, why = read_number(pair[0])
         if got is None:
-            return Score(value=0.0, rationale="no number in output")
-        want = final_number(reference)
+            return Score(value=0.0, rationale=_unread("output", why))
+        want, why = read_number(pair[1])
         if want is None:
-            return Score(value=0.0, rationale="no number in reference")
+            return Score(value=0.0, rationale=_unread("reference", why))
         if abs(got - want) <= self.tolerance:
             return Score(value=1.0, rationale=f"{got} matches {want}")
         return Score(value=0.0, rationale=f"{got} != {want}")
+
+
+def _unread(side: str, why: str) -> str:
+    return f"no number in {side}" if why == "no number" else f"{side}: {why}"
 
 
 @scorers.register("numeric")
@@ -307,51 +352,6 @@ def numeric() -> type[NumericScorer]:
 
 # --- choice -----------------------------------------------------------------------
 
-_ALL_LETTERS = "ABCDEFGHIJ"
-# Between the keyword and the letter: "is", "would be", "option", colons,
-# dashes and markdown emphasis ("**Answer:** B").
-_SEP = r"[\s:=*_\-\u2013\u2014]*"
-
-
-@functools.cache  # one compile per letter set: a suite scores thousands of outputs
-def _choice_patterns(letters: str) -> tuple[re.Pattern[str], ...]:
-    upper = f"[{letters}]"
-    lower = f"[{letters.lower()}]"
-    either = f"[{letters}{letters.lower()}]"
-    return (
-        # "Answer: B", "The correct answer is (c)", "answer would be option D".
-        # The keyword is case-insensitive; a bare lower-case letter counts only
-        # at the end of a line ("Answer: b"), so "the answer is a trick" is not A.
-        re.compile(
-            r"(?i:\b(?:answer|option|choice)\b)"
-            rf"{_SEP}(?i:(?:is|would\s+be)\b)?{_SEP}(?i:(?:option|choice|letter)\b)?{_SEP}"
-            rf"(?:\(({either})\)|\[({either})\]|({upper})\b"
-            rf"|({lower})(?=[.)*]*[ \t]*(?:\n|$)))"
-        ),
-        # The whole output is one letter: "B", "b.", "(C)".
-        re.compile(rf"^\W*({either})\W*$"),
-        # A letter in parentheses anywhere: "(C)". The last one wins, as the
-        # conclusion of a reasoning comes after the options it weighs.
-        re.compile(rf"\(({either})\)"),
-        # The output starts with a labelled option: "B. Paris", "C) 42".
-        re.compile(rf"^\s*({upper})[.):]\s"),
-    )
-
-
-def extract_choice(text: str, letters: str = "ABCD") -> str | None:
-    """The answer letter in ``text``, upper case, or None when there is none.
-
-    Args:
-        text: A model's answer or a reference.
-        letters: The valid option letters, upper case.
-    """
-    for pattern in _choice_patterns(letters):
-        matches = list(pattern.finditer(text))
-        if matches:
-            # Each pattern has alternatives; exactly one group matched.
-            return next(g for g in matches[-1].groups() if g).upper()
-    return None
-
 
 @checked_options
 class ChoiceScorer:
@@ -359,15 +359,18 @@ class ChoiceScorer:
 
     Args:
         letters: The option letters of the questions, a run of A-J (``"ABCD"``).
+        extract: An extractor applied to both sides first (e.g. ``"answer_line"``);
+            the letter is then read from what it returned.
     """
 
     name: str = "choice"
 
-    def __init__(self, *, letters: str = "ABCD") -> None:
+    def __init__(self, *, letters: str = "ABCD", extract: str | None = None) -> None:
+        self.extractor = extract_option(self.name, extract)
         if (
             not isinstance(letters, str)
             or not letters
-            or not set(letters.upper()) <= set(_ALL_LETTERS)
+            or not set(letters.upper()) <= set(ALL_LETTERS)
             or len(set(letters.upper())) != len(letters)
         ):
             raise invalid_option_error(
@@ -377,6 +380,10 @@ class ChoiceScorer:
 
     def score(self, output: str, reference: str) -> Score:
         """1.0 if both texts name the same letter, else 0.0."""
+        pair = read_pair(self.extractor, output, reference)
+        if isinstance(pair, Score):
+            return pair
+        output, reference = pair
         got = extract_choice(output, self.letters)
         if got is None:
             return Score(value=0.0, rationale="no answer letter in output")

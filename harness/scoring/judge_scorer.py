@@ -52,6 +52,8 @@ class JudgeScorer:
         seed: The ``seed`` sent to judges whose API takes one (OpenAI).
         max_tokens: Output limit of a judge call (raise it for reasoning models,
             whose hidden reasoning counts against it).
+        extract: Not applicable: the judge weighs whole answers; giving one is an
+            error that says so.
     """
 
     name: str = "judge"
@@ -66,7 +68,16 @@ class JudgeScorer:
         criteria: str | None = None,
         seed: int = 0,
         max_tokens: int = MAX_TOKENS,
+        extract: object = None,
     ) -> None:
+        if extract is not None:
+            # Judging only the extracted value would hide the reasoning the judge
+            # weighs; comparing extracted values is what the text scorers do.
+            raise ConfigError(
+                f"scorer 'judge' does not take 'extract' (got {extract!r}): the judge compares "
+                "whole answers, reasoning included. To score only the final answer use a text "
+                "scorer with an extractor, e.g. {name: exact, extract: yes_no}."
+            )
         if model is None:
             raise ConfigError(
                 "scorer 'judge' needs a 'model': the judge model, e.g. "

@@ -9,6 +9,10 @@ suites, ``<suites_dir>/../recorded/<suite>.jsonl``, one JSON object per line::
      "request_hash": "…", "quality": 1.0, "cost_usd": 0.0042, "latency_ms": 0.0,
      "usage": {"input_tokens": 31, "output_tokens": 120}, "category": "default"}
 
+A label the import could not use (a judge's -1 on a 1-10 scale) has ``"quality":
+null`` and an ``"error"`` saying why: scoring that case and model raises it, so
+the case is an error row with the reason.
+
 A text-only scorer sees ``score(output, reference)``, which cannot tell which
 case and model produced the output; so this scorer scores a *(case, model)*
 pair instead: :meth:`RecordedScorer.score_case`. Its ``score(output, reference)``
@@ -32,13 +36,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import CostEvalError, GoldenError
+from harness.config.suites import display_path
+from harness.errors import ConfigError, CostEvalError, GoldenError
 from harness.providers import base_model
 from harness.scoring.base import scorers
 from harness.scoring.exact import checked_options, invalid_option_error
 from harness.types import Score, Usage
 
 __all__ = [
+    "ImportedModels",
     "RecordedLabel",
     "RecordedQuality",
     "RecordedScorer",
@@ -59,18 +65,21 @@ class RecordedLabel:
     model: str
     request_hash: str = ""
     quality: float | None = None
-    """Quality in [0, 1], or None when the recording had no label."""
+    """Quality in [0, 1], or None when the recording had no label (or an unusable one)."""
     cost_usd: float | None = None
     """What the call cost, when the recording says."""
     latency_ms: float | None = None
     usage: Usage = field(default_factory=Usage)
     category: str = "default"
+    error: str | None = None
+    """Why the recorded label cannot be used (a score outside the import's scale):
+    the case is an error row for this model, with this reason."""
 
 
 def sidecar_row(label: RecordedLabel) -> dict[str, Any]:
     """The JSON object stored for a label."""
     usage = label.usage.as_dict(skip_zero=True)
-    return {
+    row: dict[str, Any] = {
         "schema_version": 1,
         "case_id": label.case_id,
         "model": label.model,
@@ -81,6 +90,9 @@ def sidecar_row(label: RecordedLabel) -> dict[str, Any]:
         "usage": usage,
         "category": label.category,
     }
+    if label.error is not None:
+        row["error"] = label.error
+    return row
 
 
 class RecordedQuality:
@@ -106,7 +118,7 @@ class RecordedQuality:
                 "written by `harness import`; import the recordings again or give the "
                 "scorer's 'path'."
             )
-        return cls(list(_read_sidecar(path)), source=str(path))
+        return cls(list(_read_sidecar(path)), source=display_path(path))
 
     @staticmethod
     def default_path(suites_dir: Path, suite: str) -> Path:
@@ -158,6 +170,7 @@ def _read_sidecar(path: Path) -> Iterator[RecordedLabel]:
                     latency_ms=None if latency is None else float(latency),
                     usage=Usage(**{k: int(v) for k, v in (row.get("usage") or {}).items()}),
                     category=str(row.get("category") or "default"),
+                    error=None if row.get("error") is None else str(row["error"]),
                 )
             except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise GoldenError(
@@ -171,6 +184,47 @@ def _read_sidecar(path: Path) -> Iterator[RecordedLabel]:
             yield label
 
 
+class ImportedModels:
+    """Which models' answers were imported, and from where: read from the labels files.
+
+    Every import writes a labels file (``recorded/<suite>.jsonl``) naming each
+    model it imported. A replayed answer that is missing asks this, so the
+    message can say the answers come from a recording (of an external router
+    the harness may have no way to call) instead of telling the user to call
+    the model. The files are read on the first question only, and a line that
+    cannot be read is skipped: this only shapes a message.
+    """
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self.paths = tuple(paths)
+        self._sources: dict[str, str] | None = None
+
+    def source(self, model: str) -> str | None:
+        """The labels file that imported ``model``'s answers (``replay:`` looked through)."""
+        if self._sources is None:
+            self._sources = {}
+            for path in self.paths:
+                for name in _models_in(path):
+                    self._sources.setdefault(name, display_path(path))
+        return self._sources.get(base_model(model))
+
+
+def _models_in(path: Path) -> set[str]:
+    models: set[str] = set()
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    model = json.loads(line).get("model")
+                except (json.JSONDecodeError, AttributeError):
+                    continue
+                if isinstance(model, str):
+                    models.add(model)
+    except OSError:  # no labels file: nothing imported for that suite
+        pass
+    return models
+
+
 @checked_options
 class RecordedScorer:
     """The quality recorded with each response (see the module docs).
@@ -178,11 +232,20 @@ class RecordedScorer:
     Args:
         path: The sidecar file, when not at the default place
             (``<suites_dir>/../recorded/<suite>.jsonl``); relative to the project root.
+        extract: Not applicable (the labels are not read from the text); giving
+            one is an error that says so.
     """
 
     name: str = "recorded"
 
-    def __init__(self, *, path: str | None = None) -> None:
+    def __init__(self, *, path: str | None = None, extract: object = None) -> None:
+        if extract is not None:
+            raise ConfigError(
+                f"scorer 'recorded' does not take 'extract' (got {extract!r}): it scores the "
+                "quality label recorded with each answer, not the answer's text, so there is "
+                "nothing to extract. Remove 'extract', or score the text instead, e.g. "
+                "{name: exact, extract: last_number}."
+            )
         if path is not None and (not isinstance(path, str) or not path):
             raise invalid_option_error(self.name, "path", path, "a file path")
         self.path = path
@@ -214,7 +277,8 @@ class RecordedScorer:
 
         Raises:
             CostEvalError: no store was bound.
-            GoldenError: nothing recorded for that case and model.
+            GoldenError: nothing recorded for that case and model, or a label
+                the import could not use (its ``error`` says why).
         """
         if self.store is None:
             raise CostEvalError(
@@ -222,8 +286,12 @@ class RecordedScorer:
                 "before scoring."
             )
         label = self.store.record(case_id, model)
+        where = self.store.source or "the recorded labels"
+        if label is not None and label.error is not None:
+            raise GoldenError(
+                f"{where}: case {case_id!r} answered by {base_model(model)!r}: {label.error}."
+            )
         if label is None or label.quality is None:
-            where = self.store.source or "the recorded labels"
             raise GoldenError(
                 f"{where}: no recorded quality for case {case_id!r} answered by "
                 f"{base_model(model)!r}. The 'recorded' scorer can only score models whose "

@@ -21,7 +21,8 @@ from rapidfuzz.distance import LCSseq
 
 from harness.errors import MissingDependency
 from harness.scoring.base import scorers
-from harness.scoring.exact import checked_options
+from harness.scoring.exact import checked_options, extract_option
+from harness.scoring.extract import read_pair
 from harness.types import Score
 
 _WORD = re.compile(r"\w+")
@@ -139,18 +140,26 @@ def __getattr__(name: str) -> Any:
 
 @checked_options
 class RougeLScorer:
-    """ROUGE-L F1 of the output against the reference, in [0, 1]. Takes no options."""
+    """ROUGE-L F1 of the output against the reference, in [0, 1].
+
+    Args:
+        extract: An extractor applied to output and reference before comparing.
+    """
 
     name: str = "rouge_l"
 
-    def __init__(self) -> None:
+    def __init__(self, *, extract: str | None = None) -> None:
+        self.extractor = extract_option(self.name, extract)
         # Resolve the metric now, not on the first score: a missing evaluate
         # then fails when the suite is loaded, before any model is paid for.
         self.metric_class = metric_class()
 
     def score(self, output: str, reference: str) -> Score:
         """ROUGE-L F1 of ``output`` against ``reference``."""
-        value = rouge_l_f1(output, reference)
+        pair = read_pair(self.extractor, output, reference)
+        if isinstance(pair, Score):
+            return pair
+        value = rouge_l_f1(*pair)
         return Score(value=value, rationale=f"ROUGE-L F1 {value:.3f}")
 
 

@@ -7,7 +7,13 @@ from collections.abc import Callable
 from rapidfuzz import fuzz
 
 from harness.scoring.base import scorers
-from harness.scoring.exact import checked_options, invalid_option_error, require_bool
+from harness.scoring.exact import (
+    checked_options,
+    extract_option,
+    invalid_option_error,
+    require_bool,
+)
+from harness.scoring.extract import read_pair
 from harness.types import Score
 
 _METHODS: dict[str, Callable[..., float]] = {
@@ -29,6 +35,7 @@ class FuzzyScorer:
             ``token_sort_ratio`` (word order ignored) or ``token_set_ratio``
             (duplicates and extra words ignored).
         ignore_case: Compare case-folded text.
+        extract: An extractor applied to output and reference before comparing.
     """
 
     name: str = "fuzzy"
@@ -39,7 +46,9 @@ class FuzzyScorer:
         threshold: float | None = None,
         method: str = "token_sort_ratio",
         ignore_case: bool = True,
+        extract: str | None = None,
     ) -> None:
+        self.extractor = extract_option(self.name, extract)
         if threshold is not None and (
             isinstance(threshold, bool)
             or not isinstance(threshold, (int, float))
@@ -67,7 +76,10 @@ class FuzzyScorer:
 
     def score(self, output: str, reference: str) -> Score:
         """The similarity, or 1.0/0.0 against ``threshold`` when one is set."""
-        sim = self.similarity(output, reference)
+        pair = read_pair(self.extractor, output, reference)
+        if isinstance(pair, Score):
+            return pair
+        sim = self.similarity(*pair)
         if self.threshold is None:
             return Score(value=sim, rationale=f"{self.method} {sim:.3f}")
         passed = sim >= self.threshold

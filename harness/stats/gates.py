@@ -66,6 +66,17 @@ class GateSpec:
     """Bootstrap resamples."""
     on_inconclusive: OnInconclusive = "fail"
     """What an enforced configuration does when n cannot decide the margin."""
+    min_baseline_quality: float = 0.5
+    """The lowest mean score the baseline's own answers may get from the suite's scorer
+    (against the expected answers, or against themselves) before no gate of the suite
+    can pass. 0 turns the check off.
+
+    Half, because a baseline that fails more than half of its own golden queries is far
+    more often a scorer that cannot read the answers than a model that bad (on real
+    recordings of answers that reason and then give a verdict, ``exact`` scored the
+    baseline 0.1 % and ``choice`` 0 %); a suite of questions the baseline itself mostly
+    fails can lower it.
+    """
 
     def merged(
         self, table: Mapping[str, Any], *, where: str, error: type[CostEvalError] = ConfigError
@@ -75,7 +86,13 @@ class GateSpec:
             return self
         check_keys(table, [f.name for f in fields(GateSpec)], where=where, error=error)
         changes: dict[str, Any] = {}
-        for key in ("max_quality_drop", "max_category_drop", "max_error_share", "flag_drop"):
+        for key in (
+            "max_quality_drop",
+            "max_category_drop",
+            "max_error_share",
+            "flag_drop",
+            "min_baseline_quality",
+        ):
             if key in table:
                 changes[key] = get_float(
                     table, key, 0.0, where=where, low=0.0, high=1.0, error=error
@@ -131,6 +148,9 @@ class GateInput:
     """Quality change judge noise alone can explain, in score units: the
     judge's flip rate (:func:`harness.stats.significance.flip_rate`) times the score range.
     No drop smaller than this fails the gate. None when not measured."""
+    scorer_problem: str | None = None
+    """Why the suite's scorer cannot be trusted (it cannot read the baseline's own
+    answers), or None. When set, the gate does not pass, whatever the numbers say."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -181,7 +201,8 @@ def decide(spec: GateSpec, measured: GateInput) -> GateResult:
     smaller than ``measured.noise`` never fails: it makes the verdict
     inconclusive. Any other failed check (a category whose Holm-adjusted
     p-value is below ``1 - confidence``, the error share, the cost ratio)
-    makes the verdict *fail*.
+    makes the verdict *fail*, and so does a ``scorer_problem`` (the scores
+    cannot be trusted), whose sentence comes first among the reasons.
 
     Raises:
         ValueError: ``deltas`` does not hold ``n`` finite values, binary
@@ -297,6 +318,12 @@ def decide(spec: GateSpec, measured: GateInput) -> GateResult:
         reasons.extend(other_failures)
     elif within_noise and verdict == "pass":
         verdict = "inconclusive"
+    if measured.scorer_problem:
+        # The scores measure nothing, so neither "pass" nor a drop means anything. Not
+        # "inconclusive": `on_inconclusive = "pass"` would let an enforced build go green
+        # on a comparison that was never made. The scorer's problem is the first reason.
+        verdict = "fail"
+        reasons.insert(0, measured.scorer_problem)
     return GateResult(
         verdict=verdict,
         reasons=tuple(reasons),

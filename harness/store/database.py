@@ -16,7 +16,8 @@ Tables:
 - ``problems``: suites a run could not evaluate, and why.
 - ``batches``: submitted provider batches (:mod:`harness.store.batches`).
 - ``responses``: the response store, keyed by request hash (no secrets: the
-  request is its model, messages and parameters only; :mod:`harness.store.responses`).
+  request is its model, messages and parameters only; :mod:`harness.store.responses`),
+  with the cost billed for an answer when it was recorded with one (``cost_usd``).
 
 The ``sweeps`` table is created on demand by :mod:`harness.store.sweeps`.
 """
@@ -27,6 +28,7 @@ import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +43,7 @@ __all__ = [
     "LOCK_POLL_SECONDS",
     "LOCK_WAIT_ENV",
     "MONEY",
+    "MONEY_STEP",
     "SCHEMA",
     "USAGE_FIELDS",
     "connect",
@@ -58,6 +61,8 @@ LOCK_POLL_SECONDS = 0.2
 """Pause between two attempts to open a locked file."""
 MONEY = "DECIMAL(28, 12)"
 """The column type of every amount of money."""
+MONEY_STEP = Decimal("1e-12")
+"""The smallest amount :data:`MONEY` keeps: amounts are quantized to it before insert."""
 HISTORY_SELECT = """
     SELECT r.run_id, r.rowid AS run_order, r.started_at, r.git_sha, r.git_branch,
            s.suite, s.config, s.n, s.errors,
@@ -101,6 +106,8 @@ ALTER TABLE summaries ADD COLUMN IF NOT EXISTS p_value DOUBLE;
 ALTER TABLE summaries ADD COLUMN IF NOT EXISTS test VARCHAR;
 ALTER TABLE summaries ADD COLUMN IF NOT EXISTS min_detectable_drop DOUBLE;
 ALTER TABLE summaries ADD COLUMN IF NOT EXISTS noise DOUBLE;
+ALTER TABLE summaries ADD COLUMN IF NOT EXISTS scorer_problem VARCHAR;
+ALTER TABLE summaries ADD COLUMN IF NOT EXISTS scorer_warnings_json VARCHAR;
 CREATE TABLE IF NOT EXISTS problems (
     schema_version INTEGER, run_id VARCHAR, suite VARCHAR, message VARCHAR
 );
@@ -115,6 +122,11 @@ CREATE TABLE IF NOT EXISTS responses (
     cache_write_tokens BIGINT, output_tokens BIGINT, reasoning_tokens BIGINT,
     latency_ms DOUBLE, recorded_at VARCHAR
 );
+ALTER TABLE responses ADD COLUMN IF NOT EXISTS cost_usd {MONEY};
+ALTER TABLE results ADD COLUMN IF NOT EXISTS cost_source VARCHAR;
+ALTER TABLE results ADD COLUMN IF NOT EXISTS baseline_cost_source VARCHAR;
+ALTER TABLE summaries ADD COLUMN IF NOT EXISTS cost_source VARCHAR;
+ALTER TABLE summaries ADD COLUMN IF NOT EXISTS cost_sources_json VARCHAR;
 """
 """Every table and view, with its forward-only migrations; run at each open for writing."""
 

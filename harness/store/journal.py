@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from harness.config.suites import now_iso
+from harness.config.suites import now_iso, recorded_cost
 from harness.store.responses import store_responses
 from harness.types import Message, Request, Response, Usage
 
@@ -50,6 +50,8 @@ class Journal:
             "latency_ms": response.latency_ms,
             "batch": response.batch,
         }
+        if response.cost_usd is not None:
+            record["cost_usd"] = str(response.cost_usd)  # as a string: every digit kept
         self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         self._handle.flush()
         self.entries += 1
@@ -83,8 +85,9 @@ def read_journal(path: Path) -> Iterator[tuple[Request, Response]]:
                     usage=Usage(**record["usage"]),
                     latency_ms=float(record["latency_ms"]),
                     batch=bool(record.get("batch", False)),
+                    cost_usd=recorded_cost(record.get("cost_usd")),
                 )
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError, ArithmeticError):
                 continue  # the last line of a killed run may be incomplete
             yield request, response
 

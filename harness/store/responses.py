@@ -13,7 +13,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.store.database import USAGE_FIELDS, connect, insert_rows, query_rows, table_names
+from harness.store.database import (
+    MONEY_STEP,
+    USAGE_FIELDS,
+    connect,
+    insert_rows,
+    query_rows,
+    table_names,
+)
 from harness.types import SCHEMA_VERSION, Request, Response, Usage
 
 if TYPE_CHECKING:
@@ -49,6 +56,9 @@ def insert_responses(
             **{f: getattr(response.usage, f) for f in USAGE_FIELDS},
             "latency_ms": response.latency_ms,
             "recorded_at": recorded_at,
+            "cost_usd": (
+                None if response.cost_usd is None else response.cost_usd.quantize(MONEY_STEP)
+            ),
         }
         for key, (request, response) in entries
     ]
@@ -87,6 +97,7 @@ def load_responses(path: Path) -> dict[str, Response]:
             model=row["model"],
             usage=Usage(**{f: row[f] for f in USAGE_FIELDS}),
             latency_ms=row["latency_ms"],
+            cost_usd=row.get("cost_usd"),
         )
         for row in rows
     }

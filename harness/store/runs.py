@@ -155,6 +155,8 @@ def _result_row(run_id: str, r: CaseResult) -> dict[str, Any]:
         "flagged": r.flagged,
         "rationale": r.rationale,
         "eval_cost_usd": _money(r.eval_cost_usd),
+        "cost_source": r.cost_source,
+        "baseline_cost_source": r.baseline_cost_source,
     }
     row.update({f: getattr(r.usage, f) for f in USAGE_FIELDS})
     return row
@@ -189,6 +191,12 @@ def _summary_row(run_id: str, s: Summary) -> dict[str, Any]:
         "min_detectable_drop": s.min_detectable_drop,
         "noise": s.noise,
         "extras_json": json.dumps(s.extras, default=str),
+        "cost_source": s.cost_source,
+        "cost_sources_json": json.dumps(
+            {"config": dict(s.cost_sources), "baseline": dict(s.baseline_cost_sources)}
+        ),
+        "scorer_problem": s.scorer_problem,
+        "scorer_warnings_json": json.dumps(list(s.scorer_warnings)),
     }
 
 
@@ -365,6 +373,8 @@ def stored_run(outcome: RunOutcome) -> StoredRun:
 
 
 def _summary_from_row(row: Mapping[str, Any]) -> Summary:
+    # Runs stored before costs said where they came from have no counts: nothing is said.
+    sources = json.loads(row.get("cost_sources_json") or "{}")
     return Summary(
         suite=row["suite"],
         config=row["config"],
@@ -391,6 +401,10 @@ def _summary_from_row(row: Mapping[str, Any]) -> Summary:
         min_detectable_drop=row.get("min_detectable_drop"),
         noise=row.get("noise"),
         extras=json.loads(row.get("extras_json") or "{}"),
+        cost_sources=sources.get("config", {}),
+        baseline_cost_sources=sources.get("baseline", {}),
+        scorer_problem=row.get("scorer_problem"),
+        scorer_warnings=tuple(json.loads(row.get("scorer_warnings_json") or "[]")),
     )
 
 
@@ -417,6 +431,8 @@ def _result_from_row(row: Mapping[str, Any]) -> CaseResult:
         flagged=row["flagged"],
         rationale=row.get("rationale") or "",
         eval_cost_usd=row.get("eval_cost_usd") or Decimal(0),
+        cost_source=row.get("cost_source"),
+        baseline_cost_source=row.get("baseline_cost_source"),
     )
 
 

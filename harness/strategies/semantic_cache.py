@@ -20,6 +20,9 @@ answer is served without calling a model. Options::
   ``knowledge_version``, so an answer is never served across a knowledge
   change. Turn it off to measure what that costs: hits across versions are
   then served and recorded as stale.
+- ``verify``: a second stage that checks each candidate hit before it is
+  served (an LLM judge, or a function); a rejected candidate is a miss. See
+  :mod:`harness.strategies.cache_verifier`.
 
 The rest of the conversation (system prompt, context documents, history) must
 match exactly for a hit: the same question about other documents is another
@@ -27,7 +30,8 @@ question.
 
 Every request appends a :class:`CacheEvent` to :attr:`SemanticCache.events`
 (hit or miss, the best similarity, the matched case, staleness, embedding
-tokens), which is what :mod:`harness.analysis.cache_replay` and reports read.
+tokens, what a verifier said), which is what :mod:`harness.analysis.cache_replay`
+and reports read.
 """
 
 from __future__ import annotations
@@ -36,8 +40,8 @@ import hashlib
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -45,6 +49,7 @@ import numpy.typing as npt
 from harness.embedders import SharedEmbeddings, shared_embeddings
 from harness.errors import ConfigError, ProviderError
 from harness.strategies.base import CallNext, caches
+from harness.strategies.cache_verifier import FunctionVerifier, JudgeVerifier, build_verifier
 from harness.strategies.options import positive_int, read_options
 from harness.types import Message, Request, Response, Usage
 
@@ -245,6 +250,7 @@ class _Entry:
     text: str
     model: str
     knowledge_version: str | None
+    question: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -270,6 +276,13 @@ class CacheEvent:
     """Tokens the embedder billed for this request's question."""
     skipped: bool = False
     """The request was not cacheable (no question, or an auxiliary call) and went straight on."""
+    verify: Literal["accepted", "rejected", "error"] | None = None
+    """What the verifier said of the candidate at or above the threshold (None: no
+    verifier, or no candidate reached the threshold). A rejected one is a miss."""
+    candidate_case_id: str | None = None
+    """The case whose answer the verifier was asked about (accepted or not)."""
+    verify_usage: Usage = field(default_factory=Usage)
+    """Tokens the verifier's model calls used for this request (a judge's)."""
 
 
 class SemanticCache:
@@ -281,6 +294,8 @@ class SemanticCache:
         ttl: Seconds an entry may be served; None: forever.
         max_entries: LRU capacity; None: unbounded.
         by_version: Never serve across knowledge versions.
+        verifier: Checks each candidate hit before it is served; None: serve
+            whatever reaches the threshold.
     """
 
     name = "semantic"
@@ -296,10 +311,14 @@ class SemanticCache:
         ttl: float | None = None,
         max_entries: int | None = None,
         by_version: bool = True,
+        verifier: JudgeVerifier | FunctionVerifier | None = None,
     ) -> None:
         self.embeddings = embeddings
         self.threshold = threshold
         self.by_version = by_version
+        self.verifier = verifier
+        self.models: tuple[str, ...] = verifier.models if verifier is not None else ()
+        """Models the cache itself calls (a judge verifier's), checked and priced before a run."""
         self.index: SemanticIndex[_Entry] = SemanticIndex(ttl=ttl, max_entries=max_entries)
         self.events: list[CacheEvent] = []
         self._tick = 0.0
@@ -336,34 +355,71 @@ class SemanticCache:
         tokens = self.embeddings.tokens(question)
         namespace = f"{version if self.by_version else ''}\x1f{context}"
         match = self.index.lookup(vector, namespace=namespace, now=now)
+        verdict: Literal["accepted", "rejected", "error"] | None = None
+        candidate: str | None = None
+        verify_usage = Usage()
+        verify_ms = 0.0
         if match is not None and match.similarity >= self.threshold - SIMILARITY_TOLERANCE:
-            self.index.touch(match.slot)
             entry = match.payload
-            self.events.append(
-                CacheEvent(
-                    case_id=request.case_id,
-                    hit=True,
-                    similarity=match.similarity,
-                    matched_case_id=entry.case_id,
-                    knowledge_version=version,
-                    matched_version=entry.knowledge_version,
-                    age_s=now - match.created,
-                    stale=entry.knowledge_version != version,
-                    embed_tokens=tokens,
+            candidate = entry.case_id
+            if self.verifier is not None:
+                check = await self.verifier.check(
+                    question, entry.question, entry.text, call_next, case_id=request.case_id
                 )
-            )
-            return Response(
-                text=entry.text,
-                model=entry.model,
-                usage=Usage(),
-                latency_ms=HIT_LATENCY_MS,
-                cache_hit=True,
-            )
+                for _request, call in check.calls:
+                    verify_usage = verify_usage + call.usage
+                    verify_ms += call.latency_ms
+                verdict = "error" if check.error else "accepted" if check.accepted else "rejected"
+                if check.error is not None:
+                    # Never serve what could not be checked, and never hide it as a miss.
+                    self.events.append(
+                        CacheEvent(
+                            case_id=request.case_id,
+                            hit=False,
+                            similarity=match.similarity,
+                            knowledge_version=version,
+                            embed_tokens=tokens,
+                            verify=verdict,
+                            candidate_case_id=candidate,
+                            verify_usage=verify_usage,
+                        )
+                    )
+                    return Response(
+                        text="",
+                        model=request.model,
+                        latency_ms=verify_ms,
+                        error=f"semantic cache: {check.error}",
+                    )
+            if verdict in (None, "accepted"):
+                self.index.touch(match.slot)
+                self.events.append(
+                    CacheEvent(
+                        case_id=request.case_id,
+                        hit=True,
+                        similarity=match.similarity,
+                        matched_case_id=entry.case_id,
+                        knowledge_version=version,
+                        matched_version=entry.knowledge_version,
+                        age_s=now - match.created,
+                        stale=entry.knowledge_version != version,
+                        embed_tokens=tokens,
+                        verify=verdict,
+                        candidate_case_id=candidate if verdict else None,
+                        verify_usage=verify_usage,
+                    )
+                )
+                return Response(
+                    text=entry.text,
+                    model=entry.model,
+                    usage=Usage(),
+                    latency_ms=HIT_LATENCY_MS + verify_ms,
+                    cache_hit=True,
+                )
         response = await call_next(request)
         if response.error is None:
             self.index.insert(
                 vector,
-                _Entry(request.case_id, response.text, response.model, version),
+                _Entry(request.case_id, response.text, response.model, version, question),
                 namespace=namespace,
                 now=now,
             )
@@ -375,6 +431,9 @@ class SemanticCache:
                 matched_case_id=None,
                 knowledge_version=version,
                 embed_tokens=tokens,
+                verify=verdict,
+                candidate_case_id=candidate if verdict else None,
+                verify_usage=verify_usage,
             )
         )
         return response
@@ -398,7 +457,7 @@ def cosine_threshold(value: Any, *, where: str) -> float:
     return float(value)
 
 
-OPTIONS = ("embedder", "threshold", "ttl", "max_entries", "by_version")
+OPTIONS = ("embedder", "threshold", "ttl", "max_entries", "by_version", "verify")
 
 
 @caches.register("semantic")
@@ -423,12 +482,16 @@ def semantic_cache() -> Callable[[Mapping[str, Any], str], SemanticCache]:
         if not isinstance(by_version, bool):
             raise ConfigError(f"{where}: 'by_version' must be true or false, got {by_version!r}.")
         spec = opts.get("embedder", "static")
+        verify = opts.get("verify")
         return SemanticCache(
             embeddings=shared_embeddings(spec, where=where),
             threshold=threshold,
             ttl=ttl,
             max_entries=max_entries,
             by_version=by_version,
+            verifier=(
+                build_verifier(verify, where=f"{where} 'verify'") if verify is not None else None
+            ),
         )
 
     return build

@@ -36,7 +36,9 @@ to the route takes the next :class:`Reply` off its queue (``batch_item`` is a
 pseudo-route consumed by each request inside a batch as it is processed).
 Besides HTTP errors and odd bodies, a reply can be a network fault: a connection
 reset before any byte (:data:`CONNECTION_RESET`) or a body cut off half-way
-(:data:`TRUNCATED_BODY`).
+(:data:`TRUNCATED_BODY`). A route can also be answered by content
+(:meth:`FakeLLMServer.respond`: a function of the request body gives the reply),
+for requests whose order is not fixed.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ import time
 import uuid
 import warnings
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -219,6 +221,7 @@ class FakeLLMServer:
         self.batches: dict[str, dict[str, Any]] = {}
         self.message_batches: dict[str, dict[str, Any]] = {}
         self._scripts: dict[str, deque[Reply]] = defaultdict(deque)
+        self._responders: dict[str, Callable[[Any], Reply | None]] = {}
         self._seen_prefixes: set[str] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -303,6 +306,7 @@ class FakeLLMServer:
         )
         self.stats = Stats()
         self._scripts.clear()
+        self._responders.clear()
         self._seen_prefixes.clear()
         self.files.clear()
         self.batches.clear()
@@ -313,6 +317,13 @@ class FakeLLMServer:
         if route not in ROUTES:
             raise ValueError(f"unknown route {route!r}; known: {', '.join(ROUTES)}")
         self._scripts[route].extend(replies)
+
+    def respond(self, route: str, responder: Callable[[Any], Reply | None]) -> None:
+        """Answer ``route`` by content: ``responder(json_body)`` gives the reply (None: the
+        normal answer) for each request no scripted reply is queued for."""
+        if route not in ROUTES:
+            raise ValueError(f"unknown route {route!r}; known: {', '.join(ROUTES)}")
+        self._responders[route] = responder
 
     def pending(self, route: str) -> int:
         """Scripted replies not yet used for ``route``."""
@@ -390,6 +401,8 @@ class FakeLLMServer:
                     stats.bodies[name].append(body)
                 queue = self._scripts.get(name)
                 reply = queue.popleft() if queue else None
+                if reply is None and name in self._responders:
+                    reply = self._responders[name](body)
                 delay = self.latency_ms + (reply.delay_ms if reply else 0.0)
                 if delay > 0:
                     await asyncio.sleep(delay / 1000)

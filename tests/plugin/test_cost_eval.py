@@ -173,14 +173,28 @@ def test_summary_json(
         "ci_low",
         "ci_high",
         "verdict",
+        "reasons",
+        "scorer_problem",
+        "scorer_warnings",
         "enforced",
         "cost_per_query",
         "baseline_cost_per_query",
+        "cost_source",
+        "recorded_cost_cases",
+        "priced_cost_cases",
+        "estimated_cost_cases",
+        "baseline_cost_source",
+        "monthly_cost",
+        "baseline_monthly_cost",
+        "errors",
         "savings_pct",
         "flagged_cases",
     }
     batch, small = objects
     assert batch["verdict"] == "pass" and batch["savings_pct"] == pytest.approx(50.0)
+    # Simulated models report their usage: every cost is priced, none recorded or estimated.
+    assert (batch["cost_source"], batch["baseline_cost_source"]) == ("priced", "priced")
+    assert (batch["priced_cost_cases"], batch["recorded_cost_cases"]) == (batch["n"], 0)
     assert small["quality"] == pytest.approx(0.7) and small["flagged_cases"] == 3
     assert small["verdict"] in ("fail", "inconclusive") and not small["enforced"]
 

@@ -216,3 +216,32 @@ def test_openai_embedder_over_http_bills_its_tokens(
     assert fake_llm.stats.routes["embeddings"] > requests and fresh["embedding_tokens"] > 0
     assert main(["cache", "--suite", "calc", "--embedder", spec, "--record-mode", "all"]) == 0
     assert "the embedder billed" in capsys.readouterr().out
+
+
+def test_mined_negatives_come_from_the_suites_own_questions(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each question and its nearest neighbour, labelled by whether the goldens agree."""
+    out = project / "mined.jsonl"
+    result = run_json(
+        capsys, "--suite", "calc", "--mine-negatives", "--neighbours", "1",
+        "--write-pairs", str(out),
+    )  # fmt: skip
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    pairs = {(r["text_a"], r["text_b"]): r["label"] for r in rows}
+    # The re-typed repeats share their golden; a changed number does not.
+    assert pairs[("Compute 3 + 4.", "compute 3 + 4")] == 1
+    assert pairs[("Compute 6 * 7.", "Compute  6 * 7.")] == 1
+    assert any(label == 0 and "3 + 5" in b for (a, b), label in pairs.items())
+    assert result["negatives"]["source"] == "mined"
+    assert result["negatives"]["by_kind"] == {"mined": sum(1 for v in pairs.values() if v == 0)}
+    assert result["families"] == "isolated" and result["queries"] == 2 * len(rows)
+    at = point(result, 0.9)
+    assert (at["correct_hits"], at["false_hits"]) == (2, 0)
+    # The file is labelled pairs: swept with --pairs it gives the same points.
+    again = run_json(capsys, "--pairs", str(out))
+    assert again["points"] == result["points"]
+    assert again["negatives"]["source"] == "labelled"  # once written, people own the labels
+    assert main(["cache", "--suite", "calc", "--mine-negatives"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.startswith("suite 'calc': ") and "mined (nearest neighbours" in header

@@ -29,7 +29,9 @@ def test_split_model() -> None:
     assert split_model("openai:gpt-4o") == ("openai", "gpt-4o")
     assert split_model("replay:openai:gpt-4o") == ("openai", "gpt-4o")
     assert split_model("replay:replay:sim:small") == ("sim", "small")
-    assert split_model("nocolon") == ("nocolon", "")
+    # A bare name (as real logs write it) has no provider; genai-prices finds it by name.
+    assert split_model("nocolon") == ("", "nocolon")
+    assert split_model("replay:gpt-4o-2024-08-06") == ("", "gpt-4o-2024-08-06")
 
 
 def test_input_and_output_cost() -> None:

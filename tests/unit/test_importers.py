@@ -165,7 +165,9 @@ GOOD = {"case_id": "a", "model": STRONG, "prompt": "Hi?", "response": "Hello"}
         ({**GOOD, "case_id": "b", "quality": 1.5}, "line 2: 'quality' must be between 0 and 1"),
         ({**GOOD, "model": WEAK, "prompt": "Bye?"}, "line 2: case 'a' asks a different question"),
         (GOOD, "line 2: case 'a' already has a response of 'openai:gpt-4o'"),
-        ({**GOOD, "model": "gpt-4o"}, "line 2: 'model' must be the spec"),
+        # A bare name ("gpt-4o") imports (issue 14); a replay of a model does not.
+        ({**GOOD, "model": "replay:gpt-4o"}, "line 2: 'model' must name the model that"),
+        ({**GOOD, "case_id": "b", "model": " "}, "line 2: 'model' must be the name"),
         ({"case_id": "b", "model": STRONG, "response": "x"}, "exactly one of 'prompt'"),
         ({**GOOD, "case_id": "b", "usage": {"tokens": 3}}, "unknown usage key 'tokens'"),
         ({**GOOD, "case_id": "b", "response": 4}, "'response' must be text"),
