@@ -70,7 +70,7 @@ from harness.cli.verify_option import add_verify_argument, sweep_stream
 from harness.config.record_mode import default_record_mode
 from harness.config.settings import load_settings
 from harness.config.suites import now_iso
-from harness.embedders import SharedEmbeddings, build_embedder
+from harness.embedders import DEFAULT_EMBEDDER, SharedEmbeddings, build_embedder
 from harness.engine.costs import golden_cost
 from harness.engine.executor import Executor
 from harness.engine.goldens import checked_goldens
@@ -113,9 +113,10 @@ class CacheCommand(Command):
         )
         parser.add_argument(
             "--embedder",
-            default="static",
+            default=json.dumps(dict(DEFAULT_EMBEDDER)),
             metavar="SPEC",
-            help="static, openai, minilm, package.module:factory, or a JSON table "
+            help="static (the zero-dependency fallback), minilm_static, openai, minilm, "
+            "package.module:factory, or a JSON table "
             '(\'{"name": "openai", "model": "text-embedding-3-large"}\'). Default: %(default)s',
         )
         parser.add_argument(

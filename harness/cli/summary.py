@@ -76,9 +76,12 @@ class SummaryCommand(Command):
         )
         for summary in stored.summaries:
             mode = "enforced" if summary.enforced else "report-only"
+            head = f"{summary.verdict.upper():<13} {summary.suite} :: {summary.config} ({mode}): "
+            if summary.n == 0:  # nothing answered: no figure to show (#14)
+                print(f"{head}no case answered ({summary.errors} error(s)): nothing measured")
+                continue
             print(
-                f"{summary.verdict.upper():<13} {summary.suite} :: {summary.config} ({mode}): "
-                f"quality {summary.quality:.3f}, delta {points(summary.delta)} pts "
+                f"{head}quality {summary.quality:.3f}, delta {points(summary.delta)} pts "
                 f"[{points(summary.ci_low)}, {points(summary.ci_high)}], "
                 f"{money(summary.cost_per_query)}/query{cost_note(summary)}, "
                 f"savings {summary.savings_pct:.0f}%"

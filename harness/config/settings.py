@@ -40,6 +40,7 @@ SETTINGS_KEYS = (
     "configs",
     "providers",
     "redact",
+    "cases_outside_project",
 )
 CONFIG_KEYS = (
     "name",
@@ -148,6 +149,9 @@ class Settings:
     redact: bool = False
     """Reports show a placeholder and a hash instead of case texts (prompts, outputs,
     references): for suites built from customer data."""
+    cases_outside_project: bool = False
+    """A suite's ``cases_file`` may lie outside ``root`` (off by default: a suite from
+    someone else cannot make the run read, and send, any file it names)."""
     warnings: tuple[str, ...] = ()
     """Things that work but should change (an API key written in the file), for the
     run to print."""
@@ -255,6 +259,7 @@ def parse_settings(table: Mapping[str, Any], *, root: Path, source: str) -> Sett
     return Settings(
         providers=providers,
         redact=get_bool(table, "redact", False, where=where),
+        cases_outside_project=get_bool(table, "cases_outside_project", False, where=where),
         warnings=tuple(warnings),
         root=root,
         source=source,

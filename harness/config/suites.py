@@ -27,15 +27,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from harness.config.suite_limits import (
+    MAX_CASE_CHARS,
+    MAX_CASES_FILE_BYTES,
+    MAX_LINE_BYTES,
+    check_inside,
+    load_suite_yaml,
+)
 from harness.config_values import check_keys
 from harness.errors import GoldenError, SuiteError
 from harness.files import AtomicFile
 from harness.stats.gates import GateSpec
 from harness.types import SCHEMA_VERSION, Case, Golden, Message, Reference, Request, Usage
+
+if TYPE_CHECKING:
+    from harness.config.settings import Settings
 
 SUITE_KEYS = (
     "suite",
@@ -145,15 +155,26 @@ def suite_files(suites_dir: Path) -> list[Path]:
     )
 
 
-def load_suite(path: Path, *, gate: GateSpec | None = None) -> Suite:
+def load_suite(
+    path: Path,
+    *,
+    gate: GateSpec | None = None,
+    root: Path | None = None,
+    outside_ok: bool = False,
+) -> Suite:
     """Read and validate one suite file.
 
+    A ``cases_file`` must lie inside ``root`` (the project folder; by default the
+    suite's own folder) or the suite's folder, unless ``outside_ok``
+    (``cases_outside_project = true``).
+
     Raises:
-        SuiteError: malformed YAML, unknown keys, bad cases, duplicate ids.
+        SuiteError: malformed YAML, unknown keys, bad cases, duplicate ids, a
+            file or case beyond the size limits, a cases file outside the project.
     """
     where = display_path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_suite_yaml(path, where=where)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -222,7 +243,9 @@ def load_suite(path: Path, *, gate: GateSpec | None = None) -> Suite:
             (f"{where}: case #{i + 1}", row) for i, row in enumerate(raw_cases)
         )
     else:
-        rows = read_case_file(path, data["cases_file"], where=where)
+        rows = read_case_file(
+            path, data["cases_file"], where=where, root=root, outside_ok=outside_ok
+        )
     cases: list[Case] = []
     seen: set[str] = set()
     for case_where, row in rows:
@@ -260,6 +283,13 @@ def load_suite(path: Path, *, gate: GateSpec | None = None) -> Suite:
     )
 
 
+def load_project_suite(path: Path, settings: Settings) -> Suite:
+    """:func:`load_suite` with the project's gate, folder and ``cases_outside_project``."""
+    return load_suite(
+        path, gate=settings.gate, root=settings.root, outside_ok=settings.cases_outside_project
+    )
+
+
 def check_params(params: Mapping[Any, Any], *, where: str) -> None:
     """Request parameters must be named by strings and hold JSON values.
 
@@ -281,14 +311,34 @@ def check_params(params: Mapping[Any, Any], *, where: str) -> None:
             ) from None
 
 
-def read_case_file(suite_path: Path, name: Any, *, where: str) -> Iterator[tuple[str, Any]]:
-    """Rows of a JSONL (read directly, so errors carry line numbers) or Parquet file."""
+def read_case_file(
+    suite_path: Path,
+    name: Any,
+    *,
+    where: str,
+    root: Path | None = None,
+    outside_ok: bool = False,
+) -> Iterator[tuple[str, Any]]:
+    """Rows of a JSONL (read directly, so errors carry line numbers) or Parquet file.
+
+    The file must lie inside ``root`` or the suite's folder (links resolved)
+    unless ``outside_ok``, and hold at most :data:`MAX_CASES_FILE_BYTES`.
+    """
     if not isinstance(name, str):
         raise SuiteError(f"{where}: 'cases_file' must be a file name, got {name!r}.")
     path = suite_path.parent / name
     shown = display_path(path)
+    if not outside_ok:
+        check_inside(path, (root or suite_path.parent, suite_path.parent), name=name, where=where)
     if not path.is_file():
         raise SuiteError(f"{where}: cases_file {name!r} not found (looked at {shown}).")
+    size = path.stat().st_size
+    if size > MAX_CASES_FILE_BYTES:
+        raise SuiteError(
+            f"{where}: cases_file {name!r} holds {size:,} bytes, more than the "
+            f"{MAX_CASES_FILE_BYTES // (1024 * 1024)} MiB a suite may read (its cases are held "
+            "in memory). Split the cases into several suites."
+        )
     if path.suffix == ".jsonl":
         yield from read_jsonl(path, shown=shown)
     elif path.suffix == ".parquet":
@@ -302,13 +352,17 @@ def read_case_file(suite_path: Path, name: Any, *, where: str) -> Iterator[tuple
         raise SuiteError(f"{where}: cases_file {name!r} must end in .jsonl or .parquet.")
 
 
-def read_jsonl(path: Path, *, shown: str | None = None) -> Iterator[tuple[str, Any]]:
+def read_jsonl(
+    path: Path, *, shown: str | None = None, max_line: int = MAX_LINE_BYTES
+) -> Iterator[tuple[str, Any]]:
     """``(where, value)`` for every non-blank line of a JSONL file, streamed.
 
+    A line longer than ``max_line`` bytes is refused before it is read whole.
+
     Raises:
-        SuiteError: the file cannot be read, is not UTF-8, or a line is not JSON
-            (or holds a string that is not valid Unicode); the message names the
-            file and the line.
+        SuiteError: the file cannot be read, is not UTF-8, a line is too long or
+            not JSON (or holds a string that is not valid Unicode); the message
+            names the file and the line.
     """
     shown = shown or display_path(path)
     try:
@@ -317,8 +371,14 @@ def read_jsonl(path: Path, *, shown: str | None = None) -> Iterator[tuple[str, A
         raise SuiteError(f"{shown}: cannot read the file: {exc.strerror or exc}.") from None
     with handle:
         try:
-            for number, raw in enumerate(handle, start=1):
+            for number, raw in enumerate(iter(lambda: handle.readline(max_line + 1), b""), 1):
                 where = f"{shown}: line {number}"
+                if len(raw) > max_line:
+                    raise SuiteError(
+                        f"{where} is longer than {max_line:,} bytes. Each line must be one "
+                        "JSON object (a case or a record); check the file is JSON Lines, not "
+                        "one large JSON document, and shorten the long text."
+                    )
                 try:
                     line = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
@@ -392,6 +452,16 @@ def parse_case(row: Any, *, suite: str, default_system: str | None, where: str) 
         return value
 
     category = optional_text("category") or "default"
+    size = sum(len(text) for text in (prompt, *text_list("context"))) + sum(
+        len(turn.content) for turn in history
+    )
+    size += sum(len(optional_text(key) or "") for key in ("system", "expected"))
+    if size > MAX_CASE_CHARS:
+        raise SuiteError(
+            f"{where}: the case holds {size:,} characters of text (prompt, system, context, "
+            f"history and expected), more than the limit of {MAX_CASE_CHARS:,} (about a "
+            "million tokens, beyond any model's context window). Shorten it."
+        )
     return Case(
         id=case_id,
         suite=suite,

@@ -78,7 +78,8 @@ def _unreadable(path: Path, why: str) -> CostEvalError:
     return CostEvalError(
         f"The minilm_static weights at {path} cannot be used: {why}. Reinstall the harness "
         "(pip install --force-reinstall cost-eval-harness) or rebuild the file with "
-        "benchmarks/distill_minilm_static.py."
+        "benchmarks/distill_minilm_static.py; meanwhile name the fallback embedder, which "
+        'needs no weights: embedder = "static" in the cache\'s table, or --embedder static.'
     )
 
 

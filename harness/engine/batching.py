@@ -24,6 +24,7 @@ from harness.embedders import is_embedding
 from harness.engine.run import run
 from harness.engine.run_data import Plan, RunOutcome
 from harness.providers.batch import BatchStore, run_batch
+from harness.providers.redact import AnswerRedactor, configured_keys
 from harness.types import Request, Response
 
 MAX_ROUNDS = 4
@@ -55,6 +56,7 @@ def run_with_batches(
     failed: dict[str, str] = {}
     spend = Decimal(0)  # batch answers, at batch rates
     say = progress or (lambda _message: None)
+    redactor = AnswerRedactor(configured_keys(plan.settings.providers))
     for round_number in range(1, MAX_ROUNDS + 1):
         pending: dict[str, Request] = {}
         outcome = run(
@@ -76,6 +78,7 @@ def run_with_batches(
             outcome.new_responses.update(embedded)
             outcome.remote_calls += len(fetched) + embed_calls
             outcome.spend_usd += spend
+            outcome.redacted += redactor.count
             return outcome
         # A paid embedder's vectors are not batched: they were fetched this round.
         # Keep them for the next rounds (and the store), so no round pays twice.
@@ -100,8 +103,9 @@ def run_with_batches(
                     progress=say,
                 )
             )
-            for key, response in answers.items():
+            for key, answer in answers.items():
                 request = pending[key]
+                response = redactor.response(answer)
                 if response.error is None:
                     known[key] = response
                     fetched[key] = (request, response)

@@ -18,6 +18,7 @@ from typing import Any
 from harness.config.record_mode import RecordMode
 from harness.errors import ConfigError
 from harness.providers import ImportedSource, Provider, is_remote, make_provider
+from harness.providers.redact import AnswerRedactor, configured_keys
 from harness.types import Request, Response
 
 DEFAULT_CONCURRENCY = 512
@@ -88,6 +89,9 @@ class Executor:
         """Cases whose configuration chain has finished (for the progress display)."""
         self.new_responses: dict[str, tuple[Request, Response]] = {}
         """Responses obtained from providers in this run, by request hash."""
+        self.redactor = AnswerRedactor(configured_keys(options))
+        """Keeps configured keys and key shapes out of every answer this executor
+        returns, records or journals (``redactor.count``: how many it replaced)."""
 
     def providers_in_use(self) -> list[Provider]:
         """The providers built so far."""
@@ -118,7 +122,11 @@ class Executor:
         if not fresh:
             recorded = self.recorded.get(key)
             if recorded is not None:
-                return _as_sent(recorded, request)
+                # An answer recorded before keys were redacted is cleaned once.
+                clean = self.redactor.response(recorded)
+                if clean is not recorded:
+                    self.recorded[key] = clean
+                return _as_sent(clean, request)
         if remote and self.record_mode != "none" and request.model in self.unpriced:
             raise ConfigError(
                 f"case {request.case_id!r}: {request.model!r} has no recorded answer to "
@@ -148,7 +156,7 @@ class Executor:
             future = asyncio.get_running_loop().create_future()
             self._inflight[key] = future
             try:
-                response = await self._call(request)
+                response = self.redactor.response(await self._call(request))
             except BaseException as exc:
                 future.set_exception(exc)
                 # Retrieve it so an unawaited future does not warn; callers re-raise.
@@ -198,6 +206,7 @@ class Executor:
 
     def record_response(self, key: str, request: Request, response: Response) -> None:
         """Keep a paid answer obtained outside :meth:`send` (an embedding), as send does."""
+        response = self.redactor.response(response)
         self.recorded[key] = response
         self.new_responses[key] = (request, response)
         if self.on_response is not None:

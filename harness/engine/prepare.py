@@ -17,7 +17,7 @@ from pathlib import Path
 
 from harness.config.prices import PriceTable
 from harness.config.settings import ConfigSpec, Settings
-from harness.config.suites import Suite, display_path, load_suite, suite_files
+from harness.config.suites import Suite, display_path, load_project_suite, suite_files
 from harness.config.volume import parse_volume
 from harness.engine.run_data import Plan
 from harness.errors import ConfigError, CostEvalError, SuiteError
@@ -74,7 +74,7 @@ def load_suites(paths: Iterable[Path], settings: Settings) -> dict[str, Suite]:
     """
     suites: dict[str, Suite] = {}
     for path in paths:
-        suite = load_suite(path, gate=settings.gate)
+        suite = load_project_suite(path, settings)
         if suite.name in suites:
             raise SuiteError(
                 f"{display_path(path)}: suite name {suite.name!r} is already used by "
@@ -94,7 +94,7 @@ def find_suite(settings: Settings, name: str) -> Suite:
     for suffix in (".yaml", ".yml"):
         path = settings.suites_dir / f"{name}{suffix}"
         if path.is_file():
-            suite = load_suite(path, gate=settings.gate)
+            suite = load_project_suite(path, settings)
             if suite.name == name:
                 return suite
     suites = load_suites(suite_files(settings.suites_dir), settings)

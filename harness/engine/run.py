@@ -205,6 +205,7 @@ def run(
     outcome.remote_calls = executor.remote_calls
     outcome.spend_usd = spent[0]
     outcome.new_responses = executor.new_responses
+    outcome.redacted = executor.redactor.count
     outcome.finished_at = now_iso()
     outcome.price_snapshot = plan.prices.snapshot()
     return outcome

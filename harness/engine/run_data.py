@@ -74,6 +74,9 @@ class RunOutcome:
     spend_usd: Decimal = Decimal(0)
     """What this run paid providers (new paid answers only; recorded ones are free)."""
     new_responses: dict[str, tuple[Request, Response]] = field(default_factory=dict)
+    redacted: int = 0
+    """API keys (configured ones, or key-shaped strings) replaced in answers before
+    anything was stored (see :class:`harness.providers.redact.AnswerRedactor`)."""
     goldens_written: dict[str, int] = field(default_factory=dict)
     """Suite name -> goldens (re)recorded this run."""
     price_snapshot: dict[str, dict[str, str | None]] = field(default_factory=dict)

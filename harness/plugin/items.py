@@ -9,6 +9,7 @@ interval, the margin, the cost and the worst cases, never a traceback.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,11 @@ if TYPE_CHECKING:
     from harness.plugin.session import CostEvalSession
 
 WORST_SHOWN = 5
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""What a terminal acts on instead of printing: control characters (ESC starts the
+sequences that set a window's title or clear the screen; CR overwrites a line) and
+bidirectional overrides. Newlines and tabs are kept."""
 
 
 class GateFailure(Exception):
@@ -57,7 +63,7 @@ class SuiteFile(pytest.File):
     ) -> str:
         """A bad suite file is one paragraph, not a traceback."""
         if isinstance(excinfo.value, CostEvalError):
-            return str(excinfo.value)
+            return visible(str(excinfo.value))
         return str(super().repr_failure(excinfo))
 
 
@@ -97,7 +103,7 @@ class ConfigItem(pytest.Item):
         if isinstance(excinfo.value, GateFailure):
             return excinfo.value.text
         if isinstance(excinfo.value, CostEvalError):
-            return str(excinfo.value)
+            return visible(str(excinfo.value))
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
@@ -166,6 +172,22 @@ def failure_text(
 
 
 def shorten(text: str, width: int = 110) -> str:
-    """One line, cut to ``width`` characters."""
-    flat = " ".join(text.split())
+    """One line, cut to ``width`` characters, control characters made :func:`visible`."""
+    flat = visible(" ".join(text.split()))
     return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def visible(text: str) -> str:
+    """``text`` safe to print on a terminal: every control character (ESC, CR, BEL,
+    ...) and bidirectional override shown as its escape (``\\x1b``, ``\\u202e``).
+
+    Model answers and provider errors are text from outside: printed raw, an
+    escape sequence could set the window title, clear the screen or draw a fake
+    verdict.
+    """
+    return _CONTROL.sub(lambda m: _escape(m.group()), text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -16,7 +16,13 @@ import pytest
 from harness.analysis.compare import compare_runs, describe_change
 from harness.config.record_mode import RecordMode, default_record_mode
 from harness.config.settings import Settings, load_settings
-from harness.config.suites import Suite, display_path, load_suite, now_iso, suite_files
+from harness.config.suites import (
+    Suite,
+    display_path,
+    load_project_suite,
+    now_iso,
+    suite_files,
+)
 from harness.engine.batching import run_with_batches
 from harness.engine.metadata import new_run_id, run_metadata
 from harness.engine.prepare import prepare
@@ -25,12 +31,13 @@ from harness.engine.run import run as run_pipeline
 from harness.engine.run_data import Plan, RunOutcome
 from harness.errors import CostEvalError
 from harness.formatting import cost_change, cost_source_note, money, points
-from harness.plugin.items import ConfigItem, SuiteFile, shorten
+from harness.plugin.items import ConfigItem, SuiteFile, shorten, visible
 from harness.plugin.xdist import absorb, empty_outcome, merge_outcomes, outcome_to_wire
 from harness.report import render_report, write_markdown_summary
 from harness.report.notes import scorer_notes
 from harness.store.batches import DuckBatchStore
 from harness.store.journal import Journal, recover_journals
+from harness.store.preflight import check_storage
 from harness.store.responses import load_responses
 from harness.store.runs import load_scores, previous_run_id, stored_run, write_run
 from harness.store.sweeps import write_sweeps
@@ -83,6 +90,10 @@ class CostEvalSession:
         self.run_error: str | None = None
         self.report_path: Path | None = None
         self.storage_error: str | None = None
+        """Why the run's results could not be stored (they were not)."""
+        self.results_stored = False
+        self.report_error: str | None = None
+        """Why the report could not be written after the results were stored."""
         self.summary_path: Path | None = None
         self.worker_wires: list[dict[str, Any]] = []
         self.compare_to: str | None = config.getoption("cost_eval_compare")
@@ -95,6 +106,8 @@ class CostEvalSession:
                 "--cost-eval-fail-on-regression needs --cost-eval-compare=last (or a run id)."
             )
         if not self.is_worker and not config.getoption("collectonly"):
+            # Every path the run writes is tried before anything is paid for.
+            check_storage(self.settings.db, self.settings.report)
             # Answers a killed run paid for go into the store before anything is sent
             # (under xdist the controller does it, before the workers start).
             self.recovered = recover_journals(self.settings.db)
@@ -121,7 +134,7 @@ class CostEvalSession:
 
     def load_suite(self, path: Path) -> Suite:
         """Load (once) the suite of ``path``; names must be unique across files."""
-        suite = load_suite(path, gate=self.settings.gate)
+        suite = load_project_suite(path, self.settings)
         other = self.suites.get(suite.name)
         if other is not None and other.path != suite.path:
             raise CostEvalError(
@@ -281,6 +294,7 @@ class CostEvalSession:
             write_run(self.settings.db, self.outcome)
             if self.outcome.sweeps:
                 write_sweeps(self.settings.db, self.outcome.run_id, self.outcome.sweeps)
+            self.results_stored = True
             if self.journal is not None:
                 self.journal.discard()
             if self.worker_wires:
@@ -301,8 +315,12 @@ class CostEvalSession:
             self.summary_path = write_markdown_summary(
                 stored, self.settings.report.with_name("summary.md")
             )
-        except CostEvalError as exc:
-            self.storage_error = str(exc)
+        except (CostEvalError, OSError) as exc:
+            problem = str(exc) if isinstance(exc, CostEvalError) else _os_problem(exc)
+            if self.results_stored:
+                self.report_error = problem
+            else:
+                self.storage_error = problem
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
     def save_journal(self) -> None:
@@ -358,6 +376,12 @@ class CostEvalSession:
             f"to paid APIs (spent {money(outcome.spend_usd)}); baseline "
             f"{self.settings.baseline}"
         )
+        if outcome.redacted:
+            write(
+                f"redacted {outcome.redacted} API key(s) found in answers before storing or "
+                "showing them (configured keys and key-shaped strings became [REDACTED])",
+                yellow=True,
+            )
         for name, count in outcome.goldens_written.items():
             write(f"recorded {count} golden(s) for suite {name!r}")
         for summary in outcome.summaries:
@@ -365,12 +389,20 @@ class CostEvalSession:
             if summary.verdict != "pass" and not summary.enforced:
                 label = "FLAGGED"
             mode = "enforced" if summary.enforced else "report-only"
-            write(
-                f"  {label:<12} {summary.suite} :: {summary.config} ({mode}): quality "
-                f"{summary.quality:.3f} (delta {points(summary.delta)} pts, CI "
-                f"[{points(summary.ci_low)}, {points(summary.ci_high)}]), "
-                f"{money(summary.cost_per_query)}/query ({cost_text(summary)})"
-            )
+            if summary.n == 0:
+                # Nothing was answered: a quality of 0.000 at "$0/query (same cost)" would read
+                # as a measurement. Say that there is none.
+                write(
+                    f"  {label:<12} {summary.suite} :: {summary.config} ({mode}): no case "
+                    f"answered ({summary.errors} error(s)): nothing measured, no cost"
+                )
+            else:
+                write(
+                    f"  {label:<12} {summary.suite} :: {summary.config} ({mode}): quality "
+                    f"{summary.quality:.3f} (delta {points(summary.delta)} pts, CI "
+                    f"[{points(summary.ci_low)}, {points(summary.ci_high)}]), "
+                    f"{money(summary.cost_per_query)}/query ({cost_text(summary)})"
+                )
             sweep = outcome.sweeps.get((summary.suite, summary.config))
             if sweep is not None:
                 write(f"{'':15}{describe_sweep(sweep)}")
@@ -390,7 +422,7 @@ class CostEvalSession:
             else:
                 write(f"  warning      {note.suite}: {note.text}", yellow=True)
         for suite, problem in outcome.problems.items():
-            write(f"  ERROR        {suite}: {problem}", red=True)
+            write(f"  ERROR        {suite}: {visible(problem)}", red=True)
         if self.compared_with is not None:
             regressed = sum(1 for change in self.changes if change.regressed)
             write(f"compared with run {self.compared_with}: {regressed} regressed")
@@ -404,6 +436,13 @@ class CostEvalSession:
             write(f"cost-eval: results not stored: {self.storage_error}", red=True)
         else:
             write(f"results: {display_path(self.settings.db)} (run {outcome.run_id})")
+        if self.report_error:
+            write(
+                f"cost-eval: report not written (the results are stored): "
+                f"{self.report_error.rstrip('.')}. "
+                "Fix the path, then `harness report` writes it from the database.",
+                red=True,
+            )
         if self.report_path is not None:
             write(f"report:  {display_path(self.report_path)}")
         if self.summary_path is not None:
@@ -416,6 +455,12 @@ def cost_text(summary: Summary) -> str:
     note = cost_source_note(summary.cost_sources, summary.baseline_cost_sources)
     change = cost_change(summary.savings_pct)
     return f"{note}, {change}" if note else change
+
+
+def _os_problem(exc: OSError) -> str:
+    """``<path>: <what went wrong>`` of a failed file operation."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or type(exc).__name__}"
 
 
 def _with_paths(settings: Settings, *, db: str | None, report: str | None) -> Settings:

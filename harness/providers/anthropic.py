@@ -44,6 +44,7 @@ from harness.providers.remote import (
     RemoteProvider,
     attempts_of_response,
     clean_text,
+    deadline_http_client,
     model_name,
     parse_answer,
     token_count,
@@ -87,13 +88,14 @@ class AnthropicProvider(RemoteProvider["AsyncAnthropic"]):
             raise MissingDependency("The anthropic: provider", ["anthropic"]) from None
 
     def _make_client(self) -> AsyncAnthropic:
-        from anthropic import AsyncAnthropic
+        from anthropic import AsyncAnthropic, DefaultAsyncHttpxClient
 
         return AsyncAnthropic(
             api_key=self._api_key,
             base_url=self.base_url,
             timeout=self.timeout,
             max_retries=self.max_retries,
+            http_client=deadline_http_client(DefaultAsyncHttpxClient, self.timeout),
         )
 
     async def _call(self, client: AsyncAnthropic, request: Request) -> Answer:

@@ -44,6 +44,7 @@ from harness.providers.remote import (
     CallFailed,
     RemoteProvider,
     clean_text,
+    deadline_http_client,
     model_name,
     parse_answer,
     token_count,
@@ -101,19 +102,17 @@ class OpenAIProvider(RemoteProvider["AsyncOpenAI"]):
             raise MissingDependency("The openai: provider", ["openai"]) from None
 
     def _make_client(self) -> AsyncOpenAI:
-        from openai import AsyncOpenAI
+        from openai import AsyncOpenAI, DefaultAioHttpClient, DefaultAsyncHttpxClient
 
-        extra: dict[str, Any] = {}
-        if self.http_client == "aiohttp":
-            from openai import DefaultAioHttpClient
-
-            extra["http_client"] = DefaultAioHttpClient()
+        transport = (
+            DefaultAioHttpClient if self.http_client == "aiohttp" else DefaultAsyncHttpxClient
+        )
         return AsyncOpenAI(
             api_key=self._api_key,
             base_url=self.base_url,
             timeout=self.timeout,
             max_retries=self.max_retries,
-            **extra,
+            http_client=deadline_http_client(transport, self.timeout),
         )
 
     async def _call(self, client: AsyncOpenAI, request: Request) -> Answer:

@@ -48,9 +48,11 @@ __all__ = [
     "USAGE_FIELDS",
     "connect",
     "insert_rows",
+    "is_corruption",
     "lock_wait_seconds",
     "query_rows",
     "table_names",
+    "unreadable_database",
 ]
 
 LOCK_WAIT_ENV = "COST_EVAL_DB_LOCK_WAIT"
@@ -151,6 +153,22 @@ def lock_wait_seconds() -> float:
         return DEFAULT_LOCK_WAIT
 
 
+def unreadable_database(path: Path, problem: object) -> StorageError:
+    """The error for a database file that cannot be read (truncated, corrupted, not
+    DuckDB, or a path that cannot hold one): the path, what is wrong, what to do."""
+    return StorageError(
+        f"{path}: cannot open the results database: {problem}. Is it a DuckDB file written "
+        "by this harness? Move it aside to start a new one (or give another file with "
+        "--cost-eval-db); the answers it holds are then paid for again."
+    )
+
+
+def is_corruption(exc: BaseException) -> bool:
+    """Whether a DuckDB error means the file's bytes are damaged (not a bug in a query)."""
+    text = str(exc).lower()
+    return any(word in text for word in ("corrupt", "checksum", "deserializ"))
+
+
 @contextmanager
 def connect(
     path: Path, *, read_only: bool = False, wait: float | None = None
@@ -161,7 +179,8 @@ def connect(
     process holds the file.
 
     Raises:
-        StorageError: the file stayed locked, or is not a DuckDB file.
+        StorageError: the file stayed locked, is not a DuckDB file, or is damaged
+            (found on opening it or on reading a damaged block).
     """
     import duckdb
 
@@ -171,7 +190,10 @@ def connect(
             "right file with --db."
         )
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise unreadable_database(path, f"its folder cannot be created ({exc})") from None
     wait = lock_wait_seconds() if wait is None else wait
     deadline = time.monotonic() + wait
     while True:
@@ -192,14 +214,17 @@ def connect(
                     "run its own file with --cost-eval-db, or wait longer by setting "
                     f"{LOCK_WAIT_ENV} (seconds)."
                 ) from None
-            raise StorageError(
-                f"{path}: cannot open the results database: {exc}. Is it a DuckDB file "
-                "written by this harness? Move it aside to start a new one."
-            ) from None
+            raise unreadable_database(path, exc) from None
+        except duckdb.Error as exc:
+            raise unreadable_database(path, exc) from None
     try:
         if not read_only:
             connection.execute(SCHEMA)
         yield connection
+    except duckdb.Error as exc:
+        if is_corruption(exc):
+            raise unreadable_database(path, exc) from None
+        raise
     finally:
         connection.close()
 

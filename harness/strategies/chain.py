@@ -7,10 +7,13 @@ the router so a hit skips routing; the batch flag only changes the price.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from harness.config.settings import ConfigSpec, StrategySpec
+from harness.errors import ConfigError, CostEvalError
 from harness.registry import Registry
 from harness.strategies import compress as _compress  # noqa: F401  (registers the built-in compressors)
 from harness.strategies import exact_cache as _exact_cache  # noqa: F401  (registers the built-in caches)
@@ -91,6 +94,62 @@ async def _call(links: Sequence[Strategy], request: Request, provider: CallNext)
     return await head(request, call_next)
 
 
+def strategy_shape(slot: str) -> str:
+    """What a strategy named by import path must be, for error messages."""
+    shape = (
+        "a function or class called as build(options, where) that returns a strategy "
+        "(an object with 'name', 'stateful' and async __call__(request, call_next))"
+    )
+    if slot == "cache":
+        shape += ", or a class with lookup(request) and store(request, answer)"
+    return shape
+
+
+def build_imported(
+    factory: Any, strategy: StrategySpec, *, slot: str, where: str, key: str
+) -> Strategy:
+    """Build a strategy named by import path, checking it is one.
+
+    ``where`` is passed to the factory (its options' errors); ``key`` names the
+    setting (``config 'x' cache.kind``) in ours.
+
+    Raises:
+        ConfigError: the object cannot be called with (options, where), raised
+            while being built, or built something that is not a strategy.
+    """
+    path = strategy.kind
+    wrong = f"{key}: {path!r} is not a {slot} strategy"
+    fix = f"A {slot} named by import path must be {strategy_shape(slot)}."
+    if not callable(factory):
+        raise ConfigError(f"{wrong}: it is a {type(factory).__name__}, not callable. {fix}")
+    try:
+        signature: inspect.Signature | None = inspect.signature(factory)
+    except (TypeError, ValueError):
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(strategy.options, where)
+        except TypeError:
+            raise ConfigError(
+                f"{wrong}: it cannot be called as build(options, where) "
+                f"(its signature is {signature}). {fix}"
+            ) from None
+    try:
+        built = factory(strategy.options, where)
+    except CostEvalError:
+        raise
+    except Exception as exc:
+        raise ConfigError(
+            f"{key}: building {path!r} from the table's other keys raised "
+            f"{type(exc).__name__}: {exc}. {fix}"
+        ) from None
+    if not isinstance(built, Strategy):
+        raise ConfigError(
+            f"{wrong}: build(options, where) returned a {type(built).__name__}. {fix}"
+        )
+    return built
+
+
 def build_cache(strategy: StrategySpec, where: str) -> Strategy:
     """A configuration's cache: a registered one, a factory, or a get/set class by path."""
     factory = caches.get(strategy.kind, where=where)
@@ -101,6 +160,9 @@ def build_cache(strategy: StrategySpec, where: str) -> Strategy:
             path=strategy.kind,
             where=where,
         )
+    if ":" in strategy.kind:
+        key = f"{where.removesuffix('.cache')} cache.kind"
+        return build_imported(factory, strategy, slot="cache", where=where, key=key)
     return factory(strategy.options, where)
 
 
@@ -115,6 +177,10 @@ def build_chain(spec: ConfigSpec, *, where: str) -> Chain:
 
     def build(registry: Registry[StrategyFactory], strategy: StrategySpec, slot: str) -> Strategy:
         factory = registry.get(strategy.kind, where=f"{where}.{slot}")
+        if ":" in strategy.kind:
+            return build_imported(
+                factory, strategy, slot=slot, where=f"{where}.{slot}", key=f"{where} {slot}.kind"
+            )
         return factory(strategy.options, f"{where}.{slot}")
 
     if spec.compress is not None:

@@ -4,11 +4,13 @@ A request's question (its last user message) is embedded; when an earlier
 question's vector has cosine similarity >= ``threshold`` with it, the earlier
 answer is served without calling a model. Options::
 
-    cache = { kind = "semantic", embedder = "static", threshold = 0.8,
+    cache = { kind = "semantic", threshold = 0.8,
               ttl = "7d", max_entries = 10000, by_version = true }
 
-- ``embedder``: a name (``static``, the offline default; ``openai``; ``minilm``),
-  an import path, or a table ``{name = "openai", model = "..."}``.
+- ``embedder``: a name (``static``, the zero-dependency fallback; ``minilm_static``;
+  ``openai``; ``minilm``), an import path, or a table ``{name = "openai", model = "..."}``.
+  Default: :data:`~harness.embedders.DEFAULT_EMBEDDER`,
+  ``{name = "minilm_static", static_share = 0.3}`` (offline).
 - ``threshold``: cosine similarity in [-1, 1] needed for a hit (required; a
   list sweeps it, and the sweep embeds each question once).
 - ``ttl``: entries older than this are never served: ``"12h"``, ``"7d"``,
@@ -46,7 +48,7 @@ from typing import Any, Generic, Literal, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from harness.embedders import SharedEmbeddings, shared_embeddings
+from harness.embedders import DEFAULT_EMBEDDER, SharedEmbeddings, shared_embeddings
 from harness.errors import ConfigError, ProviderError
 from harness.strategies.base import CallNext, caches
 from harness.strategies.cache_verifier import FunctionVerifier, JudgeVerifier, build_verifier
@@ -481,7 +483,7 @@ def semantic_cache() -> Callable[[Mapping[str, Any], str], SemanticCache]:
         by_version = opts.get("by_version", True)
         if not isinstance(by_version, bool):
             raise ConfigError(f"{where}: 'by_version' must be true or false, got {by_version!r}.")
-        spec = opts.get("embedder", "static")
+        spec = opts.get("embedder", DEFAULT_EMBEDDER)
         verify = opts.get("verify")
         return SemanticCache(
             embeddings=shared_embeddings(spec, where=where),

@@ -139,6 +139,9 @@ class Reply:
     """A network fault instead of a response: ``"reset"`` resets the connection (TCP RST)
     before anything is sent; ``"truncate"`` sends the headers of the normal answer (its
     full ``Content-Length``) and half of its body, then resets the connection."""
+    trickle_s: float = 0.0
+    """When > 0, the normal answer is sent one byte every ``trickle_s`` seconds (headers
+    first): no gap is long enough for a read timeout, the whole takes minutes."""
 
 
 MALFORMED_JSON = Reply(body='{"id": "chatcmpl-broken", "choices": [')
@@ -420,6 +423,8 @@ class FakeLLMServer:
                     result = _apply(result, reply)
                     if reply.disconnect == "truncate":
                         return await _truncated(request, result, _reply_headers(reply))
+                    if reply.trickle_s > 0:
+                        return await _trickled(request, result, reply)
                 return web.json_response(result, headers=_reply_headers(reply))
             finally:
                 stats.in_flight -= 1
@@ -1004,6 +1009,21 @@ async def _truncated(
     await response.prepare(request)
     await response.write(body[: len(body) // 2])
     _abort(request)
+    return response
+
+
+async def _trickled(
+    request: web.Request, result: Mapping[str, Any], reply: Reply
+) -> web.StreamResponse:
+    body = json.dumps(result).encode()
+    response = web.StreamResponse(
+        status=200, headers={"Content-Type": "application/json", **_reply_headers(reply)}
+    )
+    response.content_length = len(body)
+    await response.prepare(request)
+    for index in range(len(body)):
+        await response.write(body[index : index + 1])
+        await asyncio.sleep(reply.trickle_s)
     return response
 
 

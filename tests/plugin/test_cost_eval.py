@@ -224,3 +224,21 @@ def test_redacted_failure_text_shows_no_case_text(mini_project: pytest.Pytester)
     assert "worst cases:" in out and "m-05 [hard] score 0.00" in out
     assert "The answer is 24" not in out
     assert "output:    [redacted: 17 chars, sha256" in out
+
+
+def test_a_pair_with_no_answered_case_reports_no_measurement(
+    mini_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every case errored: no quality of 0.000 at "$0/query (same cost)" (#14)."""
+    record_goldens(mini_project).assert_outcomes(passed=2)
+    with (mini_project.path / "pyproject.toml").open("a") as fh:
+        fh.write(
+            '\n[[tool.cost-eval.configs]]\nname = "unrecorded"\nmodel = "openai:gpt-4o-mini"\n'
+        )
+    monkeypatch.setenv("CI", "true")  # record mode 'none': nothing is sent, every case errors
+    result = mini_project.runpytest("--cost-eval", "-p", "no:cacheprovider", "-k", "unrecorded")
+    out = result.stdout.str()
+    line = next(x for x in out.splitlines() if ":: unrecorded" in x)
+    assert "no case answered (10 error(s)): nothing measured, no cost" in line
+    assert "quality 0.000" not in line and "$0/query" not in line
+    assert "not recorded" in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +14,9 @@ from harness.cli import main
 from harness.config.settings import ConfigSpec, load_settings
 from tests.fakes import PLANTED_KEY, FakeLLMServer
 from tests.unit.tiny_project import evaluate
+
+# The module, not the registry function of the same name in harness.embedders.
+WEIGHTS_MODULE = importlib.import_module("harness.embedders.minilm_static")
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
@@ -71,15 +75,35 @@ def test_repeats_hit_and_near_misses_do_not(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     result = run_json(capsys, "--suite", "calc")
-    assert (result["queries"], result["cases"], result["embedder"]) == (6, 6, "static")
-    at = point(result, 0.5)
+    # The default embedder: minilm_static with static joined on (issue 15).
+    assert (result["queries"], result["cases"]) == (6, 6)
+    assert result["embedder"] == "minilm_static+static:0.3"
+    at = point(result, 0.8)
     # c3 re-types c1 and c5 re-types c2: two correct hits; c4 and c6 change a number.
     assert (at["hits"], at["correct_hits"], at["false_hits"]) == (2, 2, 0)
+    # Its scale is higher than static's: questions differing only in numbers have
+    # cosine 0.72-0.78, so at 0.5 near-misses are served (static kept them apart there).
+    assert point(result, 0.5)["false_hits"] == 4
     assert float(at["saved_usd"]) > 0  # the hits' model calls, priced from the goldens
     # Two hits cannot show a wrong-hit rate under 1 %: no recommendation at the default.
     assert result["recommended"] is None
     relaxed = run_json(capsys, "--suite", "calc", "--target", "0.9")
     assert relaxed["recommended"]["correct_hits"] == 2
+
+
+def test_missing_default_weights_name_the_file_and_the_static_fallback(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A broken install: the default embedder's shipped weights are gone.
+    gone = project / "gone" / "minilm_static.npz"
+    monkeypatch.setattr(WEIGHTS_MODULE, "DEFAULT_WEIGHTS", gone)
+    assert main(["cache", "--suite", "calc"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"harness: The minilm_static weights at {gone} cannot be used: ")
+    assert "there is no such file" in err and "--embedder static" in err
+    assert "Traceback" not in err
+    # The fallback it names works without them.
+    assert run_json(capsys, "--suite", "calc", "--embedder", "static")["embedder"] == "static"
 
 
 def test_the_text_output_explains_a_missing_recommendation(
@@ -129,14 +153,15 @@ def test_pairs_are_judged_by_their_labels(
     ]  # fmt: skip
     path = tmp_path / "pairs.json"
     path.write_text(json.dumps(pairs))
-    result = run_json(capsys, "--pairs", str(path), "--isolated")
+    # The mechanism, on the static embedder's scale (its guard keeps "2.10.0" apart).
+    result = run_json(capsys, "--pairs", str(path), "--isolated", "--embedder", "static")
     assert result["cases"] == result["queries"] > 4  # origins, paraphrases, negatives
     at = point(result, 0.5)
     assert at["correct_hits"] == 2 and at["false_hits"] == 0  # negatives stay apart
     # The old entry point is the same command.
     from harness.cache_eval import run_cache_eval as cache_eval_main
 
-    assert cache_eval_main([str(path), "--isolated", "--json"]) == 0
+    assert cache_eval_main([str(path), "--isolated", "--embedder", "static", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == result
 
 

@@ -1,4 +1,4 @@
-"""Acceptance: the default offline embedder on GPTCache's paraphrase pairs with hard negatives.
+"""Acceptance: the ``static`` embedder on GPTCache's paraphrase pairs with hard negatives.
 
 Reads ``../shared/data/gptcache/mock_data.json`` (999 ``{origin, similar}``
 pairs) where it lies, adds generated negatives (swapped numbers, names,

@@ -215,7 +215,8 @@ def test_labelled_pairs_use_their_negatives_and_generate_none(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = write_jsonl(tmp_path / "p.jsonl", PAIRS)
-    result = run_json(capsys, "--pairs", str(path))
+    # The mechanism, on the static embedder's scale (the cosines below are static's).
+    result = run_json(capsys, "--pairs", str(path), "--embedder", "static")
     assert result["queries"] == 8 and result["families"] == "isolated"
     assert result["negatives"]["source"] == "labelled"
     assert result["negatives"]["by_kind"] == {"labelled": 2}
@@ -225,7 +226,7 @@ def test_labelled_pairs_use_their_negatives_and_generate_none(
     assert (at["correct_hits"], at["false_hits"], at["unjudged_hits"]) == (2, 0, 0)
     # "gain" for "lose" weight has cosine 0.71 under static: a false hit up to 0.70.
     assert point(result, 0.70)["false_hits"] == 1 and point(result, 0.72)["false_hits"] == 0
-    assert main(["cache", "--pairs", str(path)]) == 0
+    assert main(["cache", "--pairs", str(path), "--embedder", "static"]) == 0
     header = capsys.readouterr().out.splitlines()[0]
     assert header == (
         "8 queries: 4 pairs (2 same question, 2 different); negatives: 2 labelled (real "

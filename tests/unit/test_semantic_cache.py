@@ -134,7 +134,7 @@ def test_threshold_is_inclusive_and_sweepable() -> None:
 
 
 def test_static_embedder_end_to_end() -> None:
-    strategy = build({"threshold": 0.6}, "config 'sem'.cache")
+    strategy = build({"threshold": 0.6, "embedder": "static"}, "config 'sem'.cache")
     assert caches.get("semantic") is not None
     out = send(
         strategy,
@@ -147,6 +147,24 @@ def test_static_embedder_end_to_end() -> None:
         ],
     )
     assert [r.cache_hit for r in out] == [False, True, False, False, False]
+
+
+def test_the_default_embedder_is_minilm_static_joined_with_static() -> None:
+    strategy = build({"threshold": 0.8}, "config 'sem'.cache")
+    assert strategy.embeddings.name == "minilm_static+static:0.3"
+    out = send(
+        strategy,
+        [
+            request("How much does standard shipping cost?"),
+            request("how much does standard shipping cost"),
+            request("How much does standard shipping cost to Canada?"),
+            # A paraphrase with other words: cosine 0.84 here, 0.64 under static.
+            request("What does shipping to Canada cost?"),
+            request("Can I return something with a receipt?"),
+            request("Can I return something without a receipt?"),  # 0.74: kept apart
+        ],
+    )
+    assert [r.cache_hit for r in out] == [False, True, False, True, False, False]
 
 
 def test_knowledge_version_change_is_never_served() -> None:
