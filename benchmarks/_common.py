@@ -185,6 +185,7 @@ def write_project(
     write_goldens: bool = True,
     http_client: str | None = None,
     suite: str = "peer",
+    scorer: str = "exact",
 ) -> Path:
     """A harness project over the workload: one suite (exact match against ``ANSWER: N``).
 
@@ -194,6 +195,7 @@ def write_project(
         write_goldens: Write the baseline's goldens (the expected answers) so the
             run itself calls only the configurations' model.
         http_client: The ``openai`` provider's ``http_client`` option, when set.
+        scorer: The suite's scorer (``exact``; ``numeric`` reads the final number).
     """
     configs = configs or {"candidate": CANDIDATE}
     (root / "suites").mkdir(parents=True, exist_ok=True)
@@ -202,7 +204,7 @@ def write_project(
             row = {"id": case["id"], "prompt": case["question"], "expected": case["expected"]}
             handle.write(json.dumps(row) + "\n")
     (root / "suites" / f"{suite}.yaml").write_text(
-        f"suite: {suite}\nscorer: exact\nreference: expected\ncases_file: {suite}.jsonl\n",
+        f"suite: {suite}\nscorer: {scorer}\nreference: expected\ncases_file: {suite}.jsonl\n",
         encoding="utf-8",
     )
     models = sorted({baseline, *configs.values()})

@@ -1,6 +1,6 @@
 """A rerun with every response already in the store: zero requests, and how long 10,000 cases take.
 
-    python benchmarks/bench_rerun.py [--cases 10000] [--quick]
+    python benchmarks/bench_rerun.py [--cases 10000] [--configs 1] [--in-process] [--quick]
 
 A project of N cases (the peer kit's workload) whose configuration calls
 ``openai:gpt-bench-fast`` on the fake server; every one of those N responses is
@@ -15,6 +15,10 @@ baseline's goldens are on disk. Then, with the fake server up and counting:
   storage, report), wall and CPU.
 
 Both must send zero requests: the server's count is printed and checked.
+``--configs K`` evaluates K configurations (all on the same stored model, so
+the baseline's goldens are scored against K sets of answers: the scale run of
+issue 18 is ``--cases 50000 --configs 5 --in-process``); ``--in-process``
+skips the ``pytest`` run.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -104,6 +109,7 @@ def worker(project: Path) -> dict[str, Any]:
     steps["report_s"] = time.perf_counter() - mark
     steps["total_s"] = time.perf_counter() - start
     steps["cpu_s"] = cpu_seconds() - cpu0
+    steps["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         **steps,
         "calls": outcome.calls,
@@ -145,6 +151,9 @@ def pytest_rerun(project: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=None, help="default 10,000 (--quick 2,000)")
+    parser.add_argument("--configs", type=int, default=1, help="configurations (default 1)")
+    parser.add_argument("--scorer", default="exact", help="the suite's scorer (default exact)")
+    parser.add_argument("--in-process", action="store_true", help="skip the pytest run")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -159,8 +168,18 @@ def main(argv: list[str] | None = None) -> int:
     n = args.cases or (2_000 if args.quick else 10_000)
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as tmp, fake_server(100) as server:
         cases = read_cases(generate_workload(n, Path(tmp) / "workload"))
+        configs = (
+            {f"candidate-{i + 1}": CANDIDATE for i in range(args.configs)}
+            if args.configs > 1
+            else None
+        )
         project = write_project(
-            Path(tmp) / "project", cases, base_url=server.base_url, concurrency=64
+            Path(tmp) / "project",
+            cases,
+            base_url=server.base_url,
+            concurrency=64,
+            configs=configs,
+            scorer=args.scorer,
         )
         start = time.perf_counter()
         stored = fill_store(project)
@@ -170,10 +189,15 @@ def main(argv: list[str] | None = None) -> int:
         inproc = run_worker([__file__, "--worker", str(project)])
         inproc_requests = server.stats()["total_requests"]
         server.reset(100)
-        e2e = pytest_rerun(project)
+        e2e = (
+            {"wall_s": 0.0, "cpu_s": 0.0, "exit": None}
+            if args.in_process
+            else pytest_rerun(project)
+        )
         e2e_requests = server.stats()["total_requests"]
     print(
-        f"rerun of {n:,} cases, every response stored, in process: pipeline.run "
+        f"rerun of {n:,} cases x {args.configs} configuration(s), every response stored, "
+        f"in process: pipeline.run "
         f"{inproc['pipeline_run_s']:.2f} s, {inproc['calls']} provider calls, "
         f"{inproc_requests} requests at the server"
     )
@@ -191,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
                 "total_s",
             )
         )
-        + f"; CPU {inproc['cpu_s']:.2f} s"
+        + f"; CPU {inproc['cpu_s']:.2f} s; peak RSS {inproc['peak_rss_mb']:.0f} MB"
     )
     print(
         f"end to end, pytest --cost-eval: {e2e['wall_s']:.2f} s wall, {e2e['cpu_s']:.2f} s CPU, "
@@ -203,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         "rerun",
         {
             "cases": n,
+            "configs": args.configs,
             "zero_requests": ok,
             "server_requests": inproc_requests + e2e_requests,
             **{f"inproc_{k}": v for k, v in inproc.items()},

@@ -89,6 +89,14 @@ class Case:
         out.append(Message(role="user", content=self.prompt))
         return tuple(out)
 
+    def preamble(self) -> str:
+        """What the case sends before its question, as plain text: the system prompt,
+        the numbered context documents and the earlier turns (empty when none)."""
+        parts = [f"system: {self.system}"] if self.system else []
+        parts.extend(f"[{i + 1}] {doc}" for i, doc in enumerate(self.context))
+        parts.extend(f"{message.role}: {message.content}" for message in self.history)
+        return "\n\n".join(parts)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Request:
@@ -281,6 +289,11 @@ class CaseResult:
     calls; None when no model call was billed (a cache hit, a call that failed)."""
     baseline_cost_source: CostSource | None = None
     """Where ``baseline_cost_usd`` came from (None: not said, as in runs stored before)."""
+    prompt: str = ""
+    """The case's question (its final user message), kept for flagged cases only: the
+    report shows what was asked."""
+    prompt_context: str = ""
+    """What was sent before the question (:meth:`Case.preamble`), flagged cases only."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -88,6 +88,7 @@ class PairChange:
         return {
             "suite": self.suite,
             "config": self.config,
+            "compared": True,
             "n": self.n,
             "quality_before": self.quality_before,
             "quality_now": self.quality_now,
@@ -142,6 +143,66 @@ def compare_runs(
             )
         )
     return changes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Uncompared:
+    """The (suite, configuration) pairs that only one of the two runs has.
+
+    A run limited with ``-k`` (or a configuration added or removed since) leaves
+    pairs that cannot be compared; a comparison names them instead of counting
+    only what it could compare.
+    """
+
+    before_only: tuple[tuple[str, str], ...] = ()
+    """In the earlier run only: missing from this run."""
+    now_only: tuple[tuple[str, str], ...] = ()
+    """In this run only: new since the earlier run."""
+
+    @property
+    def count(self) -> int:
+        """How many pairs could not be compared."""
+        return len(self.before_only) + len(self.now_only)
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """One JSON-ready object per pair: ``{"suite", "config", "compared": false,
+        "only_in": "earlier run" | "this run"}`` (beside :meth:`PairChange.to_json`'s
+        ``"compared": true`` objects)."""
+        return [
+            {"suite": suite, "config": config, "compared": False, "only_in": where}
+            for where, pairs in (("earlier run", self.before_only), ("this run", self.now_only))
+            for suite, config in pairs
+        ]
+
+
+def uncompared_pairs(before: ComparableRun, now: ComparableRun) -> Uncompared:
+    """The pairs :func:`compare_runs` leaves out: present in one run but not the other."""
+    old = [(s.suite, s.config) for s in before.summaries]
+    new = [(s.suite, s.config) for s in now.summaries]
+    old_set, new_set = set(old), set(new)
+    return Uncompared(
+        before_only=tuple(pair for pair in old if pair not in new_set),
+        now_only=tuple(pair for pair in new if pair not in old_set),
+    )
+
+
+def describe_uncompared(uncompared: Uncompared, *, shown: int = 10) -> str | None:
+    """``5 configuration(s) not compared: in the earlier run only: s :: a, s :: b; in this
+    run only: s :: c`` (None when every pair was compared)."""
+    if not uncompared.count:
+        return None
+
+    def names(pairs: tuple[tuple[str, str], ...]) -> str:
+        listed = ", ".join(f"{suite} :: {config}" for suite, config in pairs[:shown])
+        more = f" and {len(pairs) - shown} more" if len(pairs) > shown else ""
+        return listed + more
+
+    parts = []
+    if uncompared.before_only:
+        parts.append(f"in the earlier run only: {names(uncompared.before_only)}")
+    if uncompared.now_only:
+        parts.append(f"in this run only: {names(uncompared.now_only)}")
+    return f"{uncompared.count} configuration(s) not compared: " + "; ".join(parts)
 
 
 def _by_pair(results: Sequence[ScoredCase]) -> dict[tuple[str, str], dict[str, ScoredCase]]:

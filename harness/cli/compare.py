@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from harness.analysis.compare import compare_runs, describe_change
+from harness.analysis.compare import (
+    compare_runs,
+    describe_change,
+    describe_uncompared,
+    uncompared_pairs,
+)
 from harness.cli.command import Command, add_stored_run_arguments, database_path
 from harness.stats.bootstrap import DEFAULT_SEED
 from harness.store.runs import load_scores, previous_run_id
@@ -14,7 +19,9 @@ from harness.store.runs import load_scores, previous_run_id
 class CompareCommand(Command):
     """``harness compare [--run latest|RUN_ID] [--against previous|RUN_ID] [--json]``.
 
-    Exits 1 when a configuration regressed.
+    Exits 1 when a configuration regressed. Configurations only one of the runs has
+    are named (text) or listed with ``"compared": false`` (JSON), not counted as
+    regressions.
     """
 
     name = "compare"
@@ -40,11 +47,17 @@ class CompareCommand(Command):
             return 0
         before = load_scores(db, before_id)
         changes = compare_runs(before, now, seed=int(now.run.get("seed") or DEFAULT_SEED))
+        uncompared = uncompared_pairs(before, now)
         if args.json:
             for change in changes:
                 print(json.dumps(change.to_json()))
+            for pair in uncompared.to_json():
+                print(json.dumps(pair))
         else:
             print(f"run {now_id} compared with {before.run['run_id']}:")
             for change in changes:
                 print("\n".join(describe_change(change)))
+            not_compared = describe_uncompared(uncompared)
+            if not_compared:
+                print(f"  {not_compared}")
         return 1 if any(change.regressed for change in changes) else 0

@@ -41,7 +41,11 @@ SETTINGS_KEYS = (
     "providers",
     "redact",
     "cases_outside_project",
+    "missing_configs",
 )
+MISSING_CONFIGS = ("warn", "fail")
+"""What ``--cost-eval-fail-on-regression`` does when a configuration of the compared run is
+missing from this run (a ``-k`` run, a removed configuration): the ``missing_configs`` key."""
 CONFIG_KEYS = (
     "name",
     "model",
@@ -152,6 +156,9 @@ class Settings:
     cases_outside_project: bool = False
     """A suite's ``cases_file`` may lie outside ``root`` (off by default: a suite from
     someone else cannot make the run read, and send, any file it names)."""
+    missing_configs: str = "warn"
+    """Under ``--cost-eval-fail-on-regression``: a configuration of the compared run that
+    this run did not evaluate is a warning (``"warn"``) or fails the run (``"fail"``)."""
     warnings: tuple[str, ...] = ()
     """Things that work but should change (an API key written in the file), for the
     run to print."""
@@ -256,8 +263,16 @@ def parse_settings(table: Mapping[str, Any], *, root: Path, source: str) -> Sett
         providers[prefix] = parse_provider_options(
             prefix, options, where=f"{where}.providers.{prefix}", warnings=warnings
         )
+    missing_configs = get_str(table, "missing_configs", "warn", where=where)
+    if missing_configs not in MISSING_CONFIGS:
+        raise ConfigError(
+            f'{where}: \'missing_configs\' must be "warn" or "fail", got {missing_configs!r}. '
+            "It says what --cost-eval-fail-on-regression does when a configuration of the "
+            "compared run is missing from this run."
+        )
     return Settings(
         providers=providers,
+        missing_configs=missing_configs,
         redact=get_bool(table, "redact", False, where=where),
         cases_outside_project=get_bool(table, "cases_outside_project", False, where=where),
         warnings=tuple(warnings),

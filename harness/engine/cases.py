@@ -68,12 +68,15 @@ def score_case(
     gate: GateSpec,
     *,
     judged: JudgedSuite | None = None,
+    baselines: dict[str, float] | None = None,
 ) -> CaseResult:
     """Score one case's output and its baseline golden; cost both.
 
     With a judge scorer, ``judged`` holds the verdicts (made before, asynchronously):
     the golden against itself is a tie, so the baseline scores 1.0; a case the judge
-    could not judge is an error row.
+    could not judge is an error row. ``baselines`` (case id -> the golden's score),
+    shared by every configuration of the suite in one run, scores each golden once:
+    the golden, the scorer and the reference are the same for every configuration.
     """
     suite = item.suite
     golden = item.goldens[case.id]
@@ -95,9 +98,13 @@ def score_case(
     elif judged is not None:
         baseline_score = 1.0
     else:
-        baseline_score = reference_scores(
-            item.scorer, golden.text, golden.text, case.expected, suite.reference
-        )
+        baseline_score = baselines.get(case.id) if baselines is not None else None
+        if baseline_score is None:
+            baseline_score = reference_scores(
+                item.scorer, golden.text, golden.text, case.expected, suite.reference
+            )
+            if baselines is not None:
+                baselines[case.id] = baseline_score
     # Billed cost first, then usage at the price table's rates, then an offline estimate.
     where = f"{display_path(suite.path)}: case {case.id!r}"
     cost, cost_source = calls_cost(prices, sent.calls, where=where)
@@ -142,6 +149,7 @@ def score_case(
     reference_text = (
         golden.text if suite.reference == "golden" or judged is not None else (case.expected or "")
     )
+    flagged = delta is not None and delta <= -gate.flag_drop
     return CaseResult(
         suite=suite.name,
         config=spec.name,
@@ -161,9 +169,12 @@ def score_case(
         cache_hit=response.cache_hit,
         calls=len(sent.calls),
         error=response.error,
-        flagged=delta is not None and delta <= -gate.flag_drop,
+        flagged=flagged,
         rationale=rationale,
         eval_cost_usd=eval_cost,
         cost_source=cost_source,
         baseline_cost_source=baseline_source,
+        # The question only where the report shows it: flagged cases.
+        prompt=case.prompt if flagged else "",
+        prompt_context=case.preamble() if flagged else "",
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
@@ -122,12 +123,14 @@ def run(
     total_cases = sum(len(suites[suite].cases) for suite, _ in selected)
 
     async def report_progress() -> None:
+        started = time.monotonic()
         while True:
             await asyncio.sleep(progress_interval)
             say(
                 f"{executor.cases_done}/{total_cases} cases, {executor.in_flight} calls in "
                 f"flight, {executor.calls} made ({executor.remote_calls} paid, "
                 f"{executor.errors} errors), ${spent[0]:.4f} spent on paid calls"
+                f"{pace(executor.cases_done, total_cases, time.monotonic() - started)}"
             )
 
     outcome_summaries: dict[tuple[str, str], Summary] = {}
@@ -150,6 +153,8 @@ def run(
                     executor.recorded.setdefault(golden.request_hash, golden_response(golden))
         jobs = []
         collecting: list[Coroutine[Any, Any, SentCase]] = []
+        # Each golden's score, per suite: computed by the first configuration, reused.
+        baselines: dict[str, dict[str, float]] = {name: {} for name in prepared}
         for suite_name, config_name in selected:
             item = prepared[suite_name]
             if item.problem:
@@ -164,7 +169,12 @@ def run(
                 continue
             jobs.append(
                 evaluate_pair(
-                    plan, item, plan.configs[config_name], executor, sweeps=outcome.sweeps
+                    plan,
+                    item,
+                    plan.configs[config_name],
+                    executor,
+                    sweeps=outcome.sweeps,
+                    baselines=baselines[suite_name],
                 )
             )
         await asyncio.gather(*collecting)
@@ -211,6 +221,16 @@ def run(
     return outcome
 
 
+def pace(done: int, total: int, elapsed: float) -> str:
+    """``, 3.2 cases/s, about 41 s left`` (empty before the first case is done)."""
+    if done <= 0 or elapsed <= 0:
+        return ""
+    rate = done / elapsed
+    left = max(total - done, 0) / rate
+    eta = f"{left:.0f} s" if left < 120 else f"{left / 60:.0f} min"
+    return f", {rate:.1f} cases/s, about {eta} left"
+
+
 async def evaluate_pair(
     plan: Plan,
     item: PreparedSuite,
@@ -218,11 +238,13 @@ async def evaluate_pair(
     executor: Executor,
     *,
     sweeps: dict[tuple[str, str], dict[str, Any]] | None = None,
+    baselines: dict[str, float] | None = None,
 ) -> tuple[list[CaseResult], Summary]:
     """Run one configuration over one suite's cases and judge it.
 
     A threshold sweep (``threshold = "sweep"``) goes to :mod:`harness.engine.router_sweep`;
-    its curve is put in ``sweeps``.
+    its curve is put in ``sweeps``. ``baselines`` holds the goldens' scores already
+    computed in this run (see :func:`~harness.engine.cases.score_case`).
     """
     suite = item.suite
     if spec.is_sweep:
@@ -263,7 +285,7 @@ async def evaluate_pair(
             seed=derive_seed(plan.settings.seed, suite.name, spec.name, "judge-noise"),
         )
     results = [
-        score_case(item, spec, case, sent, plan, gate, judged=judged)
+        score_case(item, spec, case, sent, plan, gate, judged=judged, baselines=baselines)
         for case, sent in zip(suite.cases, outputs, strict=True)
     ]
     noise = judged.noise.noise if judged is not None and judged.noise is not None else None

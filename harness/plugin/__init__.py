@@ -140,6 +140,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("cost_eval_config", "TOML file holding the [tool.cost-eval] table", default=None)
     parser.addini("cost_eval_db", "DuckDB file for runs and results", default=None)
     parser.addini("cost_eval_report", "Where to write the HTML report", default=None)
+    parser.addini(
+        "cost_eval_progress_interval",
+        "Seconds between live progress lines during a run (default 5)",
+        default=None,
+    )
 
 
 @pytest.hookimpl(trylast=True)

@@ -8,12 +8,20 @@ stores the run in DuckDB, writes the report and prints the verdicts.
 
 from __future__ import annotations
 
+import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.analysis.compare import compare_runs, describe_change
+from harness.analysis.compare import (
+    Uncompared,
+    compare_runs,
+    describe_change,
+    describe_uncompared,
+    uncompared_pairs,
+)
 from harness.config.record_mode import RecordMode, default_record_mode
 from harness.config.settings import Settings, load_settings
 from harness.config.suites import (
@@ -32,7 +40,13 @@ from harness.engine.run_data import Plan, RunOutcome
 from harness.errors import CostEvalError
 from harness.formatting import cost_change, cost_source_note, money, points
 from harness.plugin.items import ConfigItem, SuiteFile, shorten, visible
-from harness.plugin.xdist import absorb, empty_outcome, merge_outcomes, outcome_to_wire
+from harness.plugin.xdist import (
+    absorb,
+    empty_outcome,
+    merge_outcomes,
+    outcome_to_wire,
+    watch_controller,
+)
 from harness.report import render_report, write_markdown_summary
 from harness.report.notes import scorer_notes
 from harness.store.batches import DuckBatchStore
@@ -99,6 +113,8 @@ class CostEvalSession:
         self.compare_to: str | None = config.getoption("cost_eval_compare")
         self.fail_on_regression: bool = config.getoption("cost_eval_fail_on_regression")
         self.changes: list[PairChange] = []
+        self.uncompared = Uncompared()
+        """Pairs only one of the two compared runs has (a ``-k`` run, a new configuration)."""
         self.compared_with: str | None = None
         self.compare_note: str | None = None
         if self.fail_on_regression and not self.compare_to:
@@ -111,6 +127,9 @@ class CostEvalSession:
             # Answers a killed run paid for go into the store before anything is sent
             # (under xdist the controller does it, before the workers start).
             self.recovered = recover_journals(self.settings.db)
+        if self.is_worker:
+            # A worker whose controller dies stops paying at once (nobody would store it).
+            watch_controller(str(getattr(self.config, "workerinput", {}).get("workerid", "gw")))
         if config.args_source != pytest.Config.ArgsSource.ARGS:
             # `pytest --cost-eval` with no paths evaluates the suites folder
             # rather than the project's testpaths.
@@ -185,6 +204,10 @@ class CostEvalSession:
                 "progress": self.say,
                 "on_response": self.journal.append,
             }
+            interval = self.config.getini("cost_eval_progress_interval")
+            if interval and not self.config.getoption("cost_eval_batch"):
+                options["progress_interval"] = _seconds(interval)
+            started = time.monotonic()
             if self.config.getoption("cost_eval_batch"):
                 outcome = run_with_batches(
                     self.plan,
@@ -201,6 +224,17 @@ class CostEvalSession:
             raise
         for key, (_request, response) in outcome.new_responses.items():
             self.recorded[key] = response
+        if not self.is_worker:
+            # The run's totals as the last progress line, for CI logs.
+            errors = sum(1 for result in outcome.results if result.error)
+            self.say(
+                f"done: {len(outcome.results)} case result(s) over {len(outcome.summaries)} "
+                f"(suite, configuration) pair(s) in {time.monotonic() - started:.1f} s; "
+                f"{outcome.calls} provider call(s), {outcome.remote_calls} paid"
+                # Only when there are any: "0 errored" would read as a problem in CI logs.
+                + (f", {errors} errored case(s)" if errors else "")
+                + f"; {money(outcome.spend_usd)} spent"
+            )
         if self.outcome is None:
             self.outcome = outcome
         else:
@@ -220,9 +254,19 @@ class CostEvalSession:
         return f"{worker}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
     def say(self, message: str) -> None:
-        """One progress line on the terminal (long runs)."""
+        """One progress line on the terminal, shown while pytest captures output.
+
+        The run happens inside the first item's test, where pytest captures
+        stdout (at file-descriptor level): the line is written through the
+        terminal reporter with capture suspended, so it reaches the terminal (and
+        CI logs) as the run goes. Shown with ``-q``; silenced by ``-qq``.
+        """
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
+        if reporter is None or self.config.get_verbosity() < -1:
+            return
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
+            reporter.ensure_newline()
             reporter.write_line(f"cost-eval: {message}")
 
     def problem_of(self, suite: str) -> str | None:
@@ -281,6 +325,8 @@ class CostEvalSession:
         """Store the run and write the report (pytest hook)."""
         if hasattr(self.config, "workerinput"):
             # An xdist worker: hand the outcome to the controller, the only writer.
+            if self.journal is not None:
+                self.journal.close()  # unlocked: the controller folds it once stored
             if self.outcome is not None:
                 self.config.workeroutput["cost_eval"] = outcome_to_wire(self.outcome)  # type: ignore[attr-defined]
             return
@@ -310,7 +356,11 @@ class CostEvalSession:
                 else None
             )
             self.report_path = render_report(
-                stored, self.settings.report, db=self.settings.db, previous=previous
+                stored,
+                self.settings.report,
+                db=self.settings.db,
+                previous=previous,
+                uncompared=self.uncompared if previous is not None else None,
             )
             self.summary_path = write_markdown_summary(
                 stored, self.settings.report.with_name("summary.md")
@@ -349,7 +399,9 @@ class CostEvalSession:
         before = load_scores(self.settings.db, before_id)
         self.compared_with = str(before.run["run_id"])
         self.changes = compare_runs(before, stored, seed=self.settings.seed)
-        if self.fail_on_regression and any(c.regressed for c in self.changes):
+        self.uncompared = uncompared_pairs(before, stored)
+        missing_fails = self.settings.missing_configs == "fail" and self.uncompared.before_only
+        if self.fail_on_regression and (any(c.regressed for c in self.changes) or missing_fails):
             session.exitstatus = max(int(session.exitstatus), int(pytest.ExitCode.TESTS_FAILED))
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
@@ -425,11 +477,17 @@ class CostEvalSession:
             write(f"  ERROR        {suite}: {visible(problem)}", red=True)
         if self.compared_with is not None:
             regressed = sum(1 for change in self.changes if change.regressed)
-            write(f"compared with run {self.compared_with}: {regressed} regressed")
+            compared = len(self.changes)
+            write(
+                f"compared with run {self.compared_with}: {regressed} regressed ({compared} of "
+                f"{compared + self.uncompared.count} configuration(s) compared)"
+            )
             for change in self.changes:
                 if change.regressed or change.flipped:
                     for line in describe_change(change):
                         write(line, red=change.regressed)
+            for line in self.uncompared_lines():
+                write(line, yellow=True)
         elif self.compare_note:
             write(f"compare: {self.compare_note}")
         if self.storage_error:
@@ -448,6 +506,25 @@ class CostEvalSession:
         if self.summary_path is not None:
             write(f"summary: {display_path(self.summary_path)}")
 
+    def uncompared_lines(self) -> list[str]:
+        """The pairs the comparison left out, and what ``missing_configs`` makes of them."""
+        text = describe_uncompared(self.uncompared)
+        if text is None:
+            return []
+        lines = [f"  {text}"]
+        if self.fail_on_regression and self.uncompared.before_only:
+            if self.settings.missing_configs == "fail":
+                lines.append(
+                    '  missing from this run: fails the run (missing_configs = "fail" in '
+                    "[tool.cost-eval])"
+                )
+            else:
+                lines.append(
+                    "  missing from this run: a warning, not a failure; set missing_configs = "
+                    '"fail" in [tool.cost-eval] to fail the run'
+                )
+        return lines
+
 
 def cost_text(summary: Summary) -> str:
     """``-92% cost``, with where the costs came from unless simply priced:
@@ -455,6 +532,20 @@ def cost_text(summary: Summary) -> str:
     note = cost_source_note(summary.cost_sources, summary.baseline_cost_sources)
     change = cost_change(summary.savings_pct)
     return f"{note}, {change}" if note else change
+
+
+def _seconds(value: object) -> float:
+    """The ini key ``cost_eval_progress_interval`` as a positive number of seconds."""
+    try:
+        seconds = float(str(value))
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise CostEvalError(
+            f"cost_eval_progress_interval = {value!r} (pytest ini options): expected a "
+            'positive number of seconds, e.g. cost_eval_progress_interval = "5".'
+        )
+    return seconds
 
 
 def _os_problem(exc: OSError) -> str:

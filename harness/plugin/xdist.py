@@ -9,6 +9,9 @@ Statistics are seeded per pair, so which worker ran a pair does not change it.
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
@@ -154,3 +157,37 @@ def absorb(base: RunOutcome, more: RunOutcome) -> None:
     for suite, count in more.goldens_written.items():
         base.goldens_written[suite] = base.goldens_written.get(suite, 0) + count
     base.finished_at = max(base.finished_at, more.finished_at)
+
+
+ORPHAN_CHECK_SECONDS = 0.2
+"""How often a worker checks that its controller is still alive."""
+
+
+def _stop_when_orphaned(controller: int, worker: str) -> None:
+    """Poll the parent pid; end this worker the moment its controller has gone."""
+    while os.getppid() == controller:
+        threading.Event().wait(ORPHAN_CHECK_SECONDS)
+    sys.stderr.write(
+        f"cost-eval: pytest-xdist worker {worker} stopped: its controller (pid {controller}) "
+        "is gone, so nothing more is sent. The answers it paid for are in its journal; "
+        "the next run folds them in and asks only for the rest.\n"
+    )
+    sys.stderr.flush()
+    os._exit(3)
+
+
+def watch_controller(worker: str) -> None:
+    """In a pytest-xdist worker: stop paying within a fraction of a second of losing the controller.
+
+    A worker whose controller was killed (SIGKILL, a CI timeout) would go on
+    sending paid requests whose answers nobody stores. A daemon thread checks
+    the parent pid every :data:`ORPHAN_CHECK_SECONDS` and ends the process
+    (its journal, flushed per answer, keeps what was paid for).
+    """
+    thread = threading.Thread(
+        target=_stop_when_orphaned,
+        args=(os.getppid(), worker),
+        name=f"cost-eval-orphan-check-{worker}",
+        daemon=True,
+    )
+    thread.start()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harness.analysis.compare import PairChange, compare_runs
+from harness.analysis.compare import PairChange, Uncompared, compare_runs, uncompared_pairs
 from harness.errors import CostEvalError
 from harness.report.markdown import render_markdown
 from harness.report.redaction import redact_requested
@@ -31,6 +31,7 @@ def render_report(
     db: Path | None = None,
     redact: bool | None = None,
     previous: tuple[str, list[PairChange]] | None = None,
+    uncompared: Uncompared | None = None,
 ) -> Path:
     """Write the HTML report of ``stored`` to ``path`` (atomically) and return the path.
 
@@ -41,24 +42,34 @@ def render_report(
     every case text (prompt-derived or model-written) by its length and hash;
     None: as the run's stored settings say (``redact`` in ``settings_json``).
     ``previous`` is the comparison with the previous run when the caller has
-    already made it (run id, changes): it is not computed a second time.
+    already made it (run id, changes): it is not computed a second time;
+    ``uncompared`` then names the pairs only one of the two runs has.
 
     Raises:
         CostEvalError: the report cannot be written.
     """
     if redact is None:
         redact = redact_requested(stored.run)
-    extra = run_context(db, stored, previous=previous) if db is not None else None
+    extra = (
+        run_context(db, stored, previous=previous, uncompared=uncompared)
+        if db is not None
+        else None
+    )
     return write_html_report(stored, path, max_cases=max_cases, extra=extra, redact=redact)
 
 
 def run_context(
-    db: Path, stored: StoredRun, *, previous: tuple[str, list[PairChange]] | None = None
+    db: Path,
+    stored: StoredRun,
+    *,
+    previous: tuple[str, list[PairChange]] | None = None,
+    uncompared: Uncompared | None = None,
 ) -> RunContext:
     """History, the comparison with the previous run and the run's sweeps, read from ``db``.
 
     Args:
         previous: The comparison with the previous run, if already made.
+        uncompared: With ``previous``: the pairs only one of the two runs has.
     """
     run_id = str(stored.run["run_id"])
     changes = None
@@ -69,11 +80,14 @@ def run_context(
         before_id = previous_run_id(db, run_id)
     if before_id is not None and changes is None:
         seed = int(stored.run.get("seed") or DEFAULT_SEED)
-        changes = compare_runs(load_scores(db, before_id), stored, seed=seed)
+        before = load_scores(db, before_id)
+        changes = compare_runs(before, stored, seed=seed)
+        uncompared = uncompared_pairs(before, stored)
     return RunContext(
         history=load_history(db, limit=10),
         changes=changes,
         compared_with=before_id,
+        uncompared=uncompared,
         sweeps=load_sweeps(db, run_id),
     )
 

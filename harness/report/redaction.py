@@ -69,6 +69,8 @@ def redact_case(case: CaseResult) -> CaseResult:
         expected=placeholder(case.expected) if case.expected is not None else None,
         rationale=placeholder(case.rationale) if case.rationale else "",
         error=redact_error(case.error) if case.error is not None else None,
+        prompt=placeholder(case.prompt) if case.prompt else "",
+        prompt_context=placeholder(case.prompt_context) if case.prompt_context else "",
     )
 
 

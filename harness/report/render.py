@@ -40,7 +40,7 @@ from harness.types import CaseResult, Summary
 if TYPE_CHECKING:
     import jinja2
 
-    from harness.analysis.compare import PairChange
+    from harness.analysis.compare import PairChange, Uncompared
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "report.html.j2"
@@ -122,6 +122,12 @@ class CaseView:
     output_cut: int
     """Characters of the output not shown (0 when it is shown whole)."""
     reference_cut: int
+    prompt: str = ""
+    """The question asked, cut to :data:`TEXT_LIMIT` (empty for runs stored without it)."""
+    prompt_cut: int = 0
+    prompt_context: str = ""
+    """System prompt, context documents and earlier turns, cut to :data:`TEXT_LIMIT`."""
+    prompt_context_cut: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -274,6 +280,8 @@ def case_view(case: CaseResult, *, redacted: bool = False) -> CaseView:
     """
     output, output_cut = _cut(case.output, TEXT_LIMIT)
     reference, reference_cut = _cut(case.reference, TEXT_LIMIT)
+    prompt, prompt_cut = _cut(case.prompt, TEXT_LIMIT)
+    prompt_context, prompt_context_cut = _cut(case.prompt_context, TEXT_LIMIT)
     if redacted:
         output_html, reference_html = escape(output), escape(reference)
     else:
@@ -289,6 +297,10 @@ def case_view(case: CaseResult, *, redacted: bool = False) -> CaseView:
         reference_html=reference_html,
         output_cut=output_cut,
         reference_cut=reference_cut,
+        prompt=prompt,
+        prompt_cut=prompt_cut,
+        prompt_context=prompt_context,
+        prompt_context_cut=prompt_context_cut,
     )
 
 
@@ -419,6 +431,8 @@ class RunContext:
     changes: Sequence[PairChange] | None = None
     """The comparison with an earlier run, when there is one."""
     compared_with: str | None = None
+    uncompared: Uncompared | None = None
+    """Pairs only one of the two compared runs has: named, not counted."""
     sweeps: Mapping[tuple[str, str], Mapping[str, Any]] = field(default_factory=dict)
     """The run's threshold sweeps by (suite, configuration).
 
@@ -476,6 +490,7 @@ def build_context(
         "badge_rank": BADGE_RANK,
         "changes": extra.changes if extra else None,
         "compared_with": extra.compared_with if extra else None,
+        "uncompared": extra.uncompared if extra else None,
         "trend_runs": trend_runs if len(trend_runs) > 1 else [],
         "trend": trend if len(trend_runs) > 1 else [],
         "redacted": redact,

@@ -47,6 +47,7 @@ from harness.types import Score
 __all__ = [
     "ALL_LETTERS",
     "EXTRACTORS",
+    "PARSED_CACHE",
     "ExtractingScorer",
     "Extractor",
     "Reading",
@@ -56,6 +57,13 @@ __all__ = [
     "read_number",
     "read_pair",
 ]
+
+
+PARSED_CACHE = 1 << 16
+"""How many texts each reading function remembers (LRU). A run reads the same
+reference once per configuration and the same golden once per case: parsing is
+a pure function of the text, so it is cached; the bound keeps memory flat on a
+million-result run (the texts themselves are held by the run anyway)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +157,7 @@ def _to_decimal(match: re.Match[str]) -> Decimal:
         return Decimal(0)
 
 
+@functools.lru_cache(maxsize=PARSED_CACHE)
 def final_number(text: str) -> Decimal | None:
     """The last number written in ``text``, or None when there is none.
 
@@ -183,6 +192,7 @@ def _last_box(text: str) -> str | None:
     return found
 
 
+@functools.lru_cache(maxsize=PARSED_CACHE)
 def read_number(text: str) -> tuple[Decimal | None, str]:
     """The answer's number, as :func:`last_number` reads it.
 
@@ -240,6 +250,7 @@ def last_number(text: str) -> Reading:
 # --- boxed, answer lines ------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=PARSED_CACHE)
 def boxed(text: str) -> Reading:
     """The content of the last ``\\boxed{...}``, braces inside it kept."""
     box = _last_box(text)
@@ -260,6 +271,7 @@ _ANSWER_LINE = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=PARSED_CACHE)
 def answer_line(text: str) -> Reading:
     """The text after the last ``ANSWER:``, ``Final answer:`` or ``####`` at a line start.
 
@@ -300,6 +312,7 @@ _YES_NO_PATTERNS = (
 )
 
 
+@functools.lru_cache(maxsize=PARSED_CACHE)
 def yes_no(text: str) -> Reading:
     """The final Yes/No verdict, as ``"yes"`` or ``"no"`` (any case, bracketed or not).
 
@@ -350,6 +363,7 @@ def _choice_patterns(letters: str) -> tuple[re.Pattern[str], ...]:
     )
 
 
+@functools.lru_cache(maxsize=PARSED_CACHE)
 def extract_choice(text: str, letters: str = "ABCD") -> str | None:
     """The answer letter in ``text``, upper case, or None when there is none.
 

@@ -8,11 +8,20 @@ the process dies the next instant. A finished run folds its journal into the
 response store and deletes it; the next run folds in any journal a dead run
 left behind before it sends anything, so a rerun pays only for the requests
 that never completed.
+
+A journal belongs to its run for as long as that run lives: the run holds an
+exclusive ``flock`` on the open file, which the kernel releases when the
+process ends, however it ends (SIGKILL included). Recovery folds only the
+journals whose lock it can take; a journal still locked is being written by a
+live run and is left alone (folding and deleting it would lose every answer
+that run pays for afterwards, and make its rerun pay for them again).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -27,8 +36,28 @@ def journal_dir(db: Path) -> Path:
     return db.with_name(db.name + ".journal")
 
 
+def _lock(handle: IO[str], *, wait: bool) -> bool:
+    """Take the exclusive lock on ``handle``; False when another process holds it."""
+    flags = fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB
+    try:
+        fcntl.flock(handle.fileno(), flags)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _still_at(handle: IO[str], path: Path) -> bool:
+    """Whether ``handle`` is still the file at ``path`` (not unlinked meanwhile)."""
+    try:
+        on_disk = path.stat()
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(handle.fileno())
+    return (mine.st_dev, mine.st_ino) == (on_disk.st_dev, on_disk.st_ino)
+
+
 class Journal:
-    """Append-only log of one run's new responses."""
+    """Append-only log of one run's new responses, locked while the run lives."""
 
     def __init__(self, db: Path, run_id: str) -> None:
         self.path = journal_dir(db) / f"{run_id}.jsonl"
@@ -38,8 +67,7 @@ class Journal:
     def append(self, key: str, request: Request, response: Response) -> None:
         """Write one response; flushed to the OS before returning."""
         if self._handle is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = self.path.open("a", encoding="utf-8")
+            self._handle = self._open_locked()
         record = {
             "key": key,
             "model": request.model,
@@ -56,8 +84,22 @@ class Journal:
         self._handle.flush()
         self.entries += 1
 
+    def _open_locked(self) -> IO[str]:
+        """Open (creating) the journal and hold its lock until :meth:`close`.
+
+        A recovery that took the lock between our ``open`` and our ``flock``
+        may have folded and deleted the (then empty) file: then open anew.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            handle = self.path.open("a", encoding="utf-8")
+            _lock(handle, wait=True)
+            if _still_at(handle, self.path):
+                return handle
+            handle.close()
+
     def close(self) -> None:
-        """Close the file (it stays until :meth:`discard`)."""
+        """Close the file and release its lock (it stays until :meth:`discard`)."""
         if self._handle is not None:
             self._handle.close()
             self._handle = None
@@ -93,14 +135,25 @@ def read_journal(path: Path) -> Iterator[tuple[Request, Response]]:
 
 
 def recover_journals(db: Path) -> int:
-    """Fold journals left by dead runs into the response store; returns responses saved."""
+    """Fold journals left by dead runs into the response store; returns responses saved.
+
+    A journal whose lock is held belongs to a live run (this process's own open
+    journal included): it is skipped and left on disk for its owner.
+    """
     folder = journal_dir(db)
     if not folder.is_dir():
         return 0
     saved = 0
     for path in sorted(folder.glob("*.jsonl")):
-        pairs = list(read_journal(path))
-        if pairs:
-            saved += store_responses(db, pairs, now_iso())
-        path.unlink()
+        try:
+            handle = path.open("r", encoding="utf-8")
+        except FileNotFoundError:
+            continue  # folded by another run meanwhile
+        with handle:
+            if not _lock(handle, wait=False) or not _still_at(handle, path):
+                continue  # its run is alive, or another recovery took it
+            pairs = list(read_journal(path))
+            if pairs:
+                saved += store_responses(db, pairs, now_iso())
+            path.unlink()  # still under the lock: no one appends to it meanwhile
     return saved

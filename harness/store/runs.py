@@ -157,6 +157,8 @@ def _result_row(run_id: str, r: CaseResult) -> dict[str, Any]:
         "eval_cost_usd": _money(r.eval_cost_usd),
         "cost_source": r.cost_source,
         "baseline_cost_source": r.baseline_cost_source,
+        "prompt": r.prompt,
+        "prompt_context": r.prompt_context,
     }
     row.update({f: getattr(r.usage, f) for f in USAGE_FIELDS})
     return row
@@ -433,6 +435,8 @@ def _result_from_row(row: Mapping[str, Any]) -> CaseResult:
         eval_cost_usd=row.get("eval_cost_usd") or Decimal(0),
         cost_source=row.get("cost_source"),
         baseline_cost_source=row.get("baseline_cost_source"),
+        prompt=row.get("prompt") or "",
+        prompt_context=row.get("prompt_context") or "",
     )
 
 

@@ -132,3 +132,82 @@ def test_nightly_exits_non_zero_on_regression(
     assert main(["nightly", "-p", "no:cacheprovider"]) == 0
     with_candidate(mini_project, "sim:small")
     assert main(["nightly", "-k", "candidate", "-p", "no:cacheprovider"]) == 1
+
+
+def partial_run(pytester: pytest.Pytester) -> pytest.RunResult:
+    """A `-k` run of one of the two configurations, compared with the last run."""
+    return pytester.runpytest(
+        "--cost-eval",
+        "-k",
+        "small-only",
+        "--cost-eval-compare=last",
+        "--cost-eval-fail-on-regression",
+        "-p",
+        "no:cacheprovider",
+    )
+
+
+def test_a_partial_run_names_the_configurations_it_could_not_compare(
+    mini_project: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    mini_project.runpytest("--cost-eval", "--cost-eval-update-goldens", "-p", "no:cacheprovider")
+    partial = partial_run(mini_project)
+    out = partial.stdout.str()
+    assert ": 0 regressed (1 of 2 configuration(s) compared)" in out
+    assert "1 configuration(s) not compared: in the earlier run only: mini :: batch-frontier" in out
+    # The default (missing_configs = "warn"): named, said to be a warning, exit 0.
+    assert 'a warning, not a failure; set missing_configs = "fail"' in out
+    assert partial.ret == 0
+    html = (mini_project.path / "results" / "report.html").read_text(encoding="utf-8")
+    note = html[html.index('id="not-compared"') :].split("</p>")[0]
+    assert "1 configuration not compared" in note
+    assert "in the earlier run only: mini :: <code>batch-frontier</code>" in note
+
+    # The next full run, compared with the partial one by `harness compare`.
+    mini_project.runpytest("--cost-eval", "-p", "no:cacheprovider")
+    monkeypatch.chdir(mini_project.path)
+    capsys.readouterr()
+    assert main(["compare", "--run", "latest"]) == 0
+    text = capsys.readouterr().out
+    assert "1 configuration(s) not compared: in this run only: mini :: batch-frontier" in text
+    assert main(["compare", "--run", "latest", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["config"] for r in rows if r["compared"]] == ["small-only"]
+    assert [r for r in rows if not r["compared"]] == [
+        {"suite": "mini", "config": "batch-frontier", "compared": False, "only_in": "this run"}
+    ]
+
+
+def test_missing_configs_fail_makes_a_missing_configuration_fail_the_run(
+    mini_project: pytest.Pytester,
+) -> None:
+    mini_project.runpytest("--cost-eval", "--cost-eval-update-goldens", "-p", "no:cacheprovider")
+    strict = PYPROJECT.format(small_enforce="").replace(
+        'volume = "10k/day"', 'volume = "10k/day"\nmissing_configs = "fail"'
+    )
+    set_pyproject(mini_project, strict)
+    result = partial_run(mini_project)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=1)  # the gate passed; the missing configuration failed the run
+    assert 'fails the run (missing_configs = "fail"' in result.stdout.str()
+    # Without --cost-eval-fail-on-regression the setting changes nothing.
+    lenient = mini_project.runpytest(
+        "--cost-eval", "-k", "small-only", "--cost-eval-compare=last", "-p", "no:cacheprovider"
+    )
+    assert lenient.ret == 0
+
+
+def test_a_wrong_missing_configs_value_is_named(mini_project: pytest.Pytester) -> None:
+    set_pyproject(
+        mini_project,
+        PYPROJECT.format(small_enforce="").replace(
+            'volume = "10k/day"', 'volume = "10k/day"\nmissing_configs = "error"'
+        ),
+    )
+    result = mini_project.runpytest("--cost-eval", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    err = result.stderr.str()
+    assert "'missing_configs' must be \"warn\" or \"fail\", got 'error'" in err
+    assert "Traceback" not in err
