@@ -115,6 +115,18 @@ class Sweep:
     verifier_error: str | None = None
     """The first failed check and how many failed (they count as rejected), or None."""
 
+    def verification_json(self) -> dict[str, Any]:
+        """The verifier's part of the sweep as JSON (``harness cache --json``, the report)."""
+        return {
+            "verifier": self.verifier,
+            "verified_pairs": self.verified_pairs,
+            "verifier_error": self.verifier_error,
+            "verified_points": [p.to_json() for p in self.verified],
+            "verified_recommended": (
+                self.verified_recommended.to_json() if self.verified_recommended else None
+            ),
+        }
+
     def table(self, *, every: float | None = SHOWN_STEP) -> str:
         """A plain-text table of the sweep.
 

@@ -392,19 +392,7 @@ def sweep_json(result: Sweep, stream: Stream, embedder: str, tokens: int) -> dic
         "confidence": result.confidence,
         "points": [p.to_json() for p in result.points],
         "recommended": result.recommended.to_json() if result.recommended else None,
-        **(
-            {
-                "verifier": result.verifier,
-                "verified_pairs": result.verified_pairs,
-                "verifier_error": result.verifier_error,
-                "verified_points": [p.to_json() for p in result.verified],
-                "verified_recommended": (
-                    result.verified_recommended.to_json() if result.verified_recommended else None
-                ),
-            }
-            if result.verified
-            else {}
-        ),
+        **(result.verification_json() if result.verified else {}),
     }
 
 

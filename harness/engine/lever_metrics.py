@@ -198,13 +198,7 @@ async def semantic_cache_sweep(
             "target": WRONG_HIT_TARGET,
             "points": [p.to_json() for p in result.points],
             "recommended": result.recommended.to_json() if result.recommended else None,
-            "verifier": result.verifier,
-            "verified_pairs": result.verified_pairs,
-            "verifier_error": result.verifier_error,
-            "verified_points": [p.to_json() for p in result.verified],
-            "verified_recommended": (
-                result.verified_recommended.to_json() if result.verified_recommended else None
-            ),
+            **result.verification_json(),
         }
     result = sweep_cache_thresholds(
         stream, embeddings, check=check, target=WRONG_HIT_TARGET, confidence=confidence
