@@ -13,7 +13,7 @@ import asyncio
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from harness.config.record_mode import RecordMode
 from harness.errors import ConfigError
@@ -24,6 +24,30 @@ from harness.types import Request, Response
 DEFAULT_CONCURRENCY = 512
 """A ceiling on calls in flight across all providers; each provider applies its own
 ``max_concurrency`` and rate limits below it."""
+
+
+class LeaseClaim(Protocol):
+    """A request's lease, held by this process until :meth:`release`."""
+
+    answer: Response | None
+    """What another process paid for (this process is not to call); None: call."""
+
+    def settle(self, key: str, request: Request, response: Response) -> None:
+        """Leave the answer in the lease for the next process that wants it."""
+
+    def release(self) -> None:
+        """Let go of the lease."""
+
+
+class RequestLeases(Protocol):
+    """Coordinates paid requests between processes sharing one response store.
+
+    The pytest session gives :class:`harness.store.leases.FileLeases`.
+    """
+
+    async def claim(self, key: str, *, fresh: bool = False) -> LeaseClaim:
+        """Wait for the lease of ``key``; ``fresh``: ignore answers older than the run."""
+        ...
 
 
 class Executor:
@@ -37,6 +61,8 @@ class Executor:
             ``sim:``, cost nothing and are always called).
         imported: Where a model's imported answers are (None: not imported), for
             ``replay:``'s message when an answer is missing.
+        leases: Shared with other processes on the same store (another run, the
+            other xdist workers): each distinct paid request is sent by one of them.
     """
 
     def __init__(
@@ -53,7 +79,13 @@ class Executor:
         answered: Collection[str] = (),
         unpriced: Mapping[str, str] | None = None,
         imported: ImportedSource | None = None,
+        leases: RequestLeases | None = None,
     ) -> None:
+        self.leases = leases
+        """When set: other processes on the same store take a lease per paid request,
+        so each distinct request is paid once across them (see :class:`RequestLeases`)."""
+        self.shared = 0
+        """Paid answers another process obtained while this one waited for them."""
         self.unpriced = dict(unpriced or {})
         """Models with no price -> the fix: answered from records only, never called
         (a paid answer the run could not put a price on)."""
@@ -156,7 +188,7 @@ class Executor:
             future = asyncio.get_running_loop().create_future()
             self._inflight[key] = future
             try:
-                response = self.redactor.response(await self._call(request))
+                response, paid_elsewhere = await self._answer(key, request, remote, fresh)
             except BaseException as exc:
                 future.set_exception(exc)
                 # Retrieve it so an unawaited future does not warn; callers re-raise.
@@ -165,15 +197,42 @@ class Executor:
                 raise
             future.set_result(response)
             del self._inflight[key]
-            if response.error is None:
+            if response.error is not None:
+                self.errors += 1
+            elif paid_elsewhere:
+                self.recorded[key] = response  # the process that paid stores it
+            else:
                 self.recorded[key] = response
                 if not request.model.startswith("replay:"):  # already in the store
                     self.new_responses[key] = (request, response)
-                    if self.on_response is not None and remote:
+                    if self.on_response is not None and remote and self.leases is None:
                         self.on_response(key, request, response)
-            else:
-                self.errors += 1
         return _as_sent(await future, request)
+
+    async def _answer(
+        self, key: str, request: Request, remote: bool, fresh: bool
+    ) -> tuple[Response, bool]:
+        """Call the provider, under the request's lease when it is paid.
+
+        Returns the response and whether another process paid for it (its
+        answer was waiting in the lease). A paid answer is journaled before the
+        lease is settled and let go, so it is on disk wherever it is read from.
+        """
+        if not remote or self.leases is None:
+            return self.redactor.response(await self._call(request)), False
+        claim = await self.leases.claim(key, fresh=fresh)
+        try:
+            if claim.answer is not None:
+                self.shared += 1
+                return self.redactor.response(claim.answer), True
+            response = self.redactor.response(await self._call(request))
+            if response.error is None:
+                if self.on_response is not None:
+                    self.on_response(key, request, response)
+                claim.settle(key, request, response)
+            return response, False
+        finally:
+            claim.release()
 
     async def _call(self, request: Request) -> Response:
         if self._semaphore is None:

@@ -27,7 +27,7 @@ from harness.config.suites import (
 )
 from harness.embedders import attach_recorder, is_embedding
 from harness.engine.cases import score_case, send_case
-from harness.engine.executor import Executor, close_providers
+from harness.engine.executor import Executor, RequestLeases, close_providers
 from harness.engine.goldens import golden_response, prepare_goldens
 from harness.engine.lever_metrics import lever_metrics
 from harness.engine.metadata import new_run_id, run_metadata
@@ -65,6 +65,7 @@ def run(
     batch_pending: dict[str, Request] | None = None,
     batch_errors: Mapping[str, str] | None = None,
     answered: Collection[str] = (),
+    leases: RequestLeases | None = None,
 ) -> RunOutcome:
     """Evaluate the selected (suite, configuration) pairs.
 
@@ -84,6 +85,8 @@ def run(
         batch_errors: Requests whose batch failed, with the error to record.
         answered: Request hashes already answered in this run (earlier batch
             rounds): served from ``recorded`` even when re-recording.
+        leases: Coordinates paid requests with other processes on the same store
+            (see :class:`~harness.engine.executor.RequestLeases`).
     """
     outcome = RunOutcome(
         run_id=new_run_id(),
@@ -112,6 +115,7 @@ def run(
         batch_errors=batch_errors,
         answered=answered,
         unpriced=plan.unpriced,
+        leases=leases,
         # A replayed answer that is missing says whether the model was imported.
         imported=ImportedModels(
             [
@@ -213,6 +217,7 @@ def run(
     outcome.results.sort(key=lambda r: (order[(r.suite, r.config)],))
     outcome.calls = executor.calls
     outcome.remote_calls = executor.remote_calls
+    outcome.shared = executor.shared
     outcome.spend_usd = spent[0]
     outcome.new_responses = executor.new_responses
     outcome.redacted = executor.redactor.count

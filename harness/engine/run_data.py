@@ -71,6 +71,9 @@ class RunOutcome:
     """Provider calls made (answers not served from goldens or the store)."""
     remote_calls: int = 0
     """Of ``calls``, those to paid APIs."""
+    shared: int = 0
+    """Paid answers another process (a concurrent run, another xdist worker) obtained
+    while this one waited for the same request: paid once, by that process."""
     spend_usd: Decimal = Decimal(0)
     """What this run paid providers (new paid answers only; recorded ones are free)."""
     new_responses: dict[str, tuple[Request, Response]] = field(default_factory=dict)

@@ -51,6 +51,7 @@ from harness.report import render_report, write_markdown_summary
 from harness.report.notes import scorer_notes
 from harness.store.batches import DuckBatchStore
 from harness.store.journal import Journal, recover_journals
+from harness.store.leases import FileLeases
 from harness.store.preflight import check_storage
 from harness.store.responses import load_responses
 from harness.store.runs import load_scores, previous_run_id, stored_run, write_run
@@ -127,6 +128,11 @@ class CostEvalSession:
             # Answers a killed run paid for go into the store before anything is sent
             # (under xdist the controller does it, before the workers start).
             self.recovered = recover_journals(self.settings.db)
+        self.leases = FileLeases(self.settings.db)
+        """Each distinct paid request is sent by one process: this run, a concurrent
+        one, or one of this run's xdist workers (see :mod:`harness.store.leases`)."""
+        if not config.getoption("collectonly"):
+            self.leases.open()  # before the response store is read: see FileLeases.open
         if self.is_worker:
             # A worker whose controller dies stops paying at once (nobody would store it).
             watch_controller(str(getattr(self.config, "workerinput", {}).get("workerid", "gw")))
@@ -203,6 +209,7 @@ class CostEvalSession:
                 "record_mode": self.record_mode,
                 "progress": self.say,
                 "on_response": self.journal.append,
+                "leases": self.leases,
             }
             interval = self.config.getini("cost_eval_progress_interval")
             if interval and not self.config.getoption("cost_eval_batch"):
@@ -231,6 +238,11 @@ class CostEvalSession:
                 f"done: {len(outcome.results)} case result(s) over {len(outcome.summaries)} "
                 f"(suite, configuration) pair(s) in {time.monotonic() - started:.1f} s; "
                 f"{outcome.calls} provider call(s), {outcome.remote_calls} paid"
+                + (
+                    f", {outcome.shared} answered by another process that paid for them"
+                    if outcome.shared
+                    else ""
+                )
                 # Only when there are any: "0 errored" would read as a problem in CI logs.
                 + (f", {errors} errored case(s)" if errors else "")
                 + f"; {money(outcome.spend_usd)} spent"
@@ -323,6 +335,13 @@ class CostEvalSession:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Store the run and write the report (pytest hook)."""
+        try:
+            self.finish(session)
+        finally:
+            self.leases.close()  # after storing: a run starting now reads our answers
+
+    def finish(self, session: pytest.Session) -> None:
+        """Store the run (the controller only) and write the report."""
         if hasattr(self.config, "workerinput"):
             # An xdist worker: hand the outcome to the controller, the only writer.
             if self.journal is not None:

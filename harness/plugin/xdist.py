@@ -51,6 +51,7 @@ def outcome_to_wire(outcome: RunOutcome) -> dict[str, Any]:
         "problems": dict(outcome.problems),
         "calls": outcome.calls,
         "remote_calls": outcome.remote_calls,
+        "shared": outcome.shared,
         "redacted": outcome.redacted,
         "spend_usd": str(outcome.spend_usd),
         "goldens_written": dict(outcome.goldens_written),
@@ -108,6 +109,7 @@ def merge_outcomes(
         base.problems.update(wire["problems"])
         base.calls += int(wire["calls"])
         base.remote_calls += int(wire["remote_calls"])
+        base.shared += int(wire.get("shared", 0))
         base.redacted += int(wire.get("redacted", 0))
         base.spend_usd += Decimal(wire["spend_usd"])
         for suite, count in wire["goldens_written"].items():
@@ -149,6 +151,7 @@ def absorb(base: RunOutcome, more: RunOutcome) -> None:
     base.problems.update(more.problems)
     base.calls += more.calls
     base.remote_calls += more.remote_calls
+    base.shared += more.shared
     base.redacted += more.redacted
     base.spend_usd += more.spend_usd
     base.new_responses.update(more.new_responses)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -36,7 +37,7 @@ def journal_dir(db: Path) -> Path:
     return db.with_name(db.name + ".journal")
 
 
-def _lock(handle: IO[str], *, wait: bool) -> bool:
+def lock_file(handle: IO[str], *, wait: bool) -> bool:
     """Take the exclusive lock on ``handle``; False when another process holds it."""
     flags = fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB
     try:
@@ -46,7 +47,7 @@ def _lock(handle: IO[str], *, wait: bool) -> bool:
     return True
 
 
-def _still_at(handle: IO[str], path: Path) -> bool:
+def still_at(handle: IO[str], path: Path) -> bool:
     """Whether ``handle`` is still the file at ``path`` (not unlinked meanwhile)."""
     try:
         on_disk = path.stat()
@@ -68,18 +69,7 @@ class Journal:
         """Write one response; flushed to the OS before returning."""
         if self._handle is None:
             self._handle = self._open_locked()
-        record = {
-            "key": key,
-            "model": request.model,
-            "messages": [[m.role, m.content] for m in request.messages],
-            "params": [list(p) for p in request.params],
-            "text": response.text,
-            "usage": response.usage.as_dict(),
-            "latency_ms": response.latency_ms,
-            "batch": response.batch,
-        }
-        if response.cost_usd is not None:
-            record["cost_usd"] = str(response.cost_usd)  # as a string: every digit kept
+        record = record_of(key, request, response)
         self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         self._handle.flush()
         self.entries += 1
@@ -93,8 +83,8 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         while True:
             handle = self.path.open("a", encoding="utf-8")
-            _lock(handle, wait=True)
-            if _still_at(handle, self.path):
+            lock_file(handle, wait=True)
+            if still_at(handle, self.path):
                 return handle
             handle.close()
 
@@ -110,28 +100,57 @@ class Journal:
         self.path.unlink(missing_ok=True)
 
 
+def record_of(key: str, request: Request, response: Response) -> dict[str, object]:
+    """One response as a JSON object: a journal line, or a lease's answer."""
+    record: dict[str, object] = {
+        "key": key,
+        "model": request.model,
+        "messages": [[m.role, m.content] for m in request.messages],
+        "params": [list(p) for p in request.params],
+        "text": response.text,
+        "usage": response.usage.as_dict(),
+        "latency_ms": response.latency_ms,
+        "batch": response.batch,
+        "written": time.time(),
+    }
+    if response.cost_usd is not None:
+        record["cost_usd"] = str(response.cost_usd)  # as a string: every digit kept
+    return record
+
+
+def read_record(record: object) -> tuple[Request, Response] | None:
+    """The request and response of a :func:`record_of` object; None if malformed."""
+    if not isinstance(record, dict):
+        return None
+    try:
+        request = Request(
+            model=record["model"],
+            messages=tuple(Message(role=r, content=c) for r, c in record["messages"]),
+            params=tuple((k, v) for k, v in record["params"]),
+        )
+        response = Response(
+            text=record["text"],
+            model=record["model"],
+            usage=Usage(**record["usage"]),
+            latency_ms=float(record["latency_ms"]),
+            batch=bool(record.get("batch", False)),
+            cost_usd=recorded_cost(record.get("cost_usd")),
+        )
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        return None
+    return request, response
+
+
 def read_journal(path: Path) -> Iterator[tuple[Request, Response]]:
     """The entries of a journal file; a line cut short by a crash is skipped."""
     with path.open(encoding="utf-8") as handle:
         for line in handle:
             try:
-                record = json.loads(line)
-                request = Request(
-                    model=record["model"],
-                    messages=tuple(Message(role=r, content=c) for r, c in record["messages"]),
-                    params=tuple((k, v) for k, v in record["params"]),
-                )
-                response = Response(
-                    text=record["text"],
-                    model=record["model"],
-                    usage=Usage(**record["usage"]),
-                    latency_ms=float(record["latency_ms"]),
-                    batch=bool(record.get("batch", False)),
-                    cost_usd=recorded_cost(record.get("cost_usd")),
-                )
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError, ArithmeticError):
-                continue  # the last line of a killed run may be incomplete
-            yield request, response
+                pair = read_record(json.loads(line))
+            except json.JSONDecodeError:
+                pair = None
+            if pair is not None:  # the last line of a killed run may be incomplete
+                yield pair
 
 
 def recover_journals(db: Path) -> int:
@@ -150,7 +169,7 @@ def recover_journals(db: Path) -> int:
         except FileNotFoundError:
             continue  # folded by another run meanwhile
         with handle:
-            if not _lock(handle, wait=False) or not _still_at(handle, path):
+            if not lock_file(handle, wait=False) or not still_at(handle, path):
                 continue  # its run is alive, or another recovery took it
             pairs = list(read_journal(path))
             if pairs:
