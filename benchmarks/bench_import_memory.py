@@ -1,7 +1,7 @@
 """Peak memory of ``harness import recordings`` on a large recordings file.
 
-    python benchmarks/bench_import_memory.py [--size 1G] [--models 2] [--mode both]
-    python benchmarks/bench_import_memory.py --size 50M,100M,200M     # growth with size
+    python benchmarks/bench_import_memory.py --size 20M,100M,200M     # the command, as run
+    python benchmarks/bench_import_memory.py [--size 1G] [--models 2] [--mode all]
 
 Generates, in a temporary directory, a JSONL recordings file of about ``--size``
 bytes (``K``, ``M``, ``G`` suffixes): distinct cases, each answered by
@@ -9,7 +9,15 @@ bytes (``K``, ``M``, ``G`` suffixes): distinct cases, each answered by
 (prompt, response, expected, category, usage, cost, latency, quality). Then a
 fresh process imports it with :func:`harness.importers.recordings.import_recordings` and
 reports its peak resident set size (``resource.getrusage``, ``ru_maxrss``), the
-RSS before the import began, the time and the throughput. Two modes:
+RSS before the import began, the time and the throughput. Three modes:
+
+* ``command`` (the default): the real ``harness import recordings FILE --suite
+  big --baseline ... --out DIR`` command in a fresh process, as a user runs it
+  (responses staged on disk and stored in DuckDB in one transaction, cases
+  indexed on disk): its peak RSS is the child's ``ru_maxrss`` from
+  ``os.wait4``, its CPU the child's user + system time; the load average is
+  printed beside it, the machine being shared. Memory stays flat: the target is
+  under 300 MB at 200 MB, and ~0 MiB of growth per MiB of input.
 
 * ``collect``: the responses come back in ``ImportResult.responses`` (every
   (case, model) response kept in memory, one per line): memory grows with the
@@ -21,21 +29,24 @@ RSS before the import began, the time and the throughput. Two modes:
   (the (case, model) pairs seen, to refuse duplicates), not with the responses.
 
 Several sizes show the growth per MiB of input (see docs/reliability.md).
-Nothing here is stored in DuckDB.
+Only ``command`` stores anything in DuckDB (a file in the temporary folder).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -136,7 +147,7 @@ def child(path: Path, out: Path, mode: str) -> None:
     )
 
 
-def measure(size: int, models: int, modes: list[str]) -> list[dict[str, float]]:
+def measure(size: int, models: int, modes: list[str]) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="bench-import-memory-") as name:
         root = Path(name)
         path = root / "recordings.jsonl"
@@ -149,12 +160,65 @@ def measure(size: int, models: int, modes: list[str]) -> list[dict[str, float]]:
             flush=True,
         )
         return [
-            report(measure_mode(path, root, mode), file_bytes, lines, cases, models, mode)
+            report_command(measure_command(path, root), file_bytes, lines, cases, models)
+            if mode == "command"
+            else report(measure_mode(path, root, mode), file_bytes, lines, cases, models, mode)
             for mode in modes
         ]
 
 
-def measure_mode(path: Path, root: Path, mode: str) -> dict[str, float]:
+def measure_command(path: Path, root: Path) -> dict[str, Any]:
+    """``harness import recordings`` in a fresh process: its own peak RSS and times."""
+    harness = shutil.which("harness")
+    command = [harness] if harness else [sys.executable, "-m", "harness.cli"]
+    command += ["import", "recordings", str(path), "--suite", "big", "--baseline", BASELINE]
+    command += ["--out", str(root / "out-command")]
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    with (root / "command.log").open("w") as log:
+        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        # wait4, not Popen.wait: the child's own resource usage, peak RSS included.
+        _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"the import failed:\n{(root / 'command.log').read_text()}")
+    shutil.rmtree(root / "out-command")
+    return {
+        "peak_rss_kib": usage.ru_maxrss,
+        "seconds": seconds,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "load_before": load_before,
+        "load_after": os.getloadavg()[0],
+    }
+
+
+def report_command(
+    figures: dict[str, Any], file_bytes: int, lines: int, cases: int, models: int
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "file_mib": round(file_bytes / 2**20, 1),
+        "lines": lines,
+        "cases": cases,
+        "models": models,
+        "mode": "command",
+        "peak_rss_mib": round(figures["peak_rss_kib"] / 1024, 1),
+        "seconds": round(figures["seconds"], 1),
+        "cpu_seconds": round(figures["cpu_seconds"], 1),
+        "mib_per_s": round(file_bytes / 2**20 / figures["seconds"], 1),
+        "load_before": round(figures["load_before"], 1),
+        "load_after": round(figures["load_after"], 1),
+    }
+    print(
+        f"  command: peak RSS {out['peak_rss_mib']:,} MiB, {out['seconds']} s wall, "
+        f"{out['cpu_seconds']} s CPU, {out['mib_per_s']} MiB/s (load average "
+        f"{out['load_before']} before, {out['load_after']} after)",
+        flush=True,
+    )
+    return out
+
+
+def measure_mode(path: Path, root: Path, mode: str) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, __file__, "--child", str(path), str(root / f"out-{mode}"), mode],
         capture_output=True,
@@ -164,20 +228,21 @@ def measure_mode(path: Path, root: Path, mode: str) -> dict[str, float]:
     )
     if done.returncode != 0:
         raise SystemExit(f"the import failed:\n{done.stdout}\n{done.stderr}")
-    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return figures
 
 
 def report(
-    figures: dict[str, float], file_bytes: int, lines: int, cases: int, models: int, mode: str
-) -> dict[str, float]:
+    figures: dict[str, Any], file_bytes: int, lines: int, cases: int, models: int, mode: str
+) -> dict[str, Any]:
     peak = figures["peak_rss_kib"] * 1024
     grown = (figures["peak_rss_kib"] - figures["rss_before_kib"]) * 1024
-    out: dict[str, float] = {
+    out: dict[str, Any] = {
         "file_mib": round(file_bytes / 2**20, 1),
         "lines": lines,
         "cases": cases,
         "models": models,
+        "mode": mode,
         "stream": mode == "stream",
         "peak_rss_mib": round(peak / 2**20, 1),
         "import_growth_mib": round(grown / 2**20, 1),
@@ -204,19 +269,25 @@ def main() -> None:
     parser.add_argument("--size", default="1G", help="file size(s), comma-separated (1G, 200M)")
     parser.add_argument("--models", type=int, default=2, help="models answering each case")
     parser.add_argument(
-        "--mode", choices=("collect", "stream", "both"), default="both", help="what to measure"
+        "--mode",
+        choices=("command", "collect", "stream", "both", "all"),
+        default="command",
+        help="what to measure: the command, the function (collect, stream; both), or all",
     )
     args = parser.parse_args()
-    modes = ["collect", "stream"] if args.mode == "both" else [args.mode]
+    modes = {"both": ["collect", "stream"], "all": ["command", "collect", "stream"]}.get(
+        args.mode, [args.mode]
+    )
     results = [r for s in args.size.split(",") for r in measure(parse_size(s), args.models, modes)]
     for mode in modes:
-        runs = [r for r in results if r["stream"] == (mode == "stream")]
-        if len(runs) > 1:
-            first, last = runs[0], runs[-1]
-            slope = (last["import_growth_mib"] - first["import_growth_mib"]) / (
-                last["file_mib"] - first["file_mib"]
+        runs = [r for r in results if r["mode"] == mode]
+        grown = "peak_rss_mib" if mode == "command" else "import_growth_mib"
+        for first, last in itertools.pairwise(runs):
+            slope = (last[grown] - first[grown]) / (last["file_mib"] - first["file_mib"])
+            print(
+                f"{mode}: memory grows {slope:.3f} MiB per MiB of input from "
+                f"{first['file_mib']:g} to {last['file_mib']:g} MiB"
             )
-            print(f"{mode}: memory grows {slope:.2f} MiB per MiB of input between the sizes")
     emit("import_memory", {"runs": results})
 
 

@@ -2,20 +2,24 @@
 
 A crash, a full disk or Ctrl-C while writing leaves the previous file (or
 none), never half of one: goldens, imported suites and reports are read by
-people, CI artifact uploads and the next run.
+people, CI artifact uploads and the next run. :class:`StagedTree` does the
+same for several files that must appear together (an import's suite, goldens
+and labels): all of them, or none and no folder made for them.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-__all__ = ["AtomicFile"]
+__all__ = ["AtomicFile", "StagedTree", "missing_folders", "remove_empty_folders"]
 
 
 class AtomicFile:
@@ -82,3 +86,125 @@ class AtomicFile:
             self.commit()
         else:
             self.abort()
+
+
+def missing_folders(path: Path) -> list[Path]:
+    """The folders ``path.mkdir(parents=True)`` would create, outermost first."""
+    missing: list[Path] = []
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    return missing[::-1]
+
+
+def remove_empty_folders(folders: list[Path]) -> None:
+    """Remove the folders we made (innermost first), each only if it is still empty."""
+    for folder in reversed(folders):
+        try:
+            folder.rmdir()
+        except OSError:
+            continue  # not empty (someone else wrote there) or already gone: leave it
+
+
+class StagedTree:
+    """Files built in a hidden folder inside ``root`` and moved into place together.
+
+    :meth:`file` gives where to write the file that will appear at
+    ``root / relative``; :meth:`publish` moves every such file into place (all
+    or none: if one move fails, the ones moved are put back). Until then
+    ``root`` holds only the hidden folder ``.staging-*``, so a failure at any
+    point (:meth:`discard`) leaves ``root`` as it was: no file, no temporary
+    file and no folder made for the tree, ``root`` itself included. After
+    :meth:`publish`, :meth:`restore` puts back what it replaced, for a later
+    step that failed (a database transaction that would not commit).
+
+    As a context manager: :meth:`discard` on an exception, else :meth:`close`.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._made = missing_folders(root)
+        root.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(tempfile.mkdtemp(dir=root, prefix=".staging-"))
+        """The hidden folder: staged files under ``new/``, replaced ones under ``old/``."""
+        self._files: list[Path] = []
+        self._moved: list[tuple[Path, Path | None]] = []
+        self._made_on_publish: list[Path] = []
+
+    def file(self, relative: Path | str) -> Path:
+        """Where to write what :meth:`publish` moves to ``root / relative`` (folder made)."""
+        relative = Path(relative)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise ValueError(f"{relative} is not a path inside {self.root}")
+        staged = self.folder / "new" / relative
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        if relative not in self._files:
+            self._files.append(relative)
+        return staged
+
+    def scratch(self, name: str) -> Path:
+        """A working file that is never published (deleted with the tree)."""
+        return self.folder / name
+
+    def publish(self) -> None:
+        """Move every staged file into place (mode 0644), replacing what was there.
+
+        Raises:
+            OSError: a move failed; every file moved before it was put back.
+        """
+        try:
+            for relative in self._files:
+                target = self.root / relative
+                made = missing_folders(target.parent)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._made_on_publish += made
+                if target.is_dir() and not target.is_symlink():
+                    # Never moved aside (and deleted with the tree): it is someone's folder.
+                    raise IsADirectoryError(errno.EISDIR, "a folder is in the way", str(target))
+                backup = None
+                if target.exists() or target.is_symlink():
+                    backup = self.folder / "old" / relative
+                    backup.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(target, backup)
+                self._moved.append((target, backup))
+                staged = self.folder / "new" / relative
+                os.chmod(staged, 0o644)
+                os.replace(staged, target)
+        except BaseException:
+            self.restore()
+            raise
+
+    def restore(self) -> None:
+        """Undo :meth:`publish`: the files it replaced come back, the ones it added go."""
+        for target, backup in reversed(self._moved):
+            if backup is not None:
+                os.replace(backup, target)
+            else:
+                target.unlink(missing_ok=True)
+        self._moved = []
+        remove_empty_folders(self._made_on_publish)
+        self._made_on_publish = []
+
+    def close(self) -> None:
+        """Delete the hidden folder (what was not published, and the replaced files)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def discard(self) -> None:
+        """Leave ``root`` as it was before the tree: undo any publish, delete everything."""
+        self.restore()
+        self.close()
+        remove_empty_folders(self._made)
+
+    def __enter__(self) -> StagedTree:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.discard()

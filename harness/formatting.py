@@ -1,8 +1,8 @@
-"""How numbers read in terminal output, failure texts and the report."""
+"""How numbers and verdicts read in terminal output, failure texts, the report and summaries."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from harness.types import COST_SOURCES
@@ -57,3 +57,48 @@ def cost_source_note(sources: Mapping[str, int], baseline_sources: Mapping[str, 
     if theirs and theirs != mine and (parts or theirs != "priced"):
         parts.append(f"baseline {theirs}" if theirs in COST_SOURCES else f"baseline: {theirs}")
     return "; ".join(parts)
+
+
+# --- the verdict vocabulary: every output (terminal, report, summary, history, JSON,
+# Markdown, JUnit) says a verdict with these words and counts them the same way.
+
+VERDICT_WORDS = ("pass", "fail", "inconclusive", "flagged")
+"""What a (suite, configuration) shows, in the order counts are given.
+
+``pass``, ``fail`` and ``inconclusive`` are the verdicts of an enforced
+configuration (a gate that could score nothing, verdict ``error``, shows
+``fail``: nothing answered cannot pass); ``flagged`` is the one word for any
+report-only configuration that does not pass (its verdict is said beside it).
+"""
+
+
+def verdict_word(verdict: str, *, enforced: bool) -> str:
+    """The word shown for a verdict: one of :data:`VERDICT_WORDS`."""
+    if verdict == "pass":
+        return "pass"
+    if not enforced:
+        return "flagged"
+    return "inconclusive" if verdict == "inconclusive" else "fail"
+
+
+def verdict_mode(*, enforced: bool) -> str:
+    """What goes beside the word: ``enforced`` or ``report-only``."""
+    return "enforced" if enforced else "report-only"
+
+
+def verdict_counts(verdicts: Iterable[tuple[str, bool]]) -> dict[str, int]:
+    """How many (verdict, enforced) pairs show each word, every word present, in order."""
+    counts = dict.fromkeys(VERDICT_WORDS, 0)
+    for verdict, enforced in verdicts:
+        counts[verdict_word(verdict, enforced=enforced)] += 1
+    return counts
+
+
+def counts_line(counts: Mapping[str, int]) -> str:
+    """``3 pass, 1 fail, 0 inconclusive, 2 flagged (report-only) of 6``."""
+    total = sum(counts.values())
+    parts = [
+        f"{counts.get(word, 0)} {word}" + (" (report-only)" if word == "flagged" else "")
+        for word in VERDICT_WORDS
+    ]
+    return f"{', '.join(parts)} of {total}"

@@ -8,6 +8,9 @@ import numpy  # noqa: F401
 import openai  # noqa: F401
 import pyarrow  # noqa: F401
 import pytest
+import scipy.stats  # noqa: F401  (the gates import it lazily; numpy.fft inside cannot load twice)
+import statsmodels.stats.contingency_tables
+import statsmodels.stats.proportion  # noqa: F401
 
 from harness.report.charts import ChartPoint, cost_quality_svg
 from tests.fakes.llm_server import warm_up_http_stack

@@ -2,21 +2,36 @@
 
 Cases are paired by id across the two runs, so the change in quality is a
 paired per-case difference with a bootstrap interval, like the gate's delta.
-A pair *regressed* when that interval lies wholly below zero (the drop is not
-noise) or its verdict was pass and no longer is. A case *flipped* when its score
-fell by at least ``flip_drop`` (it passed before and fails now).
+A pair *regressed* when its quality or its cost regressed:
+
+- quality: that interval lies wholly below zero (the drop is not noise) or its
+  verdict was pass and no longer is;
+- cost: its cost per query, as a share of the baseline's cost per query (both
+  over answered cases), rose by more than ``max_cost_increase`` (the gate key of
+  that name, 0.05 by default): a sweep whose recommended threshold saved 15 %
+  and now saves nothing lost 15 % of the baseline's cost. Measured against the
+  baseline so that a price change of every model is not taken for the lever's
+  doing; when a run has no baseline cost, against the earlier run's cost per query.
+
+A case *flipped* when its score fell by at least ``flip_drop`` (it passed before
+and fails now).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
 from harness.formatting import money, points
 from harness.stats.bootstrap import DEFAULT_SEED, derive_seed, paired_bootstrap_ci
+from harness.stats.gates import GateSpec
 from harness.types import Summary
+
+DEFAULT_MAX_COST_INCREASE = GateSpec().max_cost_increase
+"""The cost margin of a comparison when nothing else says (the gate's default)."""
 
 
 class ScoredCase(Protocol):
@@ -75,6 +90,19 @@ class PairChange:
     verdict_now: str
     flipped: tuple[FlippedCase, ...]
     regressed: bool
+    """Any regression: quality, cost or both."""
+    quality_regressed: bool = False
+    cost_regressed: bool = False
+    reasons: tuple[str, ...] = ()
+    """Why it regressed, one sentence per kind (``quality: ...``, ``cost: ...``)."""
+    savings_before: float | None = None
+    """Share of the baseline's cost per query saved, in percent (None: no baseline cost)."""
+    savings_now: float | None = None
+    answered_before: int | None = None
+    """Cases answered (not errored) in the earlier run; 0: nothing to compare."""
+    answered_now: int | None = None
+    max_cost_increase: float = DEFAULT_MAX_COST_INCREASE
+    """The cost margin this pair was judged with."""
 
     @property
     def cost_change_pct(self) -> float:
@@ -82,6 +110,16 @@ class PairChange:
         if not self.cost_before:
             return 0.0
         return float((self.cost_now - self.cost_before) / self.cost_before * 100)
+
+    @property
+    def kind(self) -> str:
+        """``quality``, ``cost``, ``quality and cost``, or ``""`` when nothing regressed."""
+        kinds = [
+            k
+            for k, hit in (("quality", self.quality_regressed), ("cost", self.cost_regressed))
+            if hit
+        ]
+        return " and ".join(kinds)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready object."""
@@ -101,6 +139,14 @@ class PairChange:
             "verdict_before": self.verdict_before,
             "verdict_now": self.verdict_now,
             "regressed": self.regressed,
+            "quality_regressed": self.quality_regressed,
+            "cost_regressed": self.cost_regressed,
+            "reasons": list(self.reasons),
+            "savings_before": self.savings_before,
+            "savings_now": self.savings_now,
+            "answered_before": self.answered_before,
+            "answered_now": self.answered_now,
+            "max_cost_increase": self.max_cost_increase,
             "flipped": [
                 {
                     "case_id": f.case_id,
@@ -120,8 +166,17 @@ def compare_runs(
     seed: int = DEFAULT_SEED,
     confidence: float = 0.95,
     flip_drop: float = 0.1,
+    max_cost_increase: float = DEFAULT_MAX_COST_INCREASE,
+    cost_margins: Mapping[str, float] | None = None,
 ) -> list[PairChange]:
-    """The change of every (suite, configuration) present in both runs, in ``now``'s order."""
+    """The change of every (suite, configuration) present in both runs, in ``now``'s order.
+
+    Args:
+        max_cost_increase: The cost margin (see the module docstring).
+        cost_margins: A configuration's own margin, by configuration name (its
+            gate table's ``max_cost_increase``), over ``max_cost_increase``.
+    """
+    margins = cost_margins or {}
     old_summaries = {(s.suite, s.config): s for s in before.summaries}
     old_cases = _by_pair(before.results)
     new_cases = _by_pair(now.results)
@@ -140,9 +195,20 @@ def compare_runs(
                 seed=derive_seed(seed, "compare", *key),
                 confidence=confidence,
                 flip_drop=flip_drop,
+                max_cost_increase=margins.get(summary.config, max_cost_increase),
             )
         )
     return changes
+
+
+def run_cost_margin(run: Mapping[str, Any]) -> float:
+    """The ``max_cost_increase`` a stored run was made with (its ``settings_json`` gate),
+    else the default: the margin to judge that run's costs with."""
+    try:
+        gate = json.loads(str(run.get("settings_json") or "{}")).get("gate") or {}
+        return float(gate.get("max_cost_increase", DEFAULT_MAX_COST_INCREASE))
+    except (ValueError, TypeError, AttributeError):
+        return DEFAULT_MAX_COST_INCREASE
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -221,6 +287,7 @@ def _pair_change(
     seed: int,
     confidence: float,
     flip_drop: float,
+    max_cost_increase: float,
 ) -> PairChange:
     paired = [
         (old_cases[case_id], result)
@@ -244,8 +311,18 @@ def _pair_change(
         for o, n in sorted(paired, key=lambda pair: pair[1].case_id)
         if float(o.score or 0.0) - float(n.score or 0.0) >= flip_drop
     )
+    reasons: list[str] = []
     # A drop the interval says is real, or a gate that passed and no longer does.
-    regressed = (bool(diffs) and high < 0) or (old.verdict == "pass" and new.verdict != "pass")
+    if diffs and high < 0:
+        reasons.append(
+            f"quality: {points(change)} pts, CI [{points(low)}, {points(high)}] wholly below zero"
+        )
+    elif old.verdict == "pass" and new.verdict != "pass":
+        reasons.append(f"quality: verdict pass -> {new.verdict}")
+    quality_regressed = bool(reasons)
+    cost_reason = _cost_regression(old, new, max_cost_increase)
+    if cost_reason is not None:
+        reasons.append(cost_reason)
     return PairChange(
         suite=new.suite,
         config=new.config,
@@ -260,20 +337,80 @@ def _pair_change(
         verdict_before=old.verdict,
         verdict_now=new.verdict,
         flipped=flipped,
-        regressed=regressed,
+        regressed=bool(reasons),
+        quality_regressed=quality_regressed,
+        cost_regressed=cost_reason is not None,
+        reasons=tuple(reasons),
+        savings_before=_savings(old),
+        savings_now=_savings(new),
+        answered_before=old.n,
+        answered_now=new.n,
+        max_cost_increase=max_cost_increase,
     )
 
 
-def describe_change(change: PairChange, *, shown: int = 5) -> list[str]:
-    """A few lines for the terminal: the change with its interval and the flipped cases."""
+def _savings(summary: Summary) -> float | None:
+    """Percent of the baseline's cost per query saved (None: no baseline cost, or no answer)."""
+    if not summary.n or not summary.baseline_cost_per_query:
+        return None
+    return float((1 - summary.cost_per_query / summary.baseline_cost_per_query) * 100)
 
-    mark = "REGRESSED" if change.regressed else "changed" if change.flipped else "same"
-    lines = [
-        f"  {mark:<10} {change.suite} :: {change.config}: quality {change.quality_before:.3f} -> "
-        f"{change.quality_now:.3f} ({points(change.change)} pts, CI [{points(change.ci_low)}, "
-        f"{points(change.ci_high)}], n = {change.n}); cost {money(change.cost_before)} -> "
-        f"{money(change.cost_now)}/query; verdict {change.verdict_before} -> {change.verdict_now}"
-    ]
+
+def _cost_regression(old: Summary, new: Summary, margin: float) -> str | None:
+    """``cost: ...`` when ``new`` lost more than ``margin`` of its savings, else None.
+
+    Nothing is said when either run answered no case: an all-errored pair has no
+    cost to compare (its quality side says what happened), and errors never count
+    as savings.
+    """
+    if not old.n or not new.n:
+        return None
+    before, now = _savings(old), _savings(new)
+    if before is not None and now is not None:
+        if (before - now) / 100 > margin:
+            before_text = f"{before:.0f}%".replace("-0%", "0%")
+            now_text = (
+                f"{now:.0f}%".replace("-0%", "0%")
+                if now > -0.5
+                else f"costs {-now:.0f}% more than the baseline"
+            )
+            return (
+                f"cost: saved {before_text} of the baseline's cost per query, now {now_text} "
+                f"({money(old.cost_per_query)} -> {money(new.cost_per_query)}/query), more "
+                f"than max_cost_increase = {margin:g} lost"
+            )
+        return None
+    if old.cost_per_query and new.cost_per_query > old.cost_per_query:
+        rise = float(new.cost_per_query / old.cost_per_query - 1)
+        if rise > margin:
+            return (
+                f"cost: {money(old.cost_per_query)} -> {money(new.cost_per_query)}/query "
+                f"(+{rise:.0%}), more than max_cost_increase = {margin:g}"
+            )
+    return None
+
+
+def describe_change(change: PairChange, *, shown: int = 5) -> list[str]:
+    """A few lines for the terminal: the change with its interval, its savings, why it
+    regressed and the flipped cases.
+
+    A run that answered no case shows ``no answers``, never a quality of 0.000 at $0.
+    """
+
+    mark = "REGRESSED" if change.regressed else "changed" if _moved(change) else "same"
+    head = f"  {mark:<10} {change.suite} :: {change.config}: "
+    verdicts = f"verdict {change.verdict_before} -> {change.verdict_now}"
+    if change.answered_before == 0 or change.answered_now == 0:
+        side = "the earlier run" if change.answered_before == 0 else "this run"
+        lines = [f"{head}no answers in {side} (every case errored): nothing to compare; {verdicts}"]
+    else:
+        lines = [
+            f"{head}quality {change.quality_before:.3f} -> {change.quality_now:.3f} "
+            f"({points(change.change)} pts, CI [{points(change.ci_low)}, "
+            f"{points(change.ci_high)}], n = {change.n}); cost {money(change.cost_before)} -> "
+            f"{money(change.cost_now)}/query{_savings_text(change)}; {verdicts}"
+        ]
+    lines.extend(f"      why: {reason}" for reason in change.reasons)
     for flipped in change.flipped[:shown]:
         lines.append(
             f"      flipped {flipped.case_id} [{flipped.category}]: "
@@ -282,3 +419,33 @@ def describe_change(change: PairChange, *, shown: int = 5) -> list[str]:
     if len(change.flipped) > shown:
         lines.append(f"      ... and {len(change.flipped) - shown} more flipped cases")
     return lines
+
+
+def describe_regressions(changes: Sequence[PairChange]) -> str:
+    """``2 regressed (1 quality, 1 cost)``; a pair regressed on both counts in both."""
+    regressed = sum(1 for change in changes if change.regressed)
+    if not regressed:
+        return "0 regressed"
+    quality = sum(1 for change in changes if change.quality_regressed)
+    cost = sum(1 for change in changes if change.cost_regressed)
+    return f"{regressed} regressed ({quality} quality, {cost} cost)"
+
+
+def _savings_text(change: PairChange) -> str:
+    """`` (saved 28% -> 0% of the baseline's cost)``; nothing without a baseline cost."""
+    if change.savings_before is None or change.savings_now is None:
+        return ""
+    before, now = (
+        f"{share:.0f}%".replace("-0%", "0%")
+        for share in (change.savings_before, change.savings_now)
+    )
+    return f" (saved {before} -> {now} of the baseline's)"
+
+
+def _moved(change: PairChange) -> bool:
+    """Flipped cases, or savings that moved by a point or more."""
+    if change.flipped:
+        return True
+    if change.savings_before is None or change.savings_now is None:
+        return False
+    return abs(change.savings_before - change.savings_now) >= 1

@@ -212,7 +212,8 @@ class CacheCommand(Command):
             "--settings",
             default=None,
             metavar="PATH",
-            help="TOML file with [tool.cost-eval]. Default: pyproject.toml",
+            help="Settings file (TOML with [tool.cost-eval]). Default: cost-eval.toml, else "
+            "pyproject.toml",
         )
         add_verify_argument(parser)
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")

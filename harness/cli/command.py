@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from harness.config.settings import load_settings
+from harness.config.settings_file import find_settings_file
 from harness.errors import CostEvalError
 
 
@@ -51,13 +52,25 @@ def add_stored_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_settings_argument(parser: argparse.ArgumentParser) -> None:
-    """``--settings PATH``: another TOML file than the project's pyproject.toml."""
+    """``--settings PATH``: the settings file, when not ``cost-eval.toml`` or ``pyproject.toml``."""
     parser.add_argument(
         "--settings",
         default=None,
         metavar="PATH",
-        help="TOML file with [tool.cost-eval]. Default: pyproject.toml",
+        help="Settings file (TOML with [tool.cost-eval]). Default: cost-eval.toml, else "
+        "pyproject.toml",
     )
+
+
+def settings_note(args: argparse.Namespace) -> str | None:
+    """Which settings file is read when both ``cost-eval.toml`` and a ``pyproject.toml``
+    table are in the folder (None when there is no choice, or ``--settings`` made it)."""
+    if not hasattr(args, "settings") or args.settings:
+        return None
+    try:
+        return find_settings_file(Path.cwd(), None).note
+    except CostEvalError:
+        return None  # no settings here: the command says so if it needs them
 
 
 def default_paths(settings_path: str | None) -> tuple[Path, Path]:
@@ -85,4 +98,5 @@ __all__ = [
     "add_stored_run_arguments",
     "database_path",
     "default_paths",
+    "settings_note",
 ]

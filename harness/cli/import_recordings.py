@@ -6,30 +6,38 @@
                             [--scorer SPEC] [--extract NAME] [--quality-scale MIN,MAX]
     harness import routellm FILE --suite NAME [--benchmark gsm8k|mmlu]
                             [--contaminated FILE] [--answers FILE] [--scorer S] [--out DIR]
+    harness import traces FILE... [--format otlp|openai|litellm] [--db PATH]   (see import_traces)
 
 Writes ``suites/``, ``goldens/`` and ``recorded/`` under ``--out``, stores every
 recorded response in the response store (``results/cost_eval.duckdb`` there),
 and, when the folder has no configuration yet, a ``cost-eval.toml`` whose
 ``replay:`` configurations run the imported suite offline::
 
-    pytest --cost-eval --cost-eval-config OUT/cost-eval.toml
+    pytest --cost-eval --cost-eval-settings OUT/cost-eval.toml
+
+``import recordings`` is all or nothing and its memory does not grow with the
+files: see :func:`import_recordings_command`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 
 from harness.cli.command import Command
+from harness.cli.import_traces import add_traces_parser, run_import_traces
 from harness.config.suites import display_path, now_iso
-from harness.errors import ConfigError
-from harness.importers.recordings import ImportResult, import_recordings, imported_scorer
+from harness.errors import ConfigError, StorageError
+from harness.files import StagedTree
+from harness.importers.import_scorer import imported_scorer
+from harness.importers.recordings import ImportResult, import_recordings
 from harness.importers.records import QualityScale
 from harness.importers.routellm import ROUTELLM_PRICES, import_routellm
 from harness.store.responses import store_responses
-from harness.types import Request, Response
+from harness.store.staged_responses import ResponseStage, store_staged
 
 CONFIG_FILE = "cost-eval.toml"
 
@@ -38,7 +46,7 @@ class ImportCommand(Command):
     """``harness import recordings FILE...`` and ``harness import routellm FILE`` (module docs)."""
 
     name = "import"
-    help = "Import recordings or RouteLLM outputs as a suite with goldens."
+    help = "Import recordings or RouteLLM outputs as a suite, or production traces."
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
@@ -100,40 +108,22 @@ class ImportCommand(Command):
             help="recorded (RouteLLM's labels) or numeric (with --answers).",
         )
         routellm.add_argument("--out", type=Path, default=Path("."), help="Project folder.")
+        add_traces_parser(kinds)
 
     def run(self, args: argparse.Namespace) -> int:
+        if args.kind == "traces":
+            return run_import_traces(args)
         return run_import(args)
 
 
 def run_import(args: argparse.Namespace) -> int:
     """Carry out ``harness import``; prints what was written and the command to run next."""
     out: Path = args.out
+    db = out / "results" / "cost_eval.duckdb"
+    config = out / CONFIG_FILE
+    wrote_config = not config.exists()
     if args.kind == "recordings":
-        params = None
-        if args.params:
-            try:
-                params = json.loads(args.params)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"--params is not valid JSON: {exc.msg}.") from None
-        scale = QualityScale.parse(args.quality_scale) if args.quality_scale else None
-        # Checked before any response is stored: a misspelt scorer leaves nothing behind.
-        scorer = imported_scorer(args.scorer, args.extract)
-        # Streamed: responses go to the store in chunks as they are read, so a
-        # large recordings file is never held in memory whole.
-        sink = ChunkedStore(out / "results" / "cost_eval.duckdb")
-        result = import_recordings(
-            args.files,
-            suite=args.suite,
-            baseline=args.baseline,
-            out_dir=out,
-            params=params,
-            scorer=scorer,
-            on_response=sink.add,
-            quality_scale=scale,
-        )
-        sink.flush()
-        streamed = sink.stored
-        prices: Mapping[str, tuple[float, float]] = {}
+        result, stored = import_recordings_command(args, db, wrote_config)
     else:
         result = import_routellm(
             args.file,
@@ -144,15 +134,9 @@ def run_import(args: argparse.Namespace) -> int:
             gsm8k_answers=args.answers,
             scorer=args.scorer,
         )
-        prices = ROUTELLM_PRICES
-        streamed = 0
-    db = out / "results" / "cost_eval.duckdb"
-    stored = streamed + store_responses(db, result.responses, now_iso())
-    config = out / CONFIG_FILE
-    wrote_config = False
-    if not config.exists():
-        config.write_text(starter_config(result, prices), encoding="utf-8")
-        wrote_config = True
+        stored = store_responses(db, result.responses, now_iso())
+        if wrote_config:
+            config.write_text(starter_config(result, ROUTELLM_PRICES), encoding="utf-8")
     print(
         f"imported suite {result.suite!r}: {result.cases} cases from {result.rows} rows"
         + (f" ({result.dropped} dropped as contaminated)" if result.dropped else "")
@@ -169,31 +153,61 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"wrote {display_path(config)}; run it with:")
     else:
         print(f"{display_path(config)} exists (not changed); run with:")
-    print(f"  pytest --cost-eval --cost-eval-config {display_path(config)}")
+    print(f"  pytest --cost-eval --cost-eval-settings {display_path(config)}")
     return 0
 
 
-class ChunkedStore:
-    """Receives imported responses one by one and stores them in chunks."""
+def import_recordings_command(
+    args: argparse.Namespace, db: Path, write_config: bool
+) -> tuple[ImportResult, int]:
+    """``harness import recordings``: all or nothing, in memory that does not grow with the files.
 
-    CHUNK = 5_000
-
-    def __init__(self, db: Path) -> None:
-        self.db = db
-        self.pending: list[tuple[Request, Response]] = []
-        self.stored = 0
-
-    def add(self, request: Request, response: Response) -> None:
-        """Keep one response; store the chunk once it is full."""
-        self.pending.append((request, response))
-        if len(self.pending) >= self.CHUNK:
-            self.flush()
-
-    def flush(self) -> None:
-        """Store what is pending."""
-        if self.pending:
-            self.stored += store_responses(self.db, self.pending, now_iso())
-            self.pending = []
+    Responses are staged on disk as they are read and the files built in a
+    hidden folder; the responses are stored in one transaction, inside which the
+    files (and the starter configuration) are moved into place. A failure at any
+    point leaves the output folder and the database as they were.
+    """
+    params = None
+    if args.params:
+        try:
+            params = json.loads(args.params)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"--params is not valid JSON: {exc.msg}.") from None
+    scale = QualityScale.parse(args.quality_scale) if args.quality_scale else None
+    # Checked before any line is read: a misspelt scorer costs nothing.
+    scorer = imported_scorer(args.scorer, args.extract)
+    try:
+        with StagedTree(args.out) as tree:
+            stage = ResponseStage(tree.scratch("responses.jsonl"))
+            try:
+                result = import_recordings(
+                    args.files,
+                    suite=args.suite,
+                    baseline=args.baseline,
+                    out_dir=args.out,
+                    params=params,
+                    scorer=scorer,
+                    on_response=stage.add,
+                    quality_scale=scale,
+                    tree=tree,
+                )
+            finally:
+                stage.close()
+            if write_config:
+                tree.file(CONFIG_FILE).write_text(starter_config(result, {}), encoding="utf-8")
+            stored = store_staged(db, stage, now_iso(), before_commit=tree.publish)
+    except (OSError, sqlite3.Error) as exc:
+        # A full disk, a folder we may not write (the import's index is a SQLite file):
+        # the staged tree is gone already.
+        problem = getattr(exc, "strerror", None) or exc
+        filename = getattr(exc, "filename", None)
+        raise StorageError(
+            f"{display_path(args.out)}: cannot write the import ({problem}"
+            + (f": {filename}" if filename else "")
+            + "). Nothing was imported: the folder and its database are as they were. Free "
+            "disk space or choose another folder with --out, then import again."
+        ) from None
+    return result, stored
 
 
 def starter_config(result: ImportResult, prices: Mapping[str, tuple[float, float]]) -> str:

@@ -9,7 +9,8 @@ from harness.cli.command import Command
 
 
 def run_nightly(pytest_args: Sequence[str]) -> int:
-    """Run the suites, compare with the previous run; exit 1 on a regression or failed gate.
+    """Run the suites, compare with the previous run; exit 1 on a regression (quality or
+    cost) or a failed gate.
 
     Equivalent to ``pytest --cost-eval --cost-eval-compare=previous --cost-eval-fail-on-regression``
     plus any arguments given.
@@ -32,6 +33,13 @@ class NightlyCommand(Command):
 
     name = "nightly"
     help = "Run `pytest --cost-eval`, compare with the previous run, exit 1 on a regression."
+    description = (
+        "Run `pytest --cost-eval`, compare with the previous run, exit 1 on a regression "
+        "of quality or of cost (savings lost beyond max_cost_increase in "
+        "[tool.cost-eval.gate], 0.05 by default) or a failed gate. "
+        "Replayed answers cannot show provider drift: pass --cost-eval-record-mode all so "
+        "every request is asked again (under $CI the record mode defaults to 'none')."
+    )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(

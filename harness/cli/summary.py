@@ -7,7 +7,16 @@ import json
 from typing import Any
 
 from harness.cli.command import Command, add_stored_run_arguments, database_path
-from harness.formatting import cost_source_note, money, points
+from harness.formatting import (
+    cost_change,
+    cost_source_note,
+    counts_line,
+    money,
+    points,
+    verdict_counts,
+    verdict_mode,
+    verdict_word,
+)
 from harness.report.notes import scorer_notes
 from harness.store.runs import load_run
 from harness.types import COST_SOURCES, Summary
@@ -25,6 +34,8 @@ def summary_object(summary: Summary) -> dict[str, Any]:
         "ci_low": summary.ci_low,
         "ci_high": summary.ci_high,
         "verdict": summary.verdict,
+        # The word every output shows (pass, fail, inconclusive, flagged): see formatting.
+        "label": verdict_word(summary.verdict, enforced=summary.enforced),
         "reasons": list(summary.reasons),
         "scorer_problem": summary.scorer_problem,
         "scorer_warnings": list(summary.scorer_warnings),
@@ -41,6 +52,10 @@ def summary_object(summary: Summary) -> dict[str, Any]:
         "errors": summary.errors,
         "savings_pct": summary.savings_pct,
         "flagged_cases": summary.flagged_cases,
+        # The judge's calls, cost, position consistency and flip rate (None: no judge);
+        # batch: cases answered by a batch API, priced at batch rates (None: none).
+        "judge": summary.extras.get("judge"),
+        "batch": summary.extras.get("batch"),
     }
 
 
@@ -67,25 +82,37 @@ class SummaryCommand(Command):
     def run(self, args: argparse.Namespace) -> int:
         stored = load_run(database_path(args), args.run)
         if args.json:
+            # The run's count of API keys redacted from answers (None: stored before it was kept).
+            redacted = stored.run.get("redacted")
             for summary in stored.summaries:
-                print(json.dumps(summary_object(summary)))
+                print(json.dumps({**summary_object(summary), "redacted": redacted}))
             return 0
         print(
             f"run {stored.run['run_id']} ({stored.run['started_at']}), baseline "
             f"{stored.run['baseline']}"
         )
         for summary in stored.summaries:
-            mode = "enforced" if summary.enforced else "report-only"
-            head = f"{summary.verdict.upper():<13} {summary.suite} :: {summary.config} ({mode}): "
+            word = verdict_word(summary.verdict, enforced=summary.enforced).upper()
+            mode = verdict_mode(enforced=summary.enforced)
+            head = f"{word:<13} {summary.suite} :: {summary.config} ({mode}): "
             if summary.n == 0:  # nothing answered: no figure to show (#14)
-                print(f"{head}no case answered ({summary.errors} error(s)): nothing measured")
+                print(f"{head}no answers ({summary.errors} error(s)): nothing measured")
                 continue
+            errors = (
+                f", {summary.errors} of {summary.n + summary.errors} case(s) errored "
+                f"(figures over the {summary.n} answered)"
+                if summary.errors
+                else ""
+            )
             print(
                 f"{head}quality {summary.quality:.3f}, delta {points(summary.delta)} pts "
                 f"[{points(summary.ci_low)}, {points(summary.ci_high)}], "
                 f"{money(summary.cost_per_query)}/query{cost_note(summary)}, "
-                f"savings {summary.savings_pct:.0f}%"
+                f"{cost_change(summary.savings_pct)}{errors}"
             )
+        if stored.summaries:
+            counts = verdict_counts((s.verdict, s.enforced) for s in stored.summaries)
+            print(f"verdicts: {counts_line(counts)}")
         for note in scorer_notes(stored.summaries):
             print(f"{'SCORER' if note.blocking else 'warning':<13} {note.suite}: {note.text}")
         for suite, message in stored.problems.items():

@@ -56,7 +56,7 @@ class SweepCommand(Command):
     description = (
         "Judge every threshold of a threshold router on one suite of the project: "
         "strong share, cost per query, quality, delta with its CI and the gate's verdict per "
-        "threshold; APGR, CPT(20/50/80%%), the oracle's APGR; and the recommended threshold, "
+        "threshold; APGR, CPT(20/50/80%), the oracle's APGR; and the recommended threshold, "
         "the cheapest that passes the gate."
     )
 
@@ -120,7 +120,8 @@ class SweepCommand(Command):
             "--settings",
             default=None,
             metavar="PATH",
-            help="TOML file with [tool.cost-eval]. Default: pyproject.toml",
+            help="Settings file (TOML with [tool.cost-eval]). Default: cost-eval.toml, else "
+            "pyproject.toml",
         )
         parser.add_argument(
             "--json",

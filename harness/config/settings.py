@@ -1,8 +1,11 @@
 """Read ``[tool.cost-eval]``: where things are, the baseline, gates, prices and configurations.
 
-The table lives in ``pyproject.toml`` or in a TOML file given with
-``--cost-eval-config PATH`` (either a ``[tool.cost-eval]`` table or the same
-keys at top level). Sweeps are expanded here: a configuration whose strategy
+The table lives in a settings file: the one given with ``--cost-eval-settings
+PATH`` (pytest) or ``--settings PATH`` (``harness``), else ``cost-eval.toml`` in
+the project folder (what ``harness import`` writes), else ``pyproject.toml``'s
+``[tool.cost-eval]`` (see :func:`find_settings_file`). A settings file holds
+either a ``[tool.cost-eval]`` table or the same keys at top level. Sweeps are
+expanded here: a configuration whose strategy
 table holds a list (``threshold = [0.3, 0.5]``) becomes one configuration per
 value, named ``route[threshold=0.3]``. A threshold router with
 ``threshold = "sweep"`` is not expanded: it is one configuration, evaluated as a
@@ -15,11 +18,12 @@ import itertools
 import math
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from harness.config.settings_file import SETTINGS_FLAGS, find_settings_file
 from harness.config_values import check_keys, get_bool, get_float, get_str, get_table
 from harness.errors import ConfigError
 from harness.providers import EXTRA_OPTIONS, LOCAL_PROVIDERS, PROVIDERS, REMOTE_OPTIONS
@@ -42,6 +46,7 @@ SETTINGS_KEYS = (
     "redact",
     "cases_outside_project",
     "missing_configs",
+    "monitor",  # [tool.cost-eval.monitor]: read by harness.config.monitor
 )
 MISSING_CONFIGS = ("warn", "fail")
 """What ``--cost-eval-fail-on-regression`` does when a configuration of the compared run is
@@ -162,21 +167,9 @@ class Settings:
     warnings: tuple[str, ...] = ()
     """Things that work but should change (an API key written in the file), for the
     run to print."""
-
-
-def find_settings_file(root: Path, explicit: str | None) -> tuple[Path, bool]:
-    """The file to read and whether its table sits under ``[tool.cost-eval]``."""
-    if explicit:
-        path = Path(explicit)
-        if not path.is_absolute():
-            path = root / path
-        if not path.is_file():
-            raise ConfigError(
-                f"--cost-eval-config: no file at {str(path)!r}. Give the path of a TOML file "
-                "with a [tool.cost-eval] table (or the same keys at top level)."
-            )
-        return path, False
-    return root / "pyproject.toml", True
+    case_limit: int | None = None
+    """Only the first N cases of each suite are evaluated (``--cost-eval-limit``); None:
+    every case. Stored with the run so every view can say the run was limited."""
 
 
 def load_settings(root: Path, config_file: str | None = None) -> Settings:
@@ -186,12 +179,13 @@ def load_settings(root: Path, config_file: str | None = None) -> Settings:
         ConfigError: the table is missing or a value is invalid; the message
             names the file, the key and how to fix it.
     """
-    path, nested = find_settings_file(root, config_file)
+    found_file = find_settings_file(root, config_file)
+    path, nested = found_file.path, found_file.nested
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(
-            f"{path}: not found. Run from the project root or give --cost-eval-config PATH."
+            f"{path}: not found. Run from the project folder or give {SETTINGS_FLAGS}."
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}.") from None
@@ -218,7 +212,10 @@ def load_settings(root: Path, config_file: str | None = None) -> Settings:
                 "See the README for the full example."
             )
         table = found
-    return parse_settings(table, root=path.parent, source=path.name)
+    settings = parse_settings(table, root=path.parent, source=path.name)
+    if found_file.note is None:
+        return settings
+    return replace(settings, warnings=(found_file.note, *settings.warnings))
 
 
 def parse_settings(table: Mapping[str, Any], *, root: Path, source: str) -> Settings:

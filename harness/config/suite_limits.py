@@ -160,8 +160,10 @@ def load_suite_yaml(path: Path, *, where: str) -> Any:
         raise SuiteError(f"{where}: {exc.message}.") from None
 
 
-def check_inside(path: Path, folders: Iterable[Path], *, name: str, where: str) -> None:
-    """Refuse a ``cases_file`` that lies (links resolved) outside every one of ``folders``.
+def check_inside(
+    path: Path, folders: Iterable[Path], *, name: str, where: str, what: str = "cases_file"
+) -> None:
+    """Refuse a ``cases_file`` (or another ``what``) that lies, links resolved, outside ``folders``.
 
     Raises:
         SuiteError: naming the file, the project folder and the setting that allows it.
@@ -171,7 +173,7 @@ def check_inside(path: Path, folders: Iterable[Path], *, name: str, where: str) 
     if any(target.is_relative_to(folder.resolve()) for folder in folders):
         return
     raise SuiteError(
-        f"{where}: cases_file {name!r} lies outside the project folder "
+        f"{where}: {what} {name!r} lies outside the project folder "
         f"({folders[0].resolve()}), at {target}. Move the file into the project, or allow "
         f"files outside it with {OUTSIDE_SETTING} = true in [tool.cost-eval]."
     )

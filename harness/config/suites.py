@@ -9,7 +9,8 @@ A suite is flat data (never code)::
     reference: expected             # golden | expected | both
     params: {temperature: 0, max_tokens: 256}
     gate: {max_quality_drop: 0.03}  # overrides [tool.cost-eval.gate]
-    cases:                          # inline, or cases_file: cases.jsonl (or .parquet)
+    cases:                          # inline, or cases_file: cases.jsonl (or .parquet),
+                                    # or dataset: {path: openai/gsm8k, ...} (dataset_suites)
       - id: arith-001
         prompt: "Compute (17 + 4) * 3 - 8."
         expected: "55"
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from harness.config.dataset_suites import dataset_rows, parse_dataset_spec
 from harness.config.suite_limits import (
     MAX_CASE_CHARS,
     MAX_CASES_FILE_BYTES,
@@ -58,6 +60,7 @@ SUITE_KEYS = (
     "system",
     "cases",
     "cases_file",
+    "dataset",
 )
 CASE_KEYS = (
     "id",
@@ -230,18 +233,20 @@ def load_suite(
     if system is not None and not isinstance(system, str):
         raise SuiteError(f"{where}: 'system' must be a string.")
 
-    if ("cases" in data) == ("cases_file" in data):
+    if sum(key in data for key in ("cases", "cases_file", "dataset")) != 1:
         raise SuiteError(
-            f"{where}: give exactly one of 'cases' (a list) or 'cases_file' (a .jsonl or "
-            ".parquet file beside the suite)."
+            f"{where}: give exactly one of 'cases' (a list), 'cases_file' (a .jsonl or "
+            ".parquet file beside the suite) or 'dataset' (a Hugging Face dataset)."
         )
-    if "cases" in data:
+    rows: Iterable[tuple[str, Any]]
+    if "dataset" in data:
+        spec = parse_dataset_spec(data["dataset"], where=where)
+        rows = dataset_rows(path, spec, where=where, root=root, outside_ok=outside_ok)
+    elif "cases" in data:
         raw_cases = data["cases"]
         if not isinstance(raw_cases, list):
             raise SuiteError(f"{where}: 'cases' must be a list of cases.")
-        rows: Iterable[tuple[str, Any]] = (
-            (f"{where}: case #{i + 1}", row) for i, row in enumerate(raw_cases)
-        )
+        rows = ((f"{where}: case #{i + 1}", row) for i, row in enumerate(raw_cases))
     else:
         rows = read_case_file(
             path, data["cases_file"], where=where, root=root, outside_ok=outside_ok

@@ -138,8 +138,8 @@ def score_case(
         else:
             score = verdict.score.value
             rationale = verdict.score.rationale
-        if verdict is not None:
-            eval_cost = verdict.cost(prices)
+        # Its noise repeats too: every judge call about the case is evaluation cost.
+        eval_cost = judged.case_eval_cost(case.id, prices)
     elif response.error is None:
         score = reference_scores(
             item.scorer, response.text, golden.text, case.expected, suite.reference

@@ -53,9 +53,12 @@ def answer_cost(
         ConfigError: the answer must be priced and its model has no price;
             the message starts with ``where`` and says how to add one.
     """
+    # A batch answer is priced at batch rates, also when the request was not flagged
+    # batch (--cost-eval-batch answers the whole run by batch).
+    batch = request.batch or response.batch
     if response.cost_usd is not None:
         cost = response.cost_usd
-        if request.batch:
+        if batch:
             cost *= prices.batch_factor(request.model)
         return cost, "recorded"
     usage, source = response.usage, "priced"
@@ -64,7 +67,7 @@ def answer_cost(
             return Decimal(0), None
         usage, source = estimated_usage(request, response.text), "estimated"
     try:
-        cost = prices.cost(request.model, usage, batch=request.batch)
+        cost = prices.cost(request.model, usage, batch=batch)
     except ConfigError as exc:
         raise ConfigError(
             f"{where}: the answer of {request.model!r} carries no recorded cost "

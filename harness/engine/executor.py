@@ -158,7 +158,8 @@ class Executor:
                 clean = self.redactor.response(recorded)
                 if clean is not recorded:
                     self.recorded[key] = clean
-                return _as_sent(clean, request)
+                # Answered by this run's batch (--cost-eval-batch): priced at batch rates.
+                return _as_sent(clean, request, batched=key in self.answered)
         if remote and self.record_mode != "none" and request.model in self.unpriced:
             raise ConfigError(
                 f"case {request.case_id!r}: {request.model!r} has no recorded answer to "
@@ -285,8 +286,10 @@ async def close_providers(executor: Executor) -> None:
             await close()
 
 
-def _as_sent(response: Response, request: Request) -> Response:
-    """The response as this request sees it: flagged batch when it was sent as batch."""
-    if response.batch == request.batch:
+def _as_sent(response: Response, request: Request, *, batched: bool = False) -> Response:
+    """The response as this request sees it: flagged batch when it was sent as batch, or
+    when this run's batch answered it (``batched``)."""
+    batch = request.batch or (batched and response.batch)
+    if response.batch == batch:
         return response
-    return replace(response, batch=request.batch)
+    return replace(response, batch=batch)

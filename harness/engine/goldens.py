@@ -8,7 +8,8 @@ suite reports it instead of scoring against it. ``--cost-eval-update-goldens``
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from harness.config.suites import (
     Suite,
@@ -60,12 +61,7 @@ async def prepare_goldens(
     identity = base_model(baseline)
     goldens = load_goldens(settings.goldens_dir, suite.name, identity)
     requests = {case.id: suite.request(case, identity) for case in suite.cases}
-    missing = [c.id for c in suite.cases if c.id not in goldens]
-    stale = [
-        c.id
-        for c in suite.cases
-        if c.id in goldens and goldens[c.id].request_hash != requests[c.id].hash()
-    ]
+    missing, stale = golden_gaps(suite, goldens, identity)
     if update:
         to_record = [c.id for c in suite.cases] if update == "all" else missing + stale
         if to_record:
@@ -110,20 +106,8 @@ async def prepare_goldens(
                 )
             missing, stale = [], []
     if missing or stale:
-        path = display_path(goldens_path(settings.goldens_dir, suite.name, identity))
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} case(s) have no golden ({_ids(missing)})")
-        if stale:
-            parts.append(
-                f"{len(stale)} golden(s) are stale: recorded for a different request than the "
-                f"case sends now ({_ids(stale)})"
-            )
-        problem = (
-            f"{display_path(suite.path)}: {'; '.join(parts)} in {path}. Record them with "
-            f"`pytest --cost-eval --cost-eval-update-goldens` and review the change to {path} "
-            "in your pull request."
-        )
+        path = goldens_path(settings.goldens_dir, suite.name, identity)
+        problem = golden_gaps_problem(suite, path, missing, stale)
         return PreparedSuite(suite=suite, scorer=scorer, goldens=goldens, problem=problem)
     # Before any configuration: can the scorer read the baseline's own answers?
     return PreparedSuite(
@@ -131,6 +115,40 @@ async def prepare_goldens(
         scorer=scorer,
         goldens=goldens,
         scorer_check=check_scorer(suite, scorer, goldens),
+    )
+
+
+def golden_gaps(
+    suite: Suite, goldens: Mapping[str, Golden], identity: str
+) -> tuple[list[str], list[str]]:
+    """The suite's cases with no golden, and those whose golden is stale (recorded for a
+    different request than the case sends ``identity`` now)."""
+    missing = [c.id for c in suite.cases if c.id not in goldens]
+    stale = [
+        c.id
+        for c in suite.cases
+        if c.id in goldens and goldens[c.id].request_hash != suite.request(c, identity).hash()
+    ]
+    return missing, stale
+
+
+def golden_gaps_problem(
+    suite: Suite, path: Path, missing: Sequence[str], stale: Sequence[str]
+) -> str:
+    """Why a suite cannot be evaluated: its missing and stale goldens, and the fix."""
+    shown = display_path(path)
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} case(s) have no golden ({_ids(missing)})")
+    if stale:
+        parts.append(
+            f"{len(stale)} golden(s) are stale: recorded for a different request than the "
+            f"case sends now ({_ids(stale)})"
+        )
+    return (
+        f"{display_path(suite.path)}: {'; '.join(parts)} in {shown}. Record them with "
+        f"`pytest --cost-eval --cost-eval-update-goldens` and review the change to {shown} "
+        "in your pull request."
     )
 
 

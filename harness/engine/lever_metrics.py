@@ -14,7 +14,10 @@ report:
   with a verifier stage, the same thresholds with every candidate hit checked
   (``verified_points``: hits, wrong hits, what the verifier caught and cost),
   each (query, candidate) pair asked once through the run's executor;
-- ``compression``: input tokens sent against the baseline's, and the share saved.
+- ``compression``: input tokens the answering model was sent against the baseline's
+  and the share saved; apart from them, the tokens the compressor itself spent (a
+  summarizer's calls, on its own model and price); the net cost change; and the
+  rate asked for beside the rate reached, for compressors that take one.
 """
 
 from __future__ import annotations
@@ -30,16 +33,23 @@ from harness.config.prices import PriceTable
 from harness.config.suites import Suite
 from harness.engine.cache_verify import sweep_with_verifier
 from harness.engine.run_data import PreparedSuite
-from harness.errors import ProviderError
+from harness.errors import ConfigError, ProviderError
 from harness.importers.paraphrase_pairs import describe_suite_negatives
 from harness.stats.binomial import binomial_interval
 from harness.stats.gates import GateSpec
 from harness.strategies.cache_verifier import Send
 from harness.strategies.chain import Chain
-from harness.types import CaseResult, Golden, Usage
+from harness.types import CaseResult, Golden, Request, Response, Usage
 
 WRONG_HIT_TARGET = 0.01
 """Upper bound of the wrong-hit rate a recommended cache threshold must stay under."""
+
+COMPRESSOR_PURPOSES = frozenset({"summarize"})
+"""``Request.purpose`` of the calls a compressor makes itself (a summarizer's): tokens
+the compressor spends, counted apart from the answering model's."""
+
+Calls = Mapping[str, Sequence[tuple[Request, Response]]]
+"""Each case's model calls, by case id."""
 
 
 def _rate(k: int, n: int, confidence: float) -> dict[str, Any]:
@@ -130,30 +140,88 @@ def _verifier_metrics(
 
 
 def compression_metrics(
-    chain: Chain, results: Sequence[CaseResult], goldens: Mapping[str, Golden]
+    chain: Chain,
+    results: Sequence[CaseResult],
+    goldens: Mapping[str, Golden],
+    *,
+    calls: Calls | None = None,
+    prices: PriceTable | None = None,
 ) -> dict[str, Any] | None:
-    """Input tokens sent against the baseline's, or None without a compressor.
+    """What the compressor saved and spent, or None without a compressor.
 
-    Both sides count the tokens the providers reported, so the figure is the
-    achieved ratio, not the requested one.
+    Token figures are what the providers reported (the achieved ratio, not the
+    requested one). With ``calls`` (each case's model calls), the compressor's own
+    calls (:data:`COMPRESSOR_PURPOSES`) are counted apart from the answering
+    model's: ``input_tokens`` and ``saved_pct`` are the answering model's alone,
+    ``compressor`` holds what the compressor spent, and with ``prices`` the costs
+    and ``net_cost_change_pct`` (answering plus compressor against the baseline).
     """
     compressor = next(
         (s for s in chain.strategies if getattr(s, "lever", None) == "compress"), None
     )
     if compressor is None:
         return None
-    sent = sum(r.usage.total_input_tokens for r in results if not r.cache_hit)
+    answered = [r for r in results if not r.cache_hit]
     baseline = sum(
-        goldens[r.case_id].usage.total_input_tokens
-        for r in results
-        if not r.cache_hit and r.case_id in goldens
+        goldens[r.case_id].usage.total_input_tokens for r in answered if r.case_id in goldens
     )
-    return {
+    sent = 0
+    spent = Usage()
+    spent_calls = 0
+    models: dict[str, None] = {}
+    answer_usd: Decimal | None = Decimal(0)
+    spent_usd: Decimal | None = Decimal(0)
+    for result in answered:
+        if calls is None or result.case_id not in calls:
+            sent += result.usage.total_input_tokens
+            answer_usd = None  # not split by call: no cost figures
+            continue
+        for request, response in calls[result.case_id]:
+            cost = _priced(prices, request, response)
+            if request.purpose in COMPRESSOR_PURPOSES:
+                spent = spent + response.usage
+                spent_calls += 1
+                models[request.model] = None
+                spent_usd = None if spent_usd is None or cost is None else spent_usd + cost
+            else:
+                sent += response.usage.total_input_tokens
+                answer_usd = None if answer_usd is None or cost is None else answer_usd + cost
+    out: dict[str, Any] = {
         "kind": getattr(compressor, "name", type(compressor).__name__),
         "input_tokens": sent,
         "baseline_input_tokens": baseline,
         "saved_pct": (1 - sent / baseline) * 100 if baseline else 0.0,
+        "compressor": {
+            "calls": spent_calls,
+            "models": list(models),
+            "input_tokens": spent.total_input_tokens,
+            "output_tokens": spent.output_tokens,
+            "usd": None if spent_usd is None or prices is None else str(spent_usd),
+        },
     }
+    baseline_usd = sum((r.baseline_cost_usd for r in answered), Decimal(0))
+    if prices is not None and answer_usd is not None and spent_usd is not None and baseline_usd:
+        out["answer_usd"] = str(answer_usd)
+        out["baseline_usd"] = str(baseline_usd)
+        out["net_cost_change_pct"] = float((answer_usd + spent_usd) / baseline_usd - 1) * 100
+    # The compressor's own count (offline tokenizer) of what it kept, beside its target.
+    stats = list(getattr(compressor, "stats", ()) or ())
+    before = sum(record.before for record in stats)
+    out["requested_rate"] = getattr(compressor, "requested_ratio", None)
+    out["achieved_rate"] = sum(record.after for record in stats) / before if before else None
+    return out
+
+
+def _priced(prices: PriceTable | None, request: Request, response: Response) -> Decimal | None:
+    """What one call cost at the price table's rates; None without a price."""
+    if prices is None:
+        return None
+    if response.cost_usd is not None:
+        return response.cost_usd
+    try:
+        return prices.cost(request.model, response.usage, batch=request.batch or response.batch)
+    except ConfigError:
+        return None
 
 
 async def semantic_cache_sweep(
@@ -217,10 +285,12 @@ async def lever_metrics(
     gate: GateSpec,
     prices: PriceTable | None = None,
     send: Send | None = None,
+    calls: Calls | None = None,
 ) -> dict[str, Any]:
     """Cache and compression figures of a configuration (:mod:`harness.engine.lever_metrics`).
 
     ``send`` (the run's executor): where a cache verifier's sweep asks its questions.
+    ``calls``: each case's model calls, by case id (the compressor's own counted apart).
     """
     extras: dict[str, Any] = {}
     cache = cache_metrics(
@@ -244,7 +314,7 @@ async def lever_metrics(
             if negatives is not None:
                 cache_sweep["negatives"] = negatives
             extras["cache_sweep"] = cache_sweep
-    compression = compression_metrics(chain, results, item.goldens)
+    compression = compression_metrics(chain, results, item.goldens, calls=calls, prices=prices)
     if compression is not None:
         extras["compression"] = compression
     return extras

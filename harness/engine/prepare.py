@@ -100,7 +100,7 @@ def find_suite(settings: Settings, name: str) -> Suite:
     suites = load_suites(suite_files(settings.suites_dir), settings)
     if name not in suites:
         raise SuiteError(
-            f"harness sweep: no suite named {name!r} in {display_path(settings.suites_dir)}. "
+            f"no suite named {name!r} in {display_path(settings.suites_dir)}. "
             f"Suites: {', '.join(sorted(suites)) or 'none'}."
         )
     return suites[name]

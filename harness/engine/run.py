@@ -35,7 +35,16 @@ from harness.engine.router_sweep import evaluate_sweep
 from harness.engine.run_data import Plan, PreparedSuite, RunOutcome, SentCase
 from harness.engine.scorer_check import scorer_findings
 from harness.engine.summary import summarize_pair
-from harness.scoring.judge import JudgedSuite, JudgeItem, JudgeScorer, case_question, judge_suite
+from harness.scoring.judge import (
+    JudgeCalibration,
+    JudgedSuite,
+    JudgeItem,
+    JudgeScorer,
+    calibrate_judge,
+    case_question,
+    judge_findings,
+    judge_suite,
+)
 from harness.scoring.recorded import ImportedModels, RecordedQuality
 from harness.stats.bootstrap import derive_seed
 from harness.strategies.chain import build_chain
@@ -155,6 +164,29 @@ def run(
                 golden = item.goldens.get(case.id)
                 if golden is not None:
                     executor.recorded.setdefault(golden.request_hash, golden_response(golden))
+        calibrations: dict[str, JudgeCalibration] = {}
+        for name, item in prepared.items():
+            if isinstance(item.scorer, JudgeScorer) and item.scorer.calibrate and not item.problem:
+                # Before any configuration is judged: a judge that fails it decides no gate.
+                calibration = await calibrate_judge(
+                    item.scorer,
+                    [
+                        JudgeItem(
+                            case_id=case.id,
+                            question=case_question(case),
+                            output="",
+                            golden=item.goldens[case.id].text,
+                            expected=case.expected,
+                        )
+                        for case in item.suite.cases
+                        if case.id in item.goldens
+                    ],
+                    executor.send,
+                    seed=derive_seed(plan.settings.seed, name, "judge-calibration"),
+                )
+                calibrations[name] = calibration
+                problem = calibration.problem(item.scorer.min_consistency)
+                say(f"suite {name!r}: {problem or 'judge ' + calibration.summary()}")
         jobs = []
         collecting: list[Coroutine[Any, Any, SentCase]] = []
         # Each golden's score, per suite: computed by the first configuration, reused.
@@ -179,6 +211,7 @@ def run(
                     executor,
                     sweeps=outcome.sweeps,
                     baselines=baselines[suite_name],
+                    calibration=calibrations.get(suite_name),
                 )
             )
         await asyncio.gather(*collecting)
@@ -244,12 +277,14 @@ async def evaluate_pair(
     *,
     sweeps: dict[tuple[str, str], dict[str, Any]] | None = None,
     baselines: dict[str, float] | None = None,
+    calibration: JudgeCalibration | None = None,
 ) -> tuple[list[CaseResult], Summary]:
     """Run one configuration over one suite's cases and judge it.
 
     A threshold sweep (``threshold = "sweep"``) goes to :mod:`harness.engine.router_sweep`;
     its curve is put in ``sweeps``. ``baselines`` holds the goldens' scores already
-    computed in this run (see :func:`~harness.engine.cases.score_case`).
+    computed in this run (see :func:`~harness.engine.cases.score_case`); ``calibration``
+    the suite's judge calibration, when its judge has ``calibrate = true``.
     """
     suite = item.suite
     if spec.is_sweep:
@@ -294,7 +329,31 @@ async def evaluate_pair(
         for case, sent in zip(suite.cases, outputs, strict=True)
     ]
     noise = judged.noise.noise if judged is not None and judged.noise is not None else None
-    extras = await lever_metrics(chain, item, results, gate, plan.prices, send=executor.send)
+    findings = scorer_findings(
+        item.scorer_check, results, item.goldens, floor=gate.min_baseline_quality
+    )
+    judge_problem: str | None = None
+    extras = await lever_metrics(
+        chain,
+        item,
+        results,
+        gate,
+        plan.prices,
+        send=executor.send,
+        calls={case.id: sent.calls for case, sent in zip(suite.cases, outputs, strict=True)},
+    )
+    batched = sum(1 for sent in outputs if any(r.batch for _, r in sent.calls))
+    if batched:
+        # Priced at batch rates (what the run paid); say so wherever the cost is shown.
+        extras = {**extras, "batch": {"cases": batched, "rate": "batch"}}
+    if judged is not None and isinstance(item.scorer, JudgeScorer):
+        judge = judge_findings(
+            item.scorer, judged, plan.prices, config=spec.name, calibration=calibration
+        )
+        judge_problem = judge.problem
+        # The judge's figures ride with the scorer's warnings: every view prints those.
+        findings = replace(findings, warnings=(*findings.warnings, *judge.warnings, judge.note))
+        extras = {**extras, "judge": judge.figures}
     # What the cache's embedder billed is part of what the configuration costs.
     embedding = (extras.get("cache") or {}).get("embedding_usd")
     summary = summarize_pair(
@@ -305,9 +364,8 @@ async def evaluate_pair(
         results,
         noise=noise,
         overhead_usd=Decimal(embedding or 0),
-        findings=scorer_findings(
-            item.scorer_check, results, item.goldens, floor=gate.min_baseline_quality
-        ),
+        findings=findings,
+        judge_problem=judge_problem,
     )
     return results, replace(summary, extras=extras) if extras else summary
 

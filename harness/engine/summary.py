@@ -44,6 +44,7 @@ def summarize_pair(
     noise: float | None = None,
     overhead_usd: Decimal = Decimal(0),
     findings: ScorerFindings | None = None,
+    judge_problem: str | None = None,
 ) -> Summary:
     """The verdict of one (suite, configuration) from its case results.
 
@@ -52,7 +53,8 @@ def summarize_pair(
     what the configuration spent beyond its cases' model calls (a semantic
     cache's embeddings), spread over its queries. ``findings``: what the scorer
     check found (:func:`harness.engine.scorer_check.scorer_findings`); a problem
-    keeps the verdict from passing.
+    keeps the verdict from passing. ``judge_problem``: why the judge's verdicts decide
+    nothing (:func:`harness.scoring.judge.judge_findings`): the verdict is inconclusive.
     """
     findings = findings or ScorerFindings()
     scored = [r for r in results if r.score is not None and r.delta is not None]
@@ -89,6 +91,7 @@ def summarize_pair(
             cost_ratio=ratio,
             noise=noise,
             scorer_problem=findings.problem,
+            judge_problem=judge_problem,
             binary=is_binary(
                 [r.score for r in scored if r.score is not None]
                 + [r.baseline_score for r in scored if r.baseline_score is not None]

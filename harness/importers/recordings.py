@@ -31,15 +31,20 @@ pairs, one per distinct request hash) for the caller to store, after which
 ``replay:<model>`` configurations run offline.
 
 Input is streamed line by line; every problem is a :class:`~harness.errors.SuiteError`
-naming the file and line.
+naming the file and line. All or nothing: the files are built in a hidden
+folder under ``out_dir`` (:class:`~harness.files.StagedTree`) and appear only
+when every line was read and checked; what an import must remember per case and
+line is indexed on disk (:class:`~harness.importers.import_index.ImportIndex`),
+so memory does not grow with the input.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import yaml
 
@@ -52,10 +57,11 @@ from harness.config.suites import (
     parse_case,
     read_jsonl,
     recorded_cost,
-    write_goldens,
 )
-from harness.errors import ConfigError, SuiteError
-from harness.files import AtomicFile
+from harness.errors import SuiteError
+from harness.files import StagedTree
+from harness.importers.import_index import ImportIndex
+from harness.importers.import_scorer import imported_scorer
 from harness.importers.records import (
     RECORD_KEYS,
     QualityScale,
@@ -66,7 +72,6 @@ from harness.importers.records import (
     record_usage,
     same_question,
 )
-from harness.scoring import build_scorer
 from harness.scoring.recorded import SIDECAR_DIR, RecordedLabel, sidecar_row
 from harness.types import Case, Golden, Request, Response
 
@@ -112,7 +117,14 @@ def _check_suite_name(suite: str) -> None:
 
 
 class RecordImporter:
-    """Turns records (one response each) into a suite, goldens, labels and store entries."""
+    """Turns records (one response each) into a suite, goldens, labels and store entries.
+
+    Every file is written into a :class:`~harness.files.StagedTree` under
+    ``out_dir`` and appears only when the import succeeds; what the import must
+    remember per case and per line lives in an :class:`ImportIndex` on disk, so
+    memory stays the same whatever the size of the input. Call :meth:`close`
+    when done (after :meth:`finish`, or after an error).
+    """
 
     def __init__(
         self,
@@ -125,6 +137,7 @@ class RecordImporter:
         on_response: ResponseSink | None = None,
         quality_scale: QualityScale | None = None,
         billed: bool = True,
+        tree: StagedTree | None = None,
     ) -> None:
         _check_suite_name(suite)
         self.billed = billed
@@ -163,25 +176,30 @@ class RecordImporter:
             params=tuple(sorted(self.params.items())),
             cases=(),
         )
-        self.rows: dict[str, dict[str, Any]] = {}
-        self.row_where: dict[str, str] = {}
-        self.cases: dict[str, Case] = {}
         self.model_names: dict[str, str] = {}
-        self.seen: dict[tuple[str, str], int] = {}
-        """(case id, model) -> the record that gave it (its ordinal): duplicates are refused."""
-        self.goldens: dict[str, Golden] = {}
         self.responses: dict[str, tuple[Request, Response]] = {}
         self.on_response = on_response
-        """Streaming: each new response goes here at once and is not kept (nor are goldens)."""
-        self.response_keys: set[bytes] = set()
-        """Request hashes already streamed (16 bytes each, not 32 hex digits)."""
-        self.golden_cases: set[str] = set()
-        self.golden_file = AtomicFile(self.goldens_path) if on_response else None
+        """Streaming: each new response goes here at once and is not kept."""
         self.models: dict[str, int] = {}
         self.all_quality = True
         self.lines = 0
         self.recorded_at = now_iso()
-        self.sidecar = AtomicFile(self.recorded_path)
+        self.own_tree = tree is None
+        """Whether :meth:`finish` publishes the files (else the caller does, with its store)."""
+        self.tree = StagedTree(out_dir) if tree is None else tree
+        try:
+            self.index = ImportIndex(self.tree.scratch(f"{suite}.index.sqlite3"))
+            self.golden_file = self._staged(self.goldens_path)
+            self.sidecar = self._staged(self.recorded_path)
+        except BaseException:
+            self.close()
+            raise
+        self.finished = False
+
+    def _staged(self, path: Path) -> TextIO:
+        return self.tree.file(path.relative_to(self.out_dir)).open(
+            "w", encoding="utf-8", newline="\n"
+        )
 
     def add(self, record: Any, where: str) -> None:
         """One response (a parsed line)."""
@@ -202,16 +220,14 @@ class RecordImporter:
             raise SuiteError(f"{where}: 'response' must be text, got {text!r}.")
         row = case_row(record, where)
         case = self._case(row["id"], row, where)
-        # The (case, model) pairs kept for every line share one string per case and model.
         case_id = case.id
         model = self.model_names.setdefault(model, model)
-        if (case_id, model) in self.seen:
+        earlier = self.index.pair(case_id, model, self.lines)
+        if earlier is not None:
             raise SuiteError(
                 f"{where}: case {case_id!r} already has a response of {model!r} "
-                f"(record {self.seen[case_id, model]} of the input); give one line per case "
-                "and model."
+                f"(record {earlier} of the input); give one line per case and model."
             )
-        self.seen[case_id, model] = self.lines
         usage = record_usage(record.get("usage"), where)
         latency = (
             record_number(record["latency_ms"], "latency_ms", where)
@@ -236,8 +252,7 @@ class RecordImporter:
         )
         if self.on_response is None:
             self.responses.setdefault(key, (request, response))
-        elif (digest := bytes.fromhex(key)) not in self.response_keys:
-            self.response_keys.add(digest)
+        elif self.index.first_hash(key):
             self.on_response(request, response)
         self.models[model] = self.models.get(model, 0) + 1
         if model == self.baseline:
@@ -251,12 +266,9 @@ class RecordImporter:
                 recorded_at=self.recorded_at,
                 cost_usd=billed,
             )
-            self.golden_cases.add(case_id)
-            if self.golden_file is not None:
-                self.golden_file.write_json_line(golden_row(golden))  # in arrival order
-            else:
-                self.goldens[case_id] = golden
-        self.sidecar.write_json_line(
+            _write_line(self.golden_file, golden_row(golden))  # in arrival order
+        _write_line(
+            self.sidecar,
             sidecar_row(
                 RecordedLabel(
                     case_id=case_id,
@@ -269,41 +281,45 @@ class RecordImporter:
                     category=case.category,
                     error=unscored,
                 )
-            )
+            ),
         )
 
     def _case(self, case_id: str, row: dict[str, Any], where: str) -> Case:
-        known = self.rows.get(case_id)
+        known = self.index.known(case_id)
         if known is None:
             case = parse_case(row, suite=self.suite_name, default_system=None, where=where)
-            self.rows[case_id] = row
-            self.row_where[case_id] = where
-            self.cases[case_id] = case
+            self.index.add_case(case_id, row, where, case)
             return case
-        if not same_question(known, row):
+        first = known.row
+        if not same_question(first, row):
             raise SuiteError(
                 f"{where}: case {case_id!r} asks a different question than on "
-                f"{self.row_where[case_id]}; every line of a case must carry the same "
-                "prompt or messages."
+                f"{known.at}; every line of a case must carry the same prompt or messages."
             )
         for key in ("expected", "category"):
-            if key in row and key in known and row[key] != known[key]:
+            if key in row and key in first and row[key] != first[key]:
                 raise SuiteError(
                     f"{where}: case {case_id!r} has {key} {row[key]!r}, but "
-                    f"{self.row_where[case_id]} gave {known[key]!r}."
+                    f"{known.at} gave {first[key]!r}."
                 )
-        if "category" in row and "category" not in known:
+        if "category" in row and "category" not in first:
             raise SuiteError(
                 f"{where}: case {case_id!r} has a category but its first line "
-                f"({self.row_where[case_id]}) has none; give the category on the first line "
+                f"({known.at}) has none; give the category on the first line "
                 "of each case (or on every line)."
             )
-        if "expected" in row and "expected" not in known:
-            known["expected"] = row["expected"]
-            self.cases[case_id] = parse_case(
-                known, suite=self.suite_name, default_system=None, where=where
+        changed = "expected" in row and "expected" not in first
+        if changed:
+            first["expected"] = row["expected"]
+            known.parsed = None
+        if known.parsed is None:  # changed, or read back from the index
+            known.parsed = parse_case(
+                first, suite=self.suite_name, default_system=None, where=where
             )
-        return self.cases[case_id]
+        if changed:
+            self.index.update_case(case_id, known)
+        parsed: Case = known.parsed
+        return parsed
 
     def finish(
         self,
@@ -314,22 +330,25 @@ class RecordImporter:
         dropped: int = 0,
         notes: tuple[str, ...] = (),
     ) -> ImportResult:
-        """Write the suite, its cases and goldens; commit the labels."""
-        if not self.rows:
+        """Write the suite and its cases; publish every file unless the caller owns the tree.
+
+        With a tree given to the constructor, the files stay staged: the caller
+        stores the responses and then calls ``tree.publish()``.
+        """
+        if not self.index.cases:
             raise SuiteError(f"{self.source}: nothing to import: no records were read.")
-        missing = [c for c in self.rows if c not in self.golden_cases]
+        missing, count = self.index.unanswered(self.baseline, 5)
         if missing:
-            shown = ", ".join(repr(c) for c in missing[:5])
-            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            shown = ", ".join(repr(c) for c in missing)
+            more = f" and {count - len(missing)} more" if count > len(missing) else ""
             raise SuiteError(
                 f"{self.source}: the baseline {self.baseline!r} has no response for case(s) "
                 f"{shown}{more}; "
                 "every case needs the baseline's answer (its golden). Import its responses too, "
                 f"or choose another baseline (models seen: {', '.join(self.models)})."
             )
-        rows = list(self.rows.values())
         if reference is None:
-            reference = "expected" if all("expected" in r for r in rows) else "golden"
+            reference = "expected" if self.index.all_expected() else "golden"
         suite_doc: dict[str, Any] = {
             "suite": self.suite_name,
             "version": 1,
@@ -342,22 +361,17 @@ class RecordImporter:
         if self.params:
             suite_doc["params"] = self.params
         suite_doc["cases_file"] = self.cases_path.name
-        cases_file = AtomicFile(self.cases_path)
-        try:
-            for row in rows:
-                cases_file.write_json_line(row)
-        except BaseException:
-            cases_file.abort()
-            raise
-        cases_file.commit()
-        self.suite_path.write_text(
-            yaml.safe_dump(suite_doc, sort_keys=False, allow_unicode=True), encoding="utf-8"
-        )
-        if self.golden_file is not None:
-            self.golden_file.commit()
-        else:
-            write_goldens(self.goldens_path, (self.goldens[c] for c in self.rows))
-        self.sidecar.commit()
+        with self._staged(self.cases_path) as cases_file:
+            for row in self.index.rows():
+                _write_line(cases_file, row)
+        with self._staged(self.suite_path) as suite_file:
+            suite_file.write(yaml.safe_dump(suite_doc, sort_keys=False, allow_unicode=True))
+        # Flushed and closed now: a full disk fails here, before anything is published.
+        self.golden_file.close()
+        self.sidecar.close()
+        if self.own_tree:
+            self.tree.publish()
+        self.finished = True
         if self.quality_scale is not None:
             notes += (f"recorded quality on the scale {self.quality_scale}, mapped into [0, 1]",)
         notes += tuple(
@@ -372,7 +386,7 @@ class RecordImporter:
             goldens_path=self.goldens_path,
             recorded_path=self.recorded_path,
             baseline=self.baseline,
-            cases=len(self.rows),
+            cases=self.index.cases,
             models=dict(self.models),
             responses=tuple(self.responses.values()),
             dropped=dropped,
@@ -380,59 +394,22 @@ class RecordImporter:
             notes=notes,
         )
 
+    def close(self) -> None:
+        """Close the files and the index; an own tree is deleted (discarded if unfinished)."""
+        for handle in (getattr(self, "golden_file", None), getattr(self, "sidecar", None)):
+            if handle is not None:
+                handle.close()
+        if hasattr(self, "index"):
+            self.index.close()
+        if self.own_tree:
+            if getattr(self, "finished", False):
+                self.tree.close()
+            else:
+                self.tree.discard()
 
-def imported_scorer(
-    scorer: str | Mapping[str, Any] | None, extract: str | None = None
-) -> str | Mapping[str, Any] | None:
-    """The scorer spec an import writes into its suite, from ``--scorer`` and ``--extract``.
 
-    ``scorer`` is a name (``numeric``), a table (``{"name": "numeric", "tolerance":
-    0.01}``) or that table as YAML or JSON text (``'{name: numeric, tolerance: 0.01}'``).
-    ``extract`` becomes the scorer's ``extract`` option; alone it gives
-    ``{name: exact, extract: <extract>}``. Both None: None (the import's default).
-    The spec is built once, so a misspelt scorer, option or extractor fails
-    before anything is read.
-
-    Raises:
-        ConfigError: the text is not a table with a ``name``, ``extract`` is
-            given with the ``recorded`` scorer (which reads labels, not text) or
-            disagrees with the table's own, or the scorer cannot be built.
-    """
-    where = "--scorer" if extract is None else "--scorer/--extract"
-    spec: str | dict[str, Any] | None
-    if isinstance(scorer, str) and scorer.lstrip().startswith("{"):
-        try:
-            loaded = yaml.safe_load(scorer)
-        except yaml.YAMLError:
-            loaded = None
-        if not isinstance(loaded, Mapping) or "name" not in loaded:
-            raise ConfigError(
-                f"--scorer {scorer!r} is not a table with a 'name', like "
-                "'{name: numeric, extract: last_number}'."
-            )
-        spec = dict(loaded)
-    elif isinstance(scorer, Mapping):
-        spec = dict(scorer)
-    else:
-        spec = scorer
-    if extract is not None:
-        table = {"name": spec} if isinstance(spec, str) else dict(spec or {"name": "exact"})
-        if table.get("name") == "recorded":
-            raise ConfigError(
-                "--extract does not apply to the 'recorded' scorer: it reads the quality "
-                "recorded with each answer, not the answer's text. Drop --extract, or score "
-                "the text with another scorer (--scorer exact --extract ...)."
-            )
-        if table.get("extract", extract) != extract:
-            raise ConfigError(
-                f"--extract {extract!r} disagrees with the scorer's own extract "
-                f"{table['extract']!r}; give it once."
-            )
-        table["extract"] = extract
-        spec = table
-    if spec is not None:
-        build_scorer(spec, where=where)
-    return spec
+def _write_line(handle: TextIO, row: Mapping[str, Any]) -> None:
+    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def import_recordings(
@@ -447,8 +424,13 @@ def import_recordings(
     on_response: ResponseSink | None = None,
     extract: str | None = None,
     quality_scale: QualityScale | None = None,
+    tree: StagedTree | None = None,
 ) -> ImportResult:
     """Import JSONL recordings (see the module docs) as a suite with goldens.
+
+    All or nothing: the files are built in a hidden folder under ``out_dir`` and
+    moved into place only when every line was read and checked; after a failure
+    ``out_dir`` is as it was (not even created, if it did not exist).
 
     Args:
         paths: JSONL files, one response per line; read in order, streamed.
@@ -463,17 +445,20 @@ def import_recordings(
         description: The suite's description.
         on_response: Stream the response-store entries: called once per distinct
             request hash as the lines are read, and nothing is kept (the result's
-            ``responses`` is empty, goldens are written in the order they arrive).
-            Memory then grows with the distinct cases (their prompts), not with
-            the responses: what a multi-gigabyte file needs. If the import fails
-            later, the entries already passed on stay with the caller (harmless
-            in a response store keyed by request hash).
+            ``responses`` is empty). Memory then stays the same whatever the size
+            of the file (cases and pairs seen are indexed on disk): what a
+            multi-gigabyte file needs. The entries of an import that fails later
+            are the caller's to drop (``harness import`` stages them on disk and
+            stores them only once the import succeeded).
         extract: The scorer's extractor (``last_number``, ``yes_no``, ...), applied
             to the answers and the references alike; with no ``scorer``, the
             suite scores with ``exact`` on what it extracts.
         quality_scale: The scale of the recorded ``quality`` (a judge's 1-10):
             mapped into [0, 1]; a score outside it makes that case an error row
             of that model, with the reason. None: qualities must be in [0, 1].
+        tree: Stage the files here and leave them staged: the caller publishes
+            them (``tree.publish()``) once it has stored the responses, and
+            discards the tree if that fails. None: published before returning.
 
     Raises:
         SuiteError: a line is not valid (the message names the file and line), a
@@ -491,6 +476,7 @@ def import_recordings(
         source=", ".join(display_path(p) for p in files) or "no recordings files",
         on_response=on_response,
         quality_scale=quality_scale,
+        tree=tree,
     )
     try:
         for path in files:
@@ -502,7 +488,5 @@ def import_recordings(
             scorer=scorer,
         )
     finally:
-        # An error before finish() committed them: no temporary file stays behind.
-        importer.sidecar.abort()
-        if importer.golden_file is not None:
-            importer.golden_file.abort()
+        # After an error, nothing this import staged stays behind.
+        importer.close()

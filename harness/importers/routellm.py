@@ -200,4 +200,4 @@ def import_routellm(
             notes=notes,
         )
     finally:
-        importer.sidecar.abort()
+        importer.close()

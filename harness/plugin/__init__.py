@@ -48,6 +48,20 @@ def parse_record_mode(value: str) -> str:
     return value
 
 
+def parse_limit(value: str) -> int:
+    """``--cost-eval-limit N``: a whole number of cases, at least 1."""
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a number of cases. Give a whole number of 1 or more "
+            "(--cost-eval-limit 10: the first 10 cases of each suite)."
+        )
+    return limit
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Add the ``--cost-eval-*`` flags and their ini keys."""
     group = parser.getgroup("cost-eval", "LLM cost-optimization evaluation (harness)")
@@ -60,11 +74,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "and gate on quality. Without paths, collects only the suites folder. Default: False",
     )
     group.addoption(
+        "--cost-eval-settings",
+        dest="cost_eval_settings",
+        metavar="PATH",
+        default=None,
+        help="Settings file: TOML holding the [tool.cost-eval] table (or its keys at top "
+        "level). Default: cost-eval.toml, else pyproject.toml",
+    )
+    group.addoption(
         "--cost-eval-config",
         dest="cost_eval_config",
         metavar="PATH",
         default=None,
-        help="TOML file holding the [tool.cost-eval] table. Default: pyproject.toml",
+        help="Deprecated name of --cost-eval-settings (a configuration is one entry of "
+        "[[tool.cost-eval.configs]], not a file).",
+    )
+    group.addoption(
+        "--cost-eval-limit",
+        dest="cost_eval_limit",
+        metavar="N",
+        default=None,
+        type=parse_limit,
+        help="Evaluate only the first N cases of each suite: a quick look (the terminal "
+        "says the run was limited; the stored run keeps the limit). Default: every case",
     )
     group.addoption(
         "--cost-eval-db",
@@ -117,8 +149,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="cost_eval_fail_on_regression",
         action="store_true",
         default=False,
-        help="With --cost-eval-compare: exit non-zero when any configuration regressed "
-        "(used by `harness nightly`). Default: False",
+        help="With --cost-eval-compare: exit non-zero when any configuration regressed, in "
+        "quality or in cost (max_cost_increase) (used by `harness nightly`). Default: False",
     )
     group.addoption(
         "--cost-eval-batch",
@@ -137,7 +169,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SECONDS",
         help="Seconds between status checks of a pending batch. Default: %(default)r",
     )
-    parser.addini("cost_eval_config", "TOML file holding the [tool.cost-eval] table", default=None)
+    group.addoption(
+        "--cost-eval-batch-timeout",
+        dest="cost_eval_batch_timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="With --cost-eval-batch: stop waiting for the batches after this many seconds; "
+        "their cases become error rows and the batches stay pending, so the next run "
+        "resumes them without paying twice. Default: wait until they end",
+    )
+    parser.addini(
+        "cost_eval_settings", "Settings file holding the [tool.cost-eval] table", default=None
+    )
+    parser.addini("cost_eval_config", "Deprecated name of cost_eval_settings", default=None)
+    parser.addini("cost_eval_limit", "Evaluate only the first N cases of each suite", default=None)
     parser.addini("cost_eval_db", "DuckDB file for runs and results", default=None)
     parser.addini("cost_eval_report", "Where to write the HTML report", default=None)
     parser.addini(

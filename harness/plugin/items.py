@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from harness.errors import CostEvalError
-from harness.formatting import cost_change, money, points
+from harness.formatting import cost_change, money, points, verdict_word
 from harness.report.redaction import placeholder
 from harness.types import CaseResult, Summary
 
@@ -114,6 +114,10 @@ def junit_properties(summary: Summary) -> list[tuple[str, object]]:
     """Numbers attached to the item (JUnit XML ``<properties>``)."""
     return [
         ("cost_eval_verdict", summary.verdict),
+        # The word every other output shows (pass, fail, inconclusive, flagged) and the mode.
+        ("cost_eval_label", verdict_word(summary.verdict, enforced=summary.enforced)),
+        ("cost_eval_enforced", str(summary.enforced).lower()),
+        ("cost_eval_errors", summary.errors),
         ("cost_eval_quality", round(summary.quality, 6)),
         ("cost_eval_delta", round(summary.delta, 6)),
         ("cost_eval_ci_low", round(summary.ci_low, 6)),
@@ -138,7 +142,8 @@ def failure_text(
             return placeholder(text)
 
     lines = [
-        f"{summary.suite} :: {summary.config}: {summary.verdict.upper()} (enforced)",
+        f"{summary.suite} :: {summary.config}: "
+        f"{verdict_word(summary.verdict, enforced=summary.enforced).upper()} (enforced)",
         f"  quality {summary.quality:.3f} vs baseline {summary.baseline_quality:.3f}: "
         f"delta {points(summary.delta)} points, CI [{points(summary.ci_low)}, "
         f"{points(summary.ci_high)}], margin -{summary.margin * 100:.1f} points, n = {summary.n}"
@@ -148,6 +153,9 @@ def failure_text(
         f"monthly {money(summary.monthly_cost)} vs {money(summary.baseline_monthly_cost)} "
         f"at {volume}",
     ]
+    if summary.n == 0:
+        # Nothing answered: no quality and no cost to show (an error is never a saving).
+        lines[1:] = [f"  no answers: all {summary.errors} case(s) errored; nothing measured"]
     for reason in summary.reasons:
         lines.append(f"  why: {reason}")
     worst = sorted(

@@ -19,11 +19,12 @@ from harness.analysis.compare import (
     Uncompared,
     compare_runs,
     describe_change,
+    describe_regressions,
     describe_uncompared,
     uncompared_pairs,
 )
 from harness.config.record_mode import RecordMode, default_record_mode
-from harness.config.settings import Settings, load_settings
+from harness.config.settings import Settings
 from harness.config.suites import (
     Suite,
     display_path,
@@ -34,12 +35,13 @@ from harness.config.suites import (
 from harness.engine.batching import run_with_batches
 from harness.engine.metadata import new_run_id, run_metadata
 from harness.engine.prepare import prepare
-from harness.engine.router_sweep import describe_sweep
 from harness.engine.run import run as run_pipeline
 from harness.engine.run_data import Plan, RunOutcome
 from harness.errors import CostEvalError
-from harness.formatting import cost_change, cost_source_note, money, points
-from harness.plugin.items import ConfigItem, SuiteFile, shorten, visible
+from harness.formatting import money
+from harness.plugin.items import ConfigItem, SuiteFile, visible
+from harness.plugin.options import limited, option_or_ini, read_settings
+from harness.plugin.verdict_lines import verdict_lines
 from harness.plugin.xdist import (
     absorb,
     empty_outcome,
@@ -66,23 +68,13 @@ if TYPE_CHECKING:
     from harness.types import Response
 
 
-def option_or_ini(config: pytest.Config, name: str) -> str | None:
-    """A flag's value, else its ini key's, else None."""
-    value = config.getoption(name)
-    if value is None:
-        ini = config.getini(name)
-        value = ini if ini else None
-    return None if value is None else str(value)
-
-
 class CostEvalSession:
     """Run state, kept in ``config.stash[harness.plugin.session_key]``."""
 
     def __init__(self, config: pytest.Config) -> None:
 
         self.config = config
-        root = Path(config.rootpath)
-        settings = load_settings(root, option_or_ini(config, "cost_eval_config"))
+        settings = read_settings(config)
         db = option_or_ini(config, "cost_eval_db")
         report = option_or_ini(config, "cost_eval_report")
         self.settings: Settings = _with_paths(settings, db=db, report=report)
@@ -159,7 +151,7 @@ class CostEvalSession:
 
     def load_suite(self, path: Path) -> Suite:
         """Load (once) the suite of ``path``; names must be unique across files."""
-        suite = load_project_suite(path, self.settings)
+        suite = limited(load_project_suite(path, self.settings), self.settings.case_limit)
         other = self.suites.get(suite.name)
         if other is not None and other.path != suite.path:
             raise CostEvalError(
@@ -221,6 +213,7 @@ class CostEvalSession:
                     self.suites,
                     selected,
                     poll_interval=self.config.getoption("cost_eval_batch_poll"),
+                    batch_timeout=self.config.getoption("cost_eval_batch_timeout"),
                     batch_store=DuckBatchStore(self.settings.db),
                     **options,
                 )
@@ -417,7 +410,15 @@ class CostEvalSession:
             before_id = self.compare_to
         before = load_scores(self.settings.db, before_id)
         self.compared_with = str(before.run["run_id"])
-        self.changes = compare_runs(before, stored, seed=self.settings.seed)
+        self.changes = compare_runs(
+            before,
+            stored,
+            seed=self.settings.seed,
+            max_cost_increase=self.settings.gate.max_cost_increase,
+            cost_margins={
+                name: spec.gate.max_cost_increase for name, spec in self.plan.configs.items()
+            },
+        )
         self.uncompared = uncompared_pairs(before, stored)
         missing_fails = self.settings.missing_configs == "fail" and self.uncompared.before_only
         if self.fail_on_regression and (any(c.regressed for c in self.changes) or missing_fails):
@@ -455,37 +456,8 @@ class CostEvalSession:
             )
         for name, count in outcome.goldens_written.items():
             write(f"recorded {count} golden(s) for suite {name!r}")
-        for summary in outcome.summaries:
-            label = summary.verdict.upper()
-            if summary.verdict != "pass" and not summary.enforced:
-                label = "FLAGGED"
-            mode = "enforced" if summary.enforced else "report-only"
-            if summary.n == 0:
-                # Nothing was answered: a quality of 0.000 at "$0/query (same cost)" would read
-                # as a measurement. Say that there is none.
-                write(
-                    f"  {label:<12} {summary.suite} :: {summary.config} ({mode}): no case "
-                    f"answered ({summary.errors} error(s)): nothing measured, no cost"
-                )
-            else:
-                write(
-                    f"  {label:<12} {summary.suite} :: {summary.config} ({mode}): quality "
-                    f"{summary.quality:.3f} (delta {points(summary.delta)} pts, CI "
-                    f"[{points(summary.ci_low)}, {points(summary.ci_high)}]), "
-                    f"{money(summary.cost_per_query)}/query ({cost_text(summary)})"
-                )
-            sweep = outcome.sweeps.get((summary.suite, summary.config))
-            if sweep is not None:
-                write(f"{'':15}{describe_sweep(sweep)}")
-            if summary.errors:
-                first = next(
-                    r.error
-                    for r in outcome.results
-                    if r.suite == summary.suite and r.config == summary.config and r.error
-                )
-                write(
-                    f"{'':15}{summary.errors} case(s) errored; first: {shorten(first or '', 400)}"
-                )
+        for line in verdict_lines(outcome):
+            write(line)
         # Once per suite: the scorer is the suite's, whatever the configuration.
         for note in scorer_notes(outcome.summaries):
             if note.blocking:
@@ -495,11 +467,10 @@ class CostEvalSession:
         for suite, problem in outcome.problems.items():
             write(f"  ERROR        {suite}: {visible(problem)}", red=True)
         if self.compared_with is not None:
-            regressed = sum(1 for change in self.changes if change.regressed)
             compared = len(self.changes)
             write(
-                f"compared with run {self.compared_with}: {regressed} regressed ({compared} of "
-                f"{compared + self.uncompared.count} configuration(s) compared)"
+                f"compared with run {self.compared_with}: {describe_regressions(self.changes)}; "
+                f"{compared} of {compared + self.uncompared.count} configuration(s) compared"
             )
             for change in self.changes:
                 if change.regressed or change.flipped:
@@ -543,14 +514,6 @@ class CostEvalSession:
                     '"fail" in [tool.cost-eval] to fail the run'
                 )
         return lines
-
-
-def cost_text(summary: Summary) -> str:
-    """``-92% cost``, with where the costs came from unless simply priced:
-    ``recorded cost, -92% cost``; ``estimated cost, same cost``."""
-    note = cost_source_note(summary.cost_sources, summary.baseline_cost_sources)
-    change = cost_change(summary.savings_pct)
-    return f"{note}, {change}" if note else change
 
 
 def _seconds(value: object) -> float:

@@ -11,7 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harness.analysis.compare import PairChange, Uncompared, compare_runs, uncompared_pairs
+from harness.analysis.compare import (
+    PairChange,
+    Uncompared,
+    compare_runs,
+    run_cost_margin,
+    uncompared_pairs,
+)
 from harness.errors import CostEvalError
 from harness.report.markdown import render_markdown
 from harness.report.redaction import redact_requested
@@ -81,7 +87,9 @@ def run_context(
     if before_id is not None and changes is None:
         seed = int(stored.run.get("seed") or DEFAULT_SEED)
         before = load_scores(db, before_id)
-        changes = compare_runs(before, stored, seed=seed)
+        changes = compare_runs(
+            before, stored, seed=seed, max_cost_increase=run_cost_margin(stored.run)
+        )
         uncompared = uncompared_pairs(before, stored)
     return RunContext(
         history=load_history(db, limit=10),

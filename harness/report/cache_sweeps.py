@@ -9,6 +9,7 @@ checks cost.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from markupsafe import Markup
 
 from harness.analysis.cache_sweep import is_shown
-from harness.report.charts import CacheSweepChart, cache_sweep_svg
+from harness.report.charts import VERDICT_COLOURS, chart_figure, svg_element
 from harness.types import Summary
 
 
@@ -47,6 +48,176 @@ class CacheSweepView:
     negatives: str | None = None
     """Which negatives the suite holds (labelled, mined, generated), when it was built
     from pairs; None otherwise."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CacheSweepChart:
+    """A semantic cache's threshold sweep, as the chart draws it (rates in [0, 1])."""
+
+    thresholds: Sequence[float]
+    hit_rate: Sequence[float]
+    wrong_upper: Sequence[float]
+    """Upper CI bound of the wrong-hit (false + stale) rate at each threshold."""
+    target: float
+    recommended: float | None = None
+    """The recommended threshold, or None."""
+    wrong_rate: Sequence[float] = ()
+    """The observed wrong-hit rate (wrong hits / hits) at each threshold; empty: not drawn."""
+    hits: Sequence[int] = ()
+    """Hits at each threshold: where there is none, there is no rate and nothing to bound.
+    Empty: taken from :attr:`hit_rate` (a hit rate of 0 is no hit)."""
+    verified_hit_rate: Sequence[float] = ()
+    """With a verifier stage: the hit rate with every candidate checked (else empty)."""
+    verified_wrong_upper: Sequence[float] = ()
+    """With a verifier stage: the wrong-hit rate's upper bound with verification."""
+    verified_wrong_rate: Sequence[float] = ()
+    verified_hits: Sequence[int] = ()
+
+
+def bounded_wrong_hits(
+    hits: Sequence[int], rate: Sequence[float], upper: Sequence[float]
+) -> tuple[list[float], list[float]]:
+    """The wrong-hit rate and its upper bound as drawn: NaN (a gap in the curve and the
+    band) at every threshold with no hit, where there is no rate and nothing to bound.
+
+    ``rate`` may be empty (then only the bound is returned, the rate all NaN).
+    """
+    nan = math.nan
+    rates = list(rate) if rate else [nan] * len(upper)
+    return (
+        [r if h > 0 else nan for r, h in zip(rates, hits, strict=True)],
+        [u if h > 0 else nan for u, h in zip(upper, hits, strict=True)],
+    )
+
+
+def _hits(explicit: Sequence[int], hit_rate: Sequence[float]) -> list[int]:
+    return list(explicit) if explicit else [1 if h > 0 else 0 for h in hit_rate]
+
+
+def _wrong_hit_curves(
+    ax: Any,
+    thresholds: Sequence[float],
+    hits: Sequence[int],
+    rate: Sequence[float],
+    upper: Sequence[float],
+    *,
+    verified: bool,
+) -> None:
+    """The observed wrong-hit rate as a line and its upper bound as a shaded band, both
+    only where there are hits: the bound is an interval, not a rate, and over no hit there
+    is nothing to bound."""
+    rates, bounds = bounded_wrong_hits(hits, rate, upper)
+    if all(math.isnan(b) for b in bounds):
+        return
+    style = (0, (5, 1.5, 1, 1.5)) if verified else "-"
+    suffix = ", verified" if verified else ""
+    if rate:
+        ax.plot(
+            list(thresholds),
+            rates,
+            linewidth=1.6,
+            linestyle=style,
+            color=VERDICT_COLOURS["fail"],
+            label=f"wrong-hit rate{suffix}",
+            zorder=3,
+        )
+    ax.fill_between(
+        list(thresholds),
+        [0.0 if math.isnan(r) else r for r in rates] if rate else [0.0] * len(bounds),
+        bounds,
+        where=[not math.isnan(b) for b in bounds],
+        color=VERDICT_COLOURS["fail"],
+        alpha=0.06 if verified else 0.13,
+        hatch="////" if verified else None,
+        linewidth=0,
+        label=f"up to its 95% upper bound{suffix}",
+        zorder=2,
+    )
+
+
+def cache_sweep_svg(chart: CacheSweepChart, *, title: str, id_prefix: str = "") -> str:
+    """An inline ``<svg>``: hit rate, wrong-hit rate and its upper bound against the threshold.
+
+    The wrong-hit rate is a red line and its 95 % upper bound a shaded band above
+    it, both drawn only at thresholds with hits. A threshold qualifies where the
+    band's top is under the dashed target line; the recommended one (most correct
+    hits among those) is marked by a vertical line. With a verifier stage the same
+    curves with verification are dashed (band hatched).
+
+    Raises:
+        ImportError: matplotlib is not installed.
+    """
+    from matplotlib.ticker import PercentFormatter
+
+    with chart_figure(title, height=3.4) as (fig, ax):
+        ax.plot(
+            list(chart.thresholds),
+            list(chart.hit_rate),
+            linewidth=1.6,
+            color="#0969da",
+            label="hit rate",
+            zorder=3,
+        )
+        _wrong_hit_curves(
+            ax,
+            chart.thresholds,
+            _hits(chart.hits, chart.hit_rate),
+            chart.wrong_rate,
+            chart.wrong_upper,
+            verified=False,
+        )
+        if chart.verified_hit_rate:
+            ax.plot(
+                list(chart.thresholds),
+                list(chart.verified_hit_rate),
+                linewidth=1.6,
+                linestyle=(0, (5, 1.5, 1, 1.5)),
+                color="#0969da",
+                label="hit rate, verified",
+                zorder=3,
+            )
+            _wrong_hit_curves(
+                ax,
+                chart.thresholds,
+                _hits(chart.verified_hits, chart.verified_hit_rate),
+                chart.verified_wrong_rate,
+                chart.verified_wrong_upper,
+                verified=True,
+            )
+        ax.axhline(
+            chart.target,
+            linestyle=(0, (4, 3)),
+            linewidth=1.0,
+            color=VERDICT_COLOURS["fail"],
+            alpha=0.7,
+            label=f"target ({chart.target:.0%})",
+            zorder=2,
+        )
+        if chart.recommended is not None:
+            ax.axvline(
+                chart.recommended,
+                linewidth=1.2,
+                color="#1f2328",
+                label=f"recommended ({chart.recommended:.2f})",
+                zorder=4,
+            )
+        ax.set_xlabel("similarity threshold (cosine)")
+        ax.set_ylim(0.0, 1.0)
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+        ax.grid(True, color="#d0d7de", linewidth=0.6)
+        fig.legend(loc="outside lower center", ncols=4, fontsize=8, frameon=False)
+        return svg_element(fig, id_prefix)
+
+
+def _floats(points: Sequence[Mapping[str, Any]], key: str) -> list[float]:
+    """``key`` of every point, or an empty list when a point lacks it (an older record)."""
+    if not points or any(p.get(key) is None for p in points):
+        return []
+    return [float(p[key]) for p in points]
+
+
+def _ints(points: Sequence[Mapping[str, Any]], key: str) -> list[int]:
+    return [int(v) for v in _floats(points, key)]
 
 
 def cache_sweep_view(index: int, summary: Summary) -> CacheSweepView:
@@ -81,10 +252,14 @@ def cache_sweep_view(index: int, summary: Summary) -> CacheSweepView:
                     thresholds=[float(p["threshold"]) for p in points],
                     hit_rate=[float(p["hit_rate"]) for p in points],
                     wrong_upper=[float(p["wrong_hit_ci_high"]) for p in points],
+                    wrong_rate=_floats(points, "wrong_hit_rate"),
+                    hits=_ints(points, "hits"),
                     target=target,
                     recommended=rec_threshold,
                     verified_hit_rate=[float(p["hit_rate"]) for p in verified_points],
                     verified_wrong_upper=[float(p["wrong_hit_ci_high"]) for p in verified_points],
+                    verified_wrong_rate=_floats(verified_points, "wrong_hit_rate"),
+                    verified_hits=_ints(verified_points, "hits"),
                 ),
                 title=f"{summary.suite} :: {summary.config}: hit rate and wrong hits by threshold",
                 id_prefix=f"c{index}-",

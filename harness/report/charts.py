@@ -1,7 +1,9 @@
-"""Cost-vs-quality charts for the HTML report, drawn with matplotlib as inline SVG.
+"""Charts for the HTML report, drawn with matplotlib as inline SVG: the cost-vs-quality
+scatter, a router sweep's curve, and the figure and SVG helpers every chart uses
+(:mod:`~harness.report.cache_sweeps` draws the semantic cache's sweep with them).
 
-:func:`pareto_frontier` is pure and cheap; :func:`cost_quality_svg` imports
-matplotlib when called, so importing this module costs nothing.
+:func:`pareto_frontier` is pure and cheap; the drawing functions import
+matplotlib (and adjustText) when called, so importing this module costs nothing.
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ class ChartPoint:
     badge: str
     """Key of :data:`VERDICT_COLOURS`: ``pass``, ``fail``, ``flagged``, ``inconclusive``
     or ``baseline``."""
+    key: str = ""
+    """A short mark (``3``) drawn instead of :attr:`label`, which a key beside the
+    chart then names; empty: the label itself is drawn."""
 
 
 def pareto_frontier(points: Sequence[tuple[float, float]]) -> list[int]:
@@ -97,8 +102,10 @@ def pareto_frontier(points: Sequence[tuple[float, float]]) -> list[int]:
 def cost_quality_svg(points: Sequence[ChartPoint], *, title: str, id_prefix: str = "") -> str:
     """An inline ``<svg>`` element: cost per query (x) vs quality (y), frontier drawn.
 
-    Points at the same spot share one label; labels are placed where they
-    cover no marker and no other label when such a place exists.
+    Points at the same spot share one label; adjustText moves labels off each
+    other and off the markers. Points with a :attr:`ChartPoint.key` are labelled
+    with it (short marks collide far less than names): the page names them in a
+    key beside the chart.
     ``id_prefix`` is put before every element id (and reference to one), so
     several charts can share one HTML page without duplicate ids.
 
@@ -114,7 +121,7 @@ def cost_quality_svg(points: Sequence[ChartPoint], *, title: str, id_prefix: str
         matplotlib.use("Agg")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, PercentFormatter
 
     drawable = [p for p in points if math.isfinite(p.cost) and math.isfinite(p.quality)]
     style = _style()
@@ -123,12 +130,14 @@ def cost_quality_svg(points: Sequence[ChartPoint], *, title: str, id_prefix: str
     with warnings.catch_warnings(), style:
         warnings.simplefilter("ignore")
         fig = Figure(figsize=(11.0, 4.0), layout="constrained")
-        canvas = FigureCanvasAgg(fig)  # measures text while labels are placed
+        FigureCanvasAgg(fig)  # measures text while labels are placed
         ax = fig.add_subplot()
         ax.set_title(title, loc="left", fontsize=11, fontweight="bold", parse_math=False)
         costs = [p.cost for p in drawable]
         if costs and min(costs) > 0 and max(costs) / min(costs) >= LOG_SCALE_RATIO:
             ax.set_xscale("log")
+            # Decades alone leave two ticks over two decades: 1-2-5 steps read better.
+            ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         else:
             # Dollar tick labels are wide: few of them, or they run into each other.
             ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
@@ -172,13 +181,14 @@ def cost_quality_svg(points: Sequence[ChartPoint], *, title: str, id_prefix: str
         # and must not move when the layout engine would react to them.
         fig.draw_without_rendering()
         fig.set_layout_engine("none")
-        _place_labels(ax, canvas.get_renderer(), drawable)  # type: ignore[no-untyped-call]
-        return _svg_element(fig, id_prefix)
+        _place_labels(ax, drawable)
+        return svg_element(fig, id_prefix)
 
 
 @contextmanager
-def _chart(title: str, *, height: float) -> Iterator[tuple[Any, Any]]:
-    """A report-wide figure and its one axes, titled, off-screen, warnings silenced.
+def chart_figure(title: str, *, height: float) -> Iterator[tuple[Any, Any]]:
+    """A report-wide figure and its one axes, titled, off-screen, warnings silenced (every
+    chart of the report but the cost-vs-quality scatter is drawn in one).
 
     The session runs under pytest's ``filterwarnings = error``: a font warning
     must not lose the report.
@@ -199,8 +209,9 @@ def _chart(title: str, *, height: float) -> Iterator[tuple[Any, Any]]:
         yield fig, ax
 
 
-def _svg_element(fig: Any, id_prefix: str) -> str:
-    """The figure as an inline ``<svg>`` element, its ids prefixed."""
+def svg_element(fig: Any, id_prefix: str) -> str:
+    """The figure as an inline ``<svg>`` element, its ids prefixed (so several charts can
+    share one page without duplicate ids)."""
     buffer = io.StringIO()
     # No metadata: no date (same run, same bytes) and no RDF block of URLs.
     fig.savefig(buffer, format="svg", metadata=dict.fromkeys(SVG_METADATA))
@@ -212,104 +223,48 @@ def _svg_element(fig: Any, id_prefix: str) -> str:
     return svg
 
 
-# Where a label may go, relative to its point (offset in points, alignment), in
-# order of preference: beside it first, then further away with a leader line.
-_NEAR = [
-    (5, 3, "left", "bottom"),
-    (5, -3, "left", "top"),
-    (-5, 3, "right", "bottom"),
-    (-5, -3, "right", "top"),
-    (0, 8, "center", "bottom"),
-    (0, -8, "center", "top"),
-]
-_FAR = [
-    (dx, dy, "left" if dx > 0 else "right", "bottom" if dy > 0 else "top")
-    for distance in (14, 24, 34, 44, 54, 64)
-    for dx, dy in (
-        (8, distance),
-        (8, -distance),
-        (-8, distance),
-        (-8, -distance),
-    )
-]
-_CANDIDATES = _NEAR + _FAR
+def _spot_label(labels: Sequence[str]) -> str:
+    """One label for the points at one spot: their keys (``1,4``), or names a line each
+    when more than two."""
+    if all(len(label) <= 3 for label in labels):
+        return ",".join(labels)
+    return ", ".join(labels) if len(labels) <= 2 else "\n".join(labels)
 
 
-def _overlap(a: Any, b: Any) -> float:
-    width = float(min(a.x1, b.x1) - max(a.x0, b.x0))
-    height = float(min(a.y1, b.y1) - max(a.y0, b.y0))
-    return width * height if width > 0 and height > 0 else 0.0
-
-
-def _outside(box: Any, frame: Any) -> float:
-    return float(box.width * box.height) - _overlap(box, frame)
-
-
-def _place_labels(ax: Any, renderer: Any, drawable: Sequence[ChartPoint]) -> None:
-    """Annotate every spot with its labels, greedily avoiding markers and earlier labels.
-
-    A spot's cost is the area its label covers of markers and other labels,
-    plus what falls outside the axes (a lot more outside the figure). The
-    first candidate with no cost wins; otherwise the cheapest one.
-    """
-    from matplotlib.text import Text
-    from matplotlib.transforms import Bbox
+def _place_labels(ax: Any, drawable: Sequence[ChartPoint]) -> None:
+    """Label every spot (points at the same spot share one label, their keys when they
+    have keys), then let adjustText move the labels off each other and off the markers,
+    with a leader line to a label it moved away from its point."""
+    from adjustText import adjust_text  # type: ignore[import-untyped]
 
     spots: dict[tuple[float, float], list[str]] = {}
     for point in drawable:
-        spots.setdefault((point.cost, point.quality), []).append(point.label)
-    pad = 5.0 * ax.figure.dpi / 72
-    obstacles = []
-    for cost, quality in spots:
-        x, y = ax.transData.transform((cost, quality))
-        obstacles.append(Bbox.from_extents(x - pad, y - pad, x + pad, y + pad))
-    axes_box = ax.get_window_extent(renderer)
-    figure_box = ax.figure.bbox
-    for (cost, quality), labels in spots.items():
-        best: tuple[float, Any, Any] | None = None
-        for dx, dy, ha, va in _CANDIDATES:
-            far = (dx, dy, ha, va) in _FAR
-            note = ax.annotate(
-                ", ".join(labels),
-                (cost, quality),
-                xytext=(dx, dy),
-                textcoords="offset points",
-                ha=ha,
-                va=va,
-                fontsize=8,
-                color="#424a53",
-                parse_math=False,
-                annotation_clip=False,
-                zorder=5,
-                arrowprops={
-                    "arrowstyle": "-",
-                    "color": "#8c959f",
-                    "linewidth": 0.6,
-                    "shrinkA": 0,
-                    "shrinkB": 4,
-                }
-                if far
-                else None,
-            )
-            # The text alone: the annotation's own extent includes its leader
-            # line, which always touches the point's marker.
-            note.update_positions(renderer)
-            box = Text.get_window_extent(note, renderer)
-            penalty = (
-                sum(_overlap(box, other) for other in obstacles)
-                + _outside(box, axes_box) * 0.5
-                + _outside(box, figure_box) * 20
-            )
-            if best is None or penalty < best[0]:
-                if best is not None:
-                    best[1].remove()
-                best = (penalty, note, box)
-            else:
-                note.remove()
-            if penalty == 0:
-                break
-        if best is not None:
-            obstacles.append(best[2])
+        spots.setdefault((point.cost, point.quality), []).append(point.key or point.label)
+    texts = [
+        ax.text(
+            cost,
+            quality,
+            _spot_label(labels),
+            fontsize=8,
+            color="#424a53",
+            parse_math=False,
+            zorder=5,
+            linespacing=1.1,
+        )
+        for (cost, quality), labels in spots.items()
+    ]
+    if not texts:
+        return
+    adjust_text(
+        texts,
+        x=[cost for cost, _ in spots],
+        y=[quality for _, quality in spots],
+        ax=ax,
+        expand=(1.15, 1.4),
+        force_text=(0.3, 0.5),
+        force_static=(0.3, 0.5),
+        arrowprops={"arrowstyle": "-", "color": "#8c959f", "linewidth": 0.6},
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -357,7 +312,7 @@ def sweep_curve_svg(chart: SweepChart, *, title: str, id_prefix: str = "") -> st
     """
     from matplotlib.ticker import PercentFormatter
 
-    with _chart(title, height=4.0) as (fig, ax):
+    with chart_figure(title, height=4.0) as (fig, ax):
         ax.plot(
             [0.0, 1.0],
             [chart.weak_quality, chart.strong_quality],
@@ -446,112 +401,4 @@ def sweep_curve_svg(chart: SweepChart, *, title: str, id_prefix: str = "") -> st
         ax.grid(True, color="#d0d7de", linewidth=0.6)
         ax.margins(y=0.15)
         fig.legend(loc="outside lower center", ncols=8, fontsize=8, frameon=False)
-        return _svg_element(fig, id_prefix)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CacheSweepChart:
-    """A semantic cache's threshold sweep, as the chart draws it (rates in [0, 1])."""
-
-    thresholds: Sequence[float]
-    hit_rate: Sequence[float]
-    wrong_upper: Sequence[float]
-    """Upper CI bound of the wrong-hit (false + stale) rate at each threshold."""
-    target: float
-    recommended: float | None = None
-    """The recommended threshold, or None."""
-    verified_hit_rate: Sequence[float] = ()
-    """With a verifier stage: the hit rate with every candidate checked (else empty)."""
-    verified_wrong_upper: Sequence[float] = ()
-    """With a verifier stage: the wrong-hit rate's upper bound with verification."""
-
-
-def cache_sweep_svg(chart: CacheSweepChart, *, title: str, id_prefix: str = "") -> str:
-    """An inline ``<svg>``: hit rate and the wrong-hit rate's upper bound against the threshold.
-
-    A threshold qualifies where the red curve is under the dashed target line;
-    the recommended one (most correct hits among those) is marked by a vertical
-    line. Points with no hit have no wrong-hit bound and are left out of it.
-    With a verifier stage the same two curves with verification are dashed.
-
-    Raises:
-        ImportError: matplotlib is not installed.
-    """
-    from matplotlib.ticker import PercentFormatter
-
-    with _chart(title, height=3.4) as (fig, ax):
-        ax.plot(
-            list(chart.thresholds),
-            list(chart.hit_rate),
-            linewidth=1.6,
-            color="#0969da",
-            label="hit rate",
-            zorder=3,
-        )
-        judged = [
-            (t, w)
-            for t, w, h in zip(chart.thresholds, chart.wrong_upper, chart.hit_rate, strict=True)
-            if h > 0
-        ]
-        if judged:
-            ax.plot(
-                [t for t, _ in judged],
-                [w for _, w in judged],
-                linewidth=1.6,
-                color=VERDICT_COLOURS["fail"],
-                label="wrong-hit rate, upper 95% bound",
-                zorder=3,
-            )
-        if chart.verified_hit_rate:
-            ax.plot(
-                list(chart.thresholds),
-                list(chart.verified_hit_rate),
-                linewidth=1.6,
-                linestyle=(0, (5, 1.5, 1, 1.5)),
-                color="#0969da",
-                label="hit rate, verified",
-                zorder=3,
-            )
-            checked = [
-                (t, w)
-                for t, w, h in zip(
-                    chart.thresholds,
-                    chart.verified_wrong_upper,
-                    chart.verified_hit_rate,
-                    strict=True,
-                )
-                if h > 0
-            ]
-            if checked:
-                ax.plot(
-                    [t for t, _ in checked],
-                    [w for _, w in checked],
-                    linewidth=1.6,
-                    linestyle=(0, (5, 1.5, 1, 1.5)),
-                    color=VERDICT_COLOURS["fail"],
-                    label="wrong-hit bound, verified",
-                    zorder=3,
-                )
-        ax.axhline(
-            chart.target,
-            linestyle=(0, (4, 3)),
-            linewidth=1.0,
-            color=VERDICT_COLOURS["fail"],
-            alpha=0.7,
-            label=f"target ({chart.target:.0%})",
-            zorder=2,
-        )
-        if chart.recommended is not None:
-            ax.axvline(
-                chart.recommended,
-                linewidth=1.2,
-                color="#1f2328",
-                label=f"recommended ({chart.recommended:.2f})",
-                zorder=4,
-            )
-        ax.set_xlabel("similarity threshold (cosine)")
-        ax.set_ylim(0.0, 1.0)
-        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
-        ax.grid(True, color="#d0d7de", linewidth=0.6)
-        fig.legend(loc="outside lower center", ncols=4, fontsize=8, frameon=False)
-        return _svg_element(fig, id_prefix)
+        return svg_element(fig, id_prefix)

@@ -11,19 +11,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harness.formatting import cost_change, cost_source_note, money, points
+from harness.formatting import (
+    cost_change,
+    cost_source_note,
+    counts_line,
+    money,
+    points,
+    verdict_counts,
+    verdict_word,
+)
 from harness.report.notes import scorer_notes
 
 if TYPE_CHECKING:
     from harness.store.runs import StoredRun
     from harness.types import Summary
 
-ICONS = {
-    "pass": "✅ pass",
-    "fail": "❌ fail",
-    "inconclusive": "❔ inconclusive",
-    "error": "💥 error",
-}
+ICONS = {"pass": "✅", "fail": "❌", "inconclusive": "❔", "flagged": "⚠️"}
+"""The icon before each verdict word (:data:`harness.formatting.VERDICT_WORDS`)."""
 
 
 def _cell(text: str) -> str:
@@ -38,10 +42,15 @@ def _cost_note(summary: Summary) -> str:
 
 
 def verdict_label(summary: Summary) -> str:
-    """The verdict as the table shows it; report-only non-passes read *flagged*."""
-    if summary.verdict != "pass" and not summary.enforced:
-        return f"⚠️ flagged ({summary.verdict})"
-    return ICONS.get(summary.verdict, summary.verdict)
+    """The verdict as the table shows it: ``✅ pass``; a report-only non-pass reads
+    ``⚠️ flagged (inconclusive)``; a gate with nothing answered ``❌ fail (no answers)``."""
+    word = verdict_word(summary.verdict, enforced=summary.enforced)
+    label = f"{ICONS[word]} {word}"
+    if summary.n == 0:
+        return f"{label} (no answers)"
+    if word == "flagged":
+        return f"{label} ({summary.verdict})"
+    return label
 
 
 def render_markdown(stored: StoredRun, *, redact: bool = False) -> str:
@@ -60,13 +69,8 @@ def render_markdown(stored: StoredRun, *, redact: bool = False) -> str:
         + (" Case texts are redacted in the report." if redact else ""),
         "",
     ]
-    enforced_failures = [s for s in stored.summaries if s.enforced and s.verdict != "pass"]
-    flagged = [s for s in stored.summaries if not s.enforced and s.verdict != "pass"]
-    lines.append(
-        f"**{sum(s.verdict == 'pass' for s in stored.summaries)} pass**, "
-        f"**{len(enforced_failures)} enforced not passing**, "
-        f"**{len(flagged)} flagged** (report-only) of {len(stored.summaries)} pairs."
-    )
+    counts = verdict_counts((s.verdict, s.enforced) for s in stored.summaries)
+    lines.append(f"**Verdicts:** {counts_line(counts)} (suite, configuration) pairs.")
     lines.append("")
     for suite, message in stored.problems.items():
         lines.append(f"> **{_cell(suite)} could not run:** {_cell(message)}")
@@ -81,12 +85,21 @@ def render_markdown(stored: StoredRun, *, redact: bool = False) -> str:
     ]
     for s in stored.summaries:
         mode = "" if s.enforced else " _(report-only)_"
+        # Quality and cost are over the answered cases; the errored ones are said beside.
+        n = f"{s.n} (+{s.errors} errored)" if s.errors else str(s.n)
+        if s.n == 0:  # every case errored: no quality, no cost (never a saving)
+            figures = f"{n} | no answers | — | — | — |"
+        else:
+            figures = (
+                f"{n} | {s.quality:.3f} | {points(s.delta)} [{points(s.ci_low)}, "
+                f"{points(s.ci_high)}] | {money(s.cost_per_query)}{_cost_note(s)} | "
+                f"{cost_change(s.savings_pct)} |"
+            )
         lines.append(
-            f"| {_cell(s.suite)} | `{_cell(s.config)}`{mode} | {verdict_label(s)} | {s.n} | "
-            f"{s.quality:.3f} | {points(s.delta)} [{points(s.ci_low)}, {points(s.ci_high)}] | "
-            f"{money(s.cost_per_query)}{_cost_note(s)} | {cost_change(s.savings_pct)} |"
+            f"| {_cell(s.suite)} | `{_cell(s.config)}`{mode} | {verdict_label(s)} | {figures}"
         )
-    reasons = [s for s in stored.summaries if s.reasons]
+    # A passing sweep has a reason too (its recommended threshold): not listed here.
+    reasons = [s for s in stored.summaries if s.reasons and s.verdict != "pass"]
     if reasons:
         lines += ["", "<details><summary>Why not passing</summary>", ""]
         for s in reasons:

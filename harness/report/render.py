@@ -1,9 +1,12 @@
 """Build the report's view of a stored run and render it to one self-contained HTML file.
 
 Only summaries and flagged (degraded) or errored cases go in the page, so a
-run of any size stays small. Model text is untrusted: it reaches the page
-through Jinja's autoescaping, or through :func:`diff_html`, which escapes every
-token before wrapping differing ones in ``<del>``/``<ins>``.
+run of any size stays small. The page leads with what changed (regressions
+against the compared run, :mod:`~harness.report.changes`), then the verdicts
+and the degraded cases (:mod:`~harness.report.degraded`, once per case); charts
+and sweeps come after. Model text is untrusted: it reaches the page through
+Jinja's autoescaping, or through :func:`~harness.report.degraded.diff_html`,
+which escapes every token before wrapping differing ones in ``<del>``/``<ins>``.
 
 With ``redact=True`` (``[tool.cost-eval] redact = true``) no case text reaches
 the page: outputs, references, expected answers, judge rationales and error
@@ -14,28 +17,29 @@ data whose report is shared more widely than the data.
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from harness import __version__
 from harness.errors import CostEvalError
 from harness.files import AtomicFile
-from harness.formatting import cost_source_note, money, points
+from harness.formatting import cost_source_note, money, verdict_word
 from harness.report.cache_sweeps import build_cache_sweeps
+from harness.report.cells import NO_ANSWERS, finite, fmt_points, fmt_quality, sort_value
+from harness.report.changes import build_changes
 from harness.report.charts import ChartPoint, cost_quality_svg, pareto_frontier
+from harness.report.degraded import build_degraded
+from harness.report.footnotes import Reason, say_once
 from harness.report.notes import scorer_notes
 from harness.report.redaction import redact_case
 from harness.report.sweeps import build_sweeps
 from harness.store.runs import StoredRun
-from harness.types import CaseResult, Summary
+from harness.types import Summary
 
 if TYPE_CHECKING:
     import jinja2
@@ -45,16 +49,11 @@ if TYPE_CHECKING:
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "report.html.j2"
 
-TEXT_LIMIT = 4000
-"""Characters of one output or reference shown: keeps the page small whatever a model says."""
-
 ERROR_LIMIT = 400
 """Characters of one error message shown."""
 
 BADGE_RANK = {"pass": 0, "inconclusive": 1, "flagged": 2, "fail": 3}
 """Sort order of the verdict column: best first."""
-
-_WORD = re.compile(r"(\S+)(\s*)")
 
 
 # --- view model -------------------------------------------------------------------
@@ -74,7 +73,11 @@ class Badge:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SummaryView:
-    """One row of the verdict table, formatted."""
+    """One row of the verdict table, formatted.
+
+    Quality and cost are over the answered cases; a configuration that answered
+    none shows :data:`~harness.report.cells.NO_ANSWERS` instead of either.
+    """
 
     index: int
     """Position in the run's summaries: anchors the row's detail sections."""
@@ -93,6 +96,15 @@ class SummaryView:
     cost_source: str = ""
     """Where the costs came from (``recorded cost``, ``estimated cost`` ...); empty when
     simply priced."""
+    error_share: str = ""
+    """``1 error (2.4%)`` beside the answered count; empty without errors."""
+    why: tuple[Reason, ...] = ()
+    """The verdict's reasons; one the table gives more than once is a numbered note."""
+
+    @property
+    def answered(self) -> bool:
+        """True when the configuration answered at least one case."""
+        return self.summary.n > 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,34 +121,11 @@ class CategoryView:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CaseView:
-    """A degraded case, with its output and reference diffed word by word."""
-
-    case: CaseResult
-    score: str
-    baseline_score: str
-    delta: str
-    cost: str
-    output_html: Markup
-    reference_html: Markup
-    output_cut: int
-    """Characters of the output not shown (0 when it is shown whole)."""
-    reference_cut: int
-    prompt: str = ""
-    """The question asked, cut to :data:`TEXT_LIMIT` (empty for runs stored without it)."""
-    prompt_cut: int = 0
-    prompt_context: str = ""
-    """System prompt, context documents and earlier turns, cut to :data:`TEXT_LIMIT`."""
-    prompt_context_cut: int = 0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class GroupView:
-    """The detail of one (suite, configuration): categories and degraded cases."""
+    """The per-category detail of one (suite, configuration)."""
 
     row: SummaryView
     categories: tuple[CategoryView, ...]
-    cases: tuple[CaseView, ...]
     flagged_total: int
     """Flagged cases of this pair, shown or not."""
 
@@ -150,6 +139,23 @@ class ChartView:
     """The inline ``<svg>``; None when matplotlib is missing."""
     frontier: tuple[str, ...]
     """Labels of the frontier points, cheapest first (the chart's text alternative)."""
+    unanswered: tuple[str, ...] = ()
+    """Configurations left off the chart: they answered no case, so have no point."""
+    key: tuple[ChartKey, ...] = ()
+    """What each mark on the chart stands for, in mark order."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChartKey:
+    """One mark of a cost-vs-quality chart, named."""
+
+    mark: str
+    """``B`` for the baseline, ``1``, ``2`` ... for the configurations."""
+    label: str
+    css: str
+    """Badge class (colour), or ``baseline``."""
+    pair_index: int | None
+    """Row of the configuration in the verdict table, for a link (None: the baseline)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,218 +167,153 @@ class Cheapest:
     saved_monthly: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tile:
+    """One card of the page's header: a count and what it counts."""
+
+    css: str
+    count: int
+    label: str
+    detail: str = ""
+    """A breakdown under the label (``14 inconclusive, 2 fail``)."""
+
+
 # --- formatting -------------------------------------------------------------------
-
-
-def _finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
-
-
-def fmt_quality(value: float | None) -> str:
-    """A score or mean quality, three decimals; a dash when there is none."""
-    return f"{value:.3f}" if value is not None and _finite(value) else "—"
-
-
-def fmt_points(value: float | None) -> str:
-    """A quality difference in signed points; a dash when there is none."""
-    return points(value) if value is not None and _finite(value) else "—"
-
-
-def sort_value(value: Any) -> str:
-    """The ``data-v`` attribute the sort script reads: a plain number, or empty."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return ""
-    return repr(number) if math.isfinite(number) else ""
 
 
 def badge(summary: Summary) -> Badge:
     """Pass is green; a report-only non-pass is an amber *flagged*, never a red fail."""
     mode = "enforced" if summary.enforced else "report-only"
     title = f"{summary.verdict} ({mode})"
-    if summary.verdict == "pass":
-        return Badge(css="pass", label="pass", title=title)
-    if not summary.enforced:
-        return Badge(css="flagged", label="flagged", title=title)
-    if summary.verdict == "inconclusive":
-        return Badge(css="inconclusive", label="inconclusive", title=title)
-    # An all-errored pair fails its gate: red, but named for what happened.
-    return Badge(css="fail", label=summary.verdict, title=title)
+    # The words every output uses (harness.formatting.verdict_word); an all-errored pair
+    # reads fail, its title says error and its row says it answered nothing.
+    word = verdict_word(summary.verdict, enforced=summary.enforced)
+    return Badge(css=word, label=word, title=title)
 
 
-def summary_view(index: int, s: Summary) -> SummaryView:
-    """Format one summary for the verdict table."""
+def _error_share(s: Summary) -> str:
+    if not s.errors:
+        return ""
+    share = s.errors / (s.n + s.errors) * 100
+    return f"{s.errors} error{'s' if s.errors != 1 else ''} ({share:.0f}%)"
+
+
+def summary_view(index: int, s: Summary, why: tuple[Reason, ...] = ()) -> SummaryView:
+    """Format one summary for the verdict table (``why``: its reasons, see
+    :func:`~harness.report.footnotes.say_once`; default: said in the row)."""
+    answered = s.n > 0
     return SummaryView(
         index=index,
         summary=s,
         badge=badge(s),
-        quality=fmt_quality(s.quality),
-        baseline_quality=fmt_quality(s.baseline_quality),
-        delta=fmt_points(s.delta),
-        ci=f"[{fmt_points(s.ci_low)}, {fmt_points(s.ci_high)}]",
+        quality=fmt_quality(s.quality) if answered else NO_ANSWERS,
+        baseline_quality=fmt_quality(s.baseline_quality) if answered else "—",
+        delta=fmt_points(s.delta) if answered else "—",
+        ci=f"[{fmt_points(s.ci_low)}, {fmt_points(s.ci_high)}]" if answered else "",
         margin=f"-{s.margin * 100:.1f}",
-        cost=money(s.cost_per_query),
-        baseline_cost=money(s.baseline_cost_per_query),
-        savings=f"{s.savings_pct:.1f}%" if _finite(s.savings_pct) else "—",
-        monthly=money(s.monthly_cost),
-        baseline_monthly=money(s.baseline_monthly_cost),
+        cost=money(s.cost_per_query) if answered else NO_ANSWERS,
+        baseline_cost=money(s.baseline_cost_per_query) if answered else "—",
+        savings=f"{s.savings_pct:.1f}%" if answered and finite(s.savings_pct) else "—",
+        monthly=money(s.monthly_cost) if answered else "—",
+        baseline_monthly=money(s.baseline_monthly_cost) if answered else "—",
         cost_source=cost_source_note(s.cost_sources, s.baseline_cost_sources),
+        error_share=_error_share(s),
+        why=why or tuple(Reason(text=r) for r in s.reasons),
     )
 
 
-# --- word diff --------------------------------------------------------------------
+def build_rows(summaries: Sequence[Summary]) -> tuple[list[SummaryView], list[str]]:
+    """The verdict table's rows, and the reasons it gives more than once (its notes)."""
+    whys, notes = say_once([s.reasons for s in summaries])
+    return [
+        summary_view(i, s, why) for i, (s, why) in enumerate(zip(summaries, whys, strict=True))
+    ], notes
 
 
-def _words(text: str) -> tuple[str, list[tuple[str, str]]]:
-    """Leading whitespace, then (word, whitespace after it) pairs: the text, losslessly."""
-    body = text.lstrip()
-    return text[: len(text) - len(body)], _WORD.findall(body)
+def build_tiles(rows: Sequence[SummaryView]) -> list[Tile]:
+    """The header's verdict cards, counting exactly the badges the table's rows show.
 
-
-def _join(words: Sequence[tuple[str, str]], tag: str | None) -> Markup:
-    """Escape every token, then wrap the run in ``tag`` (the trailing space left outside)."""
-    if not words:
-        return Markup("")
-    escaped = [escape(word) + escape(space) for word, space in words[:-1]]
-    last_word, last_space = words[-1]
-    escaped.append(escape(last_word))
-    inner = Markup("").join(escaped)
-    if tag is not None:
-        inner = Markup(f"<{tag}>") + inner + Markup(f"</{tag}>")
-    return inner + escape(last_space)
-
-
-def diff_html(output: str, reference: str) -> tuple[Markup, Markup]:
-    """Word-level diff of an output against its reference, as safe HTML.
-
-    Returns the output with the words it added in ``<ins>`` and the reference
-    with the words the output lacks in ``<del>``. Words compare exactly;
-    whitespace is kept as it was but never counts as a difference. Every token
-    is escaped before any tag is added, so the text cannot inject markup.
+    A report-only non-pass is a *flagged* row whatever its verdict, so it is
+    counted on the flagged card (with its verdicts as the card's breakdown),
+    never on the fail or inconclusive card.
     """
-    out_lead, out_words = _words(output)
-    ref_lead, ref_words = _words(reference)
-    # autojunk off: its popularity heuristic would treat common words in long
-    # answers as junk and produce a patchy, misleading diff.
-    matcher = SequenceMatcher(
-        a=[w for w, _ in ref_words], b=[w for w, _ in out_words], autojunk=False
-    )
-    out_parts: list[Markup] = [escape(out_lead)]
-    ref_parts: list[Markup] = [escape(ref_lead)]
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        same = tag == "equal"
-        ref_parts.append(_join(ref_words[i1:i2], None if same else "del"))
-        out_parts.append(_join(out_words[j1:j2], None if same else "ins"))
-    return Markup("").join(out_parts), Markup("").join(ref_parts)
-
-
-def _cut(text: str, limit: int) -> tuple[str, int]:
-    if len(text) <= limit:
-        return text, 0
-    return text[:limit], len(text) - limit
-
-
-def case_view(case: CaseResult, *, redacted: bool = False) -> CaseView:
-    """Format one flagged case, its texts cut to :data:`TEXT_LIMIT` and diffed.
-
-    A redacted case's texts are placeholders: shown whole, not diffed word by word.
-    """
-    output, output_cut = _cut(case.output, TEXT_LIMIT)
-    reference, reference_cut = _cut(case.reference, TEXT_LIMIT)
-    prompt, prompt_cut = _cut(case.prompt, TEXT_LIMIT)
-    prompt_context, prompt_context_cut = _cut(case.prompt_context, TEXT_LIMIT)
-    if redacted:
-        output_html, reference_html = escape(output), escape(reference)
-    else:
-        output_html, reference_html = diff_html(output, reference)
-    return CaseView(
-        case=case,
-        score=fmt_quality(case.score),
-        baseline_score=fmt_quality(case.baseline_score),
-        delta=fmt_points(case.delta),
-        cost=money(case.cost_usd)
-        + (f" ({case.cost_source})" if case.cost_source not in (None, "priced") else ""),
-        output_html=output_html,
-        reference_html=reference_html,
-        output_cut=output_cut,
-        reference_cut=reference_cut,
-        prompt=prompt,
-        prompt_cut=prompt_cut,
-        prompt_context=prompt_context,
-        prompt_context_cut=prompt_context_cut,
-    )
+    by_css: dict[str, list[SummaryView]] = {css: [] for css in BADGE_RANK}
+    for row in rows:
+        by_css.setdefault(row.badge.css, []).append(row)
+    flagged_verdicts: dict[str, int] = {}
+    for row in by_css["flagged"]:
+        verdict = str(row.summary.verdict)
+        flagged_verdicts[verdict] = flagged_verdicts.get(verdict, 0) + 1
+    return [
+        Tile(css="pass", count=len(by_css["pass"]), label="pass"),
+        Tile(css="fail", count=len(by_css["fail"]), label="fail (enforced)"),
+        Tile(
+            css="inconclusive", count=len(by_css["inconclusive"]), label="inconclusive (enforced)"
+        ),
+        Tile(
+            css="flagged",
+            count=len(by_css["flagged"]),
+            label="flagged (report-only)",
+            detail=", ".join(f"{n} {verdict}" for verdict, n in sorted(flagged_verdicts.items())),
+        ),
+    ]
 
 
 # --- sections ---------------------------------------------------------------------
 
 
-def _worst_first(cases: Iterable[CaseResult]) -> list[CaseResult]:
-    return sorted(cases, key=lambda c: (c.delta if c.delta is not None else math.inf, c.case_id))
-
-
 def build_groups(
-    rows: Sequence[SummaryView],
-    results: Sequence[CaseResult],
-    max_cases: int,
-    *,
-    redacted: bool = False,
-) -> tuple[list[GroupView], int]:
-    """Per (suite, configuration) detail, and how many flagged cases did not fit.
-
-    At most ``max_cases`` flagged cases are shown over the whole page, taken
-    in summary order, worst drop first within a pair.
-    """
-    flagged: dict[tuple[str, str], list[CaseResult]] = {}
-    for result in results:
-        if result.flagged:
-            flagged.setdefault((result.suite, result.config), []).append(result)
-    budget = max(max_cases, 0)
-    groups: list[GroupView] = []
-    for row in rows:
-        s = row.summary
-        cases = _worst_first(flagged.pop((s.suite, s.config), []))
-        shown = cases[:budget]
-        budget -= len(shown)
-        groups.append(
-            GroupView(
-                row=row,
-                categories=tuple(
-                    CategoryView(
-                        category=c.category,
-                        n=c.n,
-                        quality=fmt_quality(c.quality),
-                        baseline_quality=fmt_quality(c.baseline_quality),
-                        delta=fmt_points(c.delta),
-                        delta_value=c.delta,
-                        failed=c.failed,
-                    )
-                    for c in s.categories
-                ),
-                cases=tuple(case_view(c, redacted=redacted) for c in shown),
-                flagged_total=len(cases),
-            )
+    rows: Sequence[SummaryView], flagged: Mapping[tuple[str, str], int]
+) -> list[GroupView]:
+    """Per (suite, configuration) categories, and how many of its cases were flagged
+    (``flagged``: counts by pair)."""
+    return [
+        GroupView(
+            row=row,
+            categories=tuple(
+                CategoryView(
+                    category=c.category,
+                    n=c.n,
+                    quality=fmt_quality(c.quality),
+                    baseline_quality=fmt_quality(c.baseline_quality),
+                    delta=fmt_points(c.delta),
+                    delta_value=c.delta,
+                    failed=c.failed,
+                )
+                for c in row.summary.categories
+            ),
+            flagged_total=flagged.get((row.summary.suite, row.summary.config), 0),
         )
-    shown_total = sum(len(g.cases) for g in groups)
-    # Flagged cases of a pair without a summary count too: nothing is silently lost.
-    all_flagged = sum(g.flagged_total for g in groups) + sum(len(v) for v in flagged.values())
-    return groups, all_flagged - shown_total
+        for row in rows
+    ]
 
 
 def build_charts(rows: Sequence[SummaryView]) -> list[ChartView]:
-    """One cost-vs-quality chart per suite: its configurations plus the baseline."""
+    """One cost-vs-quality chart per suite: its configurations plus the baseline.
+
+    A configuration that answered no case has no point (its 0 at $0 would sit on
+    the chart as the cheapest configuration); the caption names it instead.
+    """
     suites: dict[str, list[SummaryView]] = {}
     for row in rows:
         suites.setdefault(row.summary.suite, []).append(row)
     charts: list[ChartView] = []
     for number, (suite, members) in enumerate(suites.items()):
-        first = members[0].summary
+        answered = [row for row in members if row.answered]
+        unanswered = tuple(row.summary.config for row in members if not row.answered)
+        if not answered:
+            charts.append(ChartView(suite=suite, svg=None, frontier=(), unanswered=unanswered))
+            continue
+        first = answered[0].summary
+        # Marks, not names, on the chart: names of configurations that sit close
+        # together cannot all be placed legibly; the key under the chart names them.
         chart_points = [
             ChartPoint(
                 label="baseline",
                 cost=float(first.baseline_cost_per_query),
                 quality=first.baseline_quality,
                 badge="baseline",
+                key="B",
             )
         ] + [
             ChartPoint(
@@ -380,9 +321,19 @@ def build_charts(rows: Sequence[SummaryView]) -> list[ChartView]:
                 cost=float(row.summary.cost_per_query),
                 quality=row.summary.quality,
                 badge=row.badge.css,
+                key=str(number),
             )
-            for row in members
+            for number, row in enumerate(answered, start=1)
         ]
+        key = (
+            ChartKey(mark="B", label="baseline", css="baseline", pair_index=None),
+            *(
+                ChartKey(
+                    mark=str(n), label=row.summary.config, css=row.badge.css, pair_index=row.index
+                )
+                for n, row in enumerate(answered, start=1)
+            ),
+        )
         frontier = pareto_frontier([(p.cost, p.quality) for p in chart_points])
         try:
             svg: Markup | None = Markup(
@@ -398,6 +349,8 @@ def build_charts(rows: Sequence[SummaryView]) -> list[ChartView]:
                 suite=suite,
                 svg=svg,
                 frontier=tuple(chart_points[i].label for i in frontier),
+                unanswered=unanswered,
+                key=key,
             )
         )
     return charts
@@ -411,7 +364,7 @@ def build_cheapest(rows: Sequence[SummaryView]) -> list[Cheapest]:
         current = out.get(s.suite)
         if current is None:
             out[s.suite] = current = Cheapest(suite=s.suite, row=None, saved_monthly="")
-        if s.verdict != "pass":
+        if s.verdict != "pass" or not row.answered:
             continue
         if current.row is None or s.cost_per_query < current.row.summary.cost_per_query:
             out[s.suite] = Cheapest(
@@ -462,11 +415,17 @@ def build_context(
     anything is formatted, so no view can show them.
     """
     results = [redact_case(r) for r in stored.results] if redact else list(stored.results)
-    rows = [summary_view(i, s) for i, s in enumerate(stored.summaries)]
+    rows, reason_notes = build_rows(stored.summaries)
+    pairs = [(s.suite, s.config) for s in stored.summaries]
     trend_runs, trend = build_trend(extra.history if extra else ())
-    groups, hidden = build_groups(rows, results, max_cases, redacted=redact)
+    degraded = build_degraded(pairs, results, max_cases, redacted=redact)
     errored = [r for r in results if r.error]
-    counts = {css: sum(1 for r in rows if r.badge.css == css) for css in BADGE_RANK}
+    changes = build_changes(
+        extra.changes if extra else None,
+        extra.compared_with if extra else None,
+        extra.uncompared if extra else None,
+        {pair: i for i, pair in enumerate(pairs)},
+    )
     run = dict(stored.run)
     sha = str(run.get("git_sha") or "")
     return {
@@ -478,19 +437,17 @@ def build_context(
         "scorer_problems": [n for n in scorer_notes(stored.summaries) if n.blocking],
         "scorer_warnings": [n for n in scorer_notes(stored.summaries) if not n.blocking],
         "rows": rows,
-        "counts": counts,
+        "reason_notes": reason_notes,
+        "tiles": build_tiles(rows),
         "cheapest": build_cheapest(rows),
         "charts": build_charts(rows),
-        "groups": groups,
-        "flagged_shown": sum(len(g.cases) for g in groups),
-        "flagged_hidden": hidden,
+        "groups": build_groups(rows, {(r.suite, r.config): r.flagged for r in degraded.index}),
+        "degraded": degraded,
         "errors": errored[: max(max_cases, 0)],
         "errors_hidden": max(len(errored) - max(max_cases, 0), 0),
         "error_limit": ERROR_LIMIT,
         "badge_rank": BADGE_RANK,
-        "changes": extra.changes if extra else None,
-        "compared_with": extra.compared_with if extra else None,
-        "uncompared": extra.uncompared if extra else None,
+        "changes": changes,
         "trend_runs": trend_runs if len(trend_runs) > 1 else [],
         "trend": trend if len(trend_runs) > 1 else [],
         "redacted": redact,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from markupsafe import Markup
@@ -16,6 +16,7 @@ from markupsafe import Markup
 from harness.engine.router_sweep import threshold_text
 from harness.formatting import money
 from harness.report.charts import SweepChart, sweep_curve_svg
+from harness.report.footnotes import Reason, say_once
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,6 +34,9 @@ class SweepPointView:
     css: str
     """Badge class of the verdict (empty when not judged)."""
     reasons: tuple[str, ...]
+    why: Reason | None = None
+    """The first reason as the table shows it: said in the row, or a numbered note of
+    the sweep when other thresholds give the same one."""
     recommended: bool
     pareto: bool
     share_value: float
@@ -75,6 +79,8 @@ class SweepView:
     """(``CPT(50%)``, ``21.2%``) pairs."""
     oracle_cpt: tuple[tuple[str, str], ...]
     ci_policy: str
+    notes: tuple[str, ...] = ()
+    """Reasons more than one threshold gives, said once under the table (numbered)."""
 
 
 def _num(value: Any) -> float | None:
@@ -140,7 +146,12 @@ def sweep_view(index: int, record: Mapping[str, Any], pair_index: int | None) ->
     suite, config = str(record.get("suite", "")), str(record.get("config", ""))
     raw_points = [p for p in record.get("points") or () if isinstance(p, Mapping)]
     rec_index = record.get("recommended_index")
-    points = tuple(_point_view(p, i == rec_index) for i, p in enumerate(raw_points))
+    plain = [_point_view(p, i == rec_index) for i, p in enumerate(raw_points)]
+    # The table shows each point's first reason; one that repeats is said once.
+    whys, notes = say_once([p.reasons[:1] for p in plain])
+    points = tuple(
+        replace(p, why=why[0] if why else None) for p, why in zip(plain, whys, strict=True)
+    )
     recommended = (
         points[rec_index] if isinstance(rec_index, int) and rec_index < len(points) else None
     )
@@ -214,6 +225,7 @@ def sweep_view(index: int, record: Mapping[str, Any], pair_index: int | None) ->
         cpt=_cpt(record.get("cpt")),
         oracle_cpt=_cpt((record.get("oracle") or {}).get("cpt")),
         ci_policy=str(record.get("ci_policy", "")),
+        notes=tuple(notes),
     )
 
 

@@ -1,10 +1,10 @@
 """Scorers: compare an output with a reference and return a quality in [0, 1].
 
 Importing this package registers the built-in scorers (``exact``, ``numeric``,
-``choice``, ``fuzzy``, ``rouge_l``, ``recorded``, ``judge``) in :data:`scorers`.
-It stays cheap: the ``rouge_l`` scorer imports ``evaluate`` only when it is
-built, and the ``judge`` scorer imports no SDK (its calls go through the run's
-providers).
+``choice``, ``fuzzy``, ``rouge_l``, ``evaluate``, ``recorded``, ``judge``) in
+:data:`scorers`. It stays cheap: the ``rouge_l`` and ``evaluate`` scorers import
+``evaluate`` only when they are built, and the ``judge`` scorer imports no SDK
+(its calls go through the run's providers).
 
 Build the scorer a suite names with :func:`build_scorer`::
 
@@ -24,6 +24,7 @@ from typing import Any
 
 from harness.errors import ConfigError, UnknownComponent
 from harness.scoring.base import Scorer, ScorerFactory, scorers
+from harness.scoring.evaluate_metric import EvaluateScorer
 from harness.scoring.exact import (
     EXTRACT,
     ChoiceScorer,
@@ -41,6 +42,7 @@ from harness.scoring.similarity import FuzzyScorer
 
 __all__ = [
     "ChoiceScorer",
+    "EvaluateScorer",
     "ExactScorer",
     "ExtractingScorer",
     "Extractor",

@@ -13,7 +13,7 @@ judge's prompt and decides by rules, in order:
    words with the question wins (it engages with the question's specifics).
 4. Otherwise it is a **close call**: the winner, A or B, is fixed by SHA-256
    of the request (prompt and nonce included). Like a real judge on a close
-   call it can follow the position (the two orders may disagree: 0.5) and
+   call it can follow the position (the two orders may disagree: a tie) and
    can flip when re-asked with another nonce -- which is what the noise
    measurement then sees.
 

@@ -20,12 +20,16 @@ Protocol
 
 Score (per case, in [0, 1])
     ``1.0`` when the candidate is judged at least as good as the golden (it
-    wins or ties) in both orders; ``0.0`` when the golden wins both; ``0.5``
-    when the two orders disagree (position bias: the verdict followed the
-    position, not the answers). An output identical to the golden (after
+    wins or ties) in both orders; ``0.0`` when the golden wins both. When the
+    two orders disagree (position bias: the verdict followed the position,
+    not the answers) the case is a **tie**, ``1.0``: it is no evidence either
+    way. How often that happens -- the judge's *position consistency* -- is
+    measured per (suite, configuration) (:mod:`harness.scoring.judge_bias`);
+    below ``min_consistency`` (default 0.8) the gate is inconclusive, so a
+    biased judge neither passes nor fails anything. An output identical to the golden (after
     trimming whitespace) scores ``1.0`` without a call. The golden judged
     against itself is a tie by construction, so the **baseline score is 1.0**
-    and a configuration's delta is ``0``, ``-0.5`` or ``-1`` per case: the judge
+    and a configuration's delta is ``0`` or ``-1`` per case: the judge
     measures non-inferiority to the baseline, which is what the gate asks.
     :attr:`Score.rationale` holds both verdicts and the judge's reasons.
 
@@ -50,6 +54,10 @@ Noise (:meth:`JudgeScorer.measure_noise`)
     judged ``R`` more times with a distinct ``nonce``; the flip rate and the
     noise a gate tolerates are in :mod:`harness.scoring.judge_noise`.
 
+Calibration (``calibrate = true``)
+    Before judging, the golden against itself and against a non-answer, in both
+    orders, on a sample: see :mod:`harness.scoring.judge_calibration`.
+
 The ``heuristic`` judge (a simulation, not a language model)
     ``model = "heuristic"`` answers the same requests locally, for free and
     deterministically, so the example suites and tests run offline; its rules
@@ -70,6 +78,9 @@ from collections.abc import Sequence
 
 from harness.scoring.base import scorers
 from harness.scoring.heuristic_judge import AGREE_F1, CLEAR_MARGIN, HEURISTIC, heuristic_verdict
+from harness.scoring.judge_bias import MIN_CONSISTENCY, PositionConsistency
+from harness.scoring.judge_calibration import NON_ANSWER, JudgeCalibration, calibrate_judge
+from harness.scoring.judge_findings import JudgeFindings, judge_findings
 from harness.scoring.judge_noise import SCORE_RANGE
 from harness.scoring.judge_protocol import (
     DEFAULT_CRITERIA,
@@ -91,19 +102,26 @@ __all__ = [
     "HEURISTIC",
     "JUDGE_PURPOSE",
     "MAX_TOKENS",
+    "MIN_CONSISTENCY",
+    "NON_ANSWER",
     "SCORE_RANGE",
     "SYSTEM_PROMPT",
+    "JudgeCalibration",
+    "JudgeFindings",
     "JudgeItem",
     "JudgeNoise",
     "JudgeScore",
     "JudgeScorer",
     "JudgedSuite",
     "MalformedVerdict",
+    "PositionConsistency",
     "Send",
     "Verdict",
+    "calibrate_judge",
     "case_question",
     "heuristic_verdict",
     "judge_factory",
+    "judge_findings",
     "judge_suite",
     "parse_verdict",
 ]

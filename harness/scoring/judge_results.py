@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from harness.scoring.judge_bias import PositionConsistency, measure_consistency
 from harness.scoring.judge_protocol import Winner
 from harness.types import Request, Response, Score, Usage
 
@@ -104,6 +105,10 @@ class JudgeNoise:
         """USD of the repeat calls."""
         return _calls_cost(prices, self.calls)
 
+    def case_cost(self, case_id: str, prices: PriceTable) -> Decimal:
+        """USD of the repeat calls that re-judged ``case_id``."""
+        return _calls_cost(prices, (c for c in self.calls if c[0].case_id == case_id))
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JudgedSuite:
@@ -114,7 +119,26 @@ class JudgedSuite:
     noise: JudgeNoise | None
     """None when ``repeats`` is 0 or nothing needed the judge."""
 
+    @property
+    def consistency(self) -> PositionConsistency:
+        """How often the two orders of a case agreed, and which position won when not."""
+        return measure_consistency(s.verdicts for s in self.scores.values())
+
+    @property
+    def calls(self) -> int:
+        """Judge requests made (retries and noise repeats included)."""
+        repeats = len(self.noise.calls) if self.noise is not None else 0
+        return sum(len(s.calls) for s in self.scores.values()) + repeats
+
     def eval_cost(self, prices: PriceTable) -> Decimal:
         """USD of every judge call: the cases' and the noise repeats'."""
         total = sum((s.cost(prices) for s in self.scores.values()), Decimal(0))
         return total + (self.noise.cost(prices) if self.noise is not None else Decimal(0))
+
+    def case_eval_cost(self, case_id: str, prices: PriceTable) -> Decimal:
+        """USD of the judge calls about ``case_id``: its judgement and its noise repeats,
+        so the cases' evaluation costs add up to :meth:`eval_cost`."""
+        score = self.scores.get(case_id)
+        own = score.cost(prices) if score is not None else Decimal(0)
+        again = self.noise.case_cost(case_id, prices) if self.noise is not None else Decimal(0)
+        return own + again

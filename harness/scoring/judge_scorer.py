@@ -13,6 +13,7 @@ from harness.errors import ConfigError, CostEvalError, UnknownComponent
 from harness.providers import base_model, check_model_spec
 from harness.scoring.exact import checked_options, invalid_option_error, require_bool
 from harness.scoring.heuristic_judge import HEURISTIC, heuristic_response
+from harness.scoring.judge_bias import MIN_CONSISTENCY, candidate_view
 from harness.scoring.judge_noise import choose_noise_sample, measure_judge_noise
 from harness.scoring.judge_protocol import (
     DEFAULT_CRITERIA,
@@ -52,6 +53,12 @@ class JudgeScorer:
         seed: The ``seed`` sent to judges whose API takes one (OpenAI).
         max_tokens: Output limit of a judge call (raise it for reasoning models,
             whose hidden reasoning counts against it).
+        min_consistency: Share of the cases whose two orders must agree for the
+            judge's verdicts to decide a gate (default 0.8; see
+            :mod:`harness.scoring.judge_bias`); below it the gate is inconclusive.
+        calibrate: Before judging, test the judge on a sample: the golden against
+            itself (a tie) and against a non-answer (the golden wins), both
+            orders (see :mod:`harness.scoring.judge_calibration`).
         extract: Not applicable: the judge weighs whole answers; giving one is an
             error that says so.
     """
@@ -68,6 +75,8 @@ class JudgeScorer:
         criteria: str | None = None,
         seed: int = 0,
         max_tokens: int = MAX_TOKENS,
+        min_consistency: float = MIN_CONSISTENCY,
+        calibrate: bool = False,
         extract: object = None,
     ) -> None:
         if extract is not None:
@@ -99,6 +108,16 @@ class JudgeScorer:
             raise invalid_option_error(self.name, "seed", seed, "an integer")
         if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 16:
             raise invalid_option_error(self.name, "max_tokens", max_tokens, "an integer >= 16")
+        if (
+            isinstance(min_consistency, bool)
+            or not isinstance(min_consistency, (int, float))
+            or not 0.0 <= min_consistency <= 1.0
+        ):
+            raise invalid_option_error(
+                self.name, "min_consistency", min_consistency, "a number in [0, 1]"
+            )
+        self.min_consistency = float(min_consistency)
+        self.calibrate = require_bool(self.name, "calibrate", calibrate)
         self.repeats = repeats
         self.sample = float(sample)
         self.position_swap = require_bool(self.name, "position_swap", position_swap)
@@ -186,9 +205,46 @@ class JudgeScorer:
                 case_id=case_id,
                 score=Score(value=1.0, rationale="identical to the golden; not sent to the judge"),
             )
-        orders = [(output, golden)]
+        verdicts, error, calls = await self.ask_orders(
+            case_id=case_id,
+            question=question,
+            first=output,
+            second=golden,
+            expected=expected,
+            nonce=nonce,
+            send=send,
+        )
+        if error is not None:
+            return JudgeScore(case_id=case_id, score=None, error=error, calls=tuple(calls))
+        # Read from the candidate's side; two orders that disagree followed the
+        # position, not the answers: no evidence either way, so a tie (scored like
+        # the golden against itself). How often that happens is measured per suite
+        # (harness.scoring.judge_bias) and keeps a biased judge from deciding a gate.
+        views = set(candidate_view([v.winner for v in verdicts]))
+        value = 0.0 if views == {"golden"} else 1.0
+        return JudgeScore(
+            case_id=case_id,
+            score=Score(value=value, rationale=_rationale(verdicts, len(views) > 1)),
+            verdicts=tuple(v.winner for v in verdicts),
+            calls=tuple(calls),
+        )
+
+    async def ask_orders(
+        self,
+        *,
+        case_id: str,
+        question: str,
+        first: str,
+        second: str,
+        expected: str | None,
+        nonce: int,
+        send: Send,
+    ) -> tuple[list[Verdict], str | None, list[tuple[Request, Response]]]:
+        """Ask ``first`` as A against ``second`` as B, then swapped (unless
+        ``position_swap = false``): the verdicts, or the error, and every call made."""
+        orders = [(first, second)]
         if self.position_swap:
-            orders.append((golden, output))
+            orders.append((second, first))
         # One order after the other (cases run concurrently): the calls go out in
         # a fixed order, and a failed first order spares the second call.
         calls: list[tuple[Request, Response]] = []
@@ -200,25 +256,9 @@ class JudgeScorer:
             verdict, error, made = await self._ask(request, send)
             calls.extend(made)
             if verdict is None:
-                return JudgeScore(case_id=case_id, score=None, error=error, calls=tuple(calls))
+                return verdicts, error, calls
             verdicts.append(verdict)
-        # The candidate is A in the first order, B in the second.
-        at_least_as_good = [
-            v.winner in ("A", "tie") if i == 0 else v.winner in ("B", "tie")
-            for i, v in enumerate(verdicts)
-        ]
-        if all(at_least_as_good):
-            value = 1.0
-        elif not any(at_least_as_good):
-            value = 0.0
-        else:
-            value = 0.5
-        return JudgeScore(
-            case_id=case_id,
-            score=Score(value=value, rationale=_rationale(verdicts, value)),
-            verdicts=tuple(v.winner for v in verdicts),
-            calls=tuple(calls),
-        )
+        return verdicts, None, calls
 
     async def judge_item(self, item: JudgeItem, send: Send, *, nonce: int = 0) -> JudgeScore:
         """:meth:`judge_case` for one :class:`~harness.scoring.judge.JudgeItem`."""
@@ -336,12 +376,12 @@ def _check_model(model: object) -> str:
     return model
 
 
-def _rationale(verdicts: Sequence[Verdict], value: float) -> str:
+def _rationale(verdicts: Sequence[Verdict], disagree: bool) -> str:
     labels = ("candidate as A", "candidate as B")
     parts = []
     for i, verdict in enumerate(verdicts):
         reason = f": {verdict.rationale}" if verdict.rationale else ""
         parts.append(f"[{labels[i]}] winner {verdict.winner}{reason}")
-    if value == 0.5:
-        parts.append("the two orders disagree (position bias): 0.5")
+    if disagree:
+        parts.append("the two orders disagree (position bias): scored as a tie")
     return " | ".join(parts)

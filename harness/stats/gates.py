@@ -60,6 +60,11 @@ class GateSpec:
     """Largest acceptable share of cases that errored (provider failures)."""
     max_cost_ratio: float | None = None
     """Optional: cost per query must be at most this share of the baseline's."""
+    max_cost_increase: float = 0.05
+    """Comparing two runs (``harness compare``, ``nightly``, ``--cost-eval-compare``): a
+    configuration whose cost per query, as a share of the baseline's, rose by more than
+    this (0.05 = 5 % of the baseline's cost: saving 15 % before and under 10 % now) has
+    a *cost regression*. Not part of the gate's verdict."""
     flag_drop: float = 0.1
     """A case whose score falls by at least this much is flagged as degraded."""
     resamples: int = 2000
@@ -92,6 +97,7 @@ class GateSpec:
             "max_error_share",
             "flag_drop",
             "min_baseline_quality",
+            "max_cost_increase",
         ):
             if key in table:
                 changes[key] = get_float(
@@ -151,6 +157,10 @@ class GateInput:
     scorer_problem: str | None = None
     """Why the suite's scorer cannot be trusted (it cannot read the baseline's own
     answers), or None. When set, the gate does not pass, whatever the numbers say."""
+    judge_problem: str | None = None
+    """Why the judge's verdicts cannot decide anything (position-biased, or it failed
+    its calibration), or None. When set, no quality or category check passes or fails:
+    the verdict is ``inconclusive`` (``fail`` only on errors or cost), this reason first."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -199,6 +209,8 @@ def decide(spec: GateSpec, measured: GateInput) -> GateResult:
     below ``-margin``, *inconclusive* otherwise (the cases cannot tell; the
     reason names the drop this n can detect). A quality or category drop
     smaller than ``measured.noise`` never fails: it makes the verdict
+    inconclusive (a category is tested against the larger of its limit and
+    the noise). A ``judge_problem`` makes every quality and category check
     inconclusive. Any other failed check (a category whose Holm-adjusted
     p-value is below ``1 - confidence``, the error share, the cost ratio)
     makes the verdict *fail*, and so does a ``scorer_problem`` (the scores
@@ -280,6 +292,15 @@ def decide(spec: GateSpec, measured: GateInput) -> GateResult:
         for category, values in measured.category_deltas.items()
     }
     adjusted = holm({c: one_sided_p_below(d, limit) for c, d in by_category.items()})
+    # Judge noise applies to categories too: a small category's mean moves a lot when its
+    # judgements flip, so a category fails only when its drop is beyond the noise as
+    # significantly as beyond the limit; otherwise its drop is reported as within noise.
+    tested = max(limit, noise or 0.0)
+    beyond_noise = (
+        holm({c: one_sided_p_below(d, tested) for c, d in by_category.items()})
+        if tested > limit
+        else adjusted
+    )
     alpha = 1.0 - spec.confidence
     for category, values in by_category.items():
         if adjusted[category] >= alpha:
@@ -290,16 +311,17 @@ def decide(spec: GateSpec, measured: GateInput) -> GateResult:
             f"Holm-adjusted {_p(adjusted[category])}), beyond the {_points(limit)}-point "
             "category limit"
         )
-        if noise is not None and drop < noise:
+        if noise is not None and (drop < noise or beyond_noise[category] >= alpha):
             within_noise.append(
                 f"{fell}, but judge noise alone explains changes up to {_points(noise)} points"
             )
         else:
             failed_categories.add(category)
             other_failures.append(fell)
+    plain_failures: list[str] = []  # not about quality: stand whatever the judge is worth
     error_share = measured.errors / total if total else 0.0
     if error_share > spec.max_error_share:
-        other_failures.append(
+        plain_failures.append(
             f"{measured.errors} of {total} cases errored ({error_share:.0%}), "
             f"above the {spec.max_error_share:.0%} limit"
         )
@@ -308,11 +330,24 @@ def decide(spec: GateSpec, measured: GateInput) -> GateResult:
         and measured.cost_ratio is not None
         and measured.cost_ratio > spec.max_cost_ratio
     ):
-        other_failures.append(
+        plain_failures.append(
             f"cost is {measured.cost_ratio:.0%} of the baseline's, "
             f"above the {spec.max_cost_ratio:.0%} limit"
         )
+    if measured.judge_problem:
+        # The judge followed the position, not the answers: its scores show neither a pass
+        # nor a drop, so only checks that do not rest on them (errors, cost) can fail.
+        return GateResult(
+            verdict="fail" if plain_failures else "inconclusive",
+            reasons=(measured.judge_problem, *plain_failures),
+            failed_categories=frozenset(),
+            p_value=p_value,
+            test=test,
+            min_detectable_drop=mdd,
+            category_p_values=adjusted,
+        )
     reasons.extend(within_noise)
+    other_failures.extend(plain_failures)
     if other_failures:
         verdict = "fail"
         reasons.extend(other_failures)

@@ -9,7 +9,7 @@ writes (DuckDB allows a single writer per file); the report and the CLI read.
 Tables:
 
 - ``runs``: one row per run: times, git sha and branch, harness version,
-  settings, the price snapshot, provider calls made.
+  settings, the price snapshot, provider calls made, API keys redacted from answers.
 - ``configs``: each configuration of a run, as evaluated.
 - ``results``: one row per run x configuration x case.
 - ``summaries``: one row per run x suite x configuration: the verdict.
@@ -131,6 +131,7 @@ ALTER TABLE results ADD COLUMN IF NOT EXISTS prompt VARCHAR;
 ALTER TABLE results ADD COLUMN IF NOT EXISTS prompt_context VARCHAR;
 ALTER TABLE summaries ADD COLUMN IF NOT EXISTS cost_source VARCHAR;
 ALTER TABLE summaries ADD COLUMN IF NOT EXISTS cost_sources_json VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS redacted BIGINT;
 """
 """Every table and view, with its forward-only migrations; run at each open for writing."""
 

@@ -76,12 +76,15 @@ def _run_row(outcome: RunOutcome) -> dict[str, Any]:
                 "source": settings.source,
                 "gate": asdict(settings.gate),
                 "redact": settings.redact,
+                "case_limit": settings.case_limit,  # --cost-eval-limit: a partial run
             },
             default=str,
         ),
         "prices_json": json.dumps(outcome.price_snapshot),
         "calls": outcome.calls,
         "spend_usd": _money(outcome.spend_usd),
+        # API keys found in answers and replaced before anything was stored or shown.
+        "redacted": outcome.redacted,
     }
 
 

@@ -8,16 +8,20 @@ Set ``COST_EVAL_SCREENSHOTS`` to keep the screenshot as
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import struct
 import subprocess
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from harness.analysis.compare import compare_runs, uncompared_pairs
 from harness.report import render_report
+from harness.store.runs import StoredRun, load_run
 from tests.unit.test_report import HOSTILE, sample_run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -219,3 +223,119 @@ def test_example_run_report_in_the_browser(pytester: pytest.Pytester, tmp_path: 
         header = handle.read(24)
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", header[16:24]) == (1280, 3000)
+
+
+PROBE = """<script>
+window.addEventListener("load", function () {
+  var body = document.body;
+  function bottom(selector) {
+    var element = document.querySelector(selector);
+    return element ? Math.round(element.getBoundingClientRect().bottom) : -1;
+  }
+  var cases = Array.prototype.map.call(document.querySelectorAll("article.case"), function (a) {
+    var question = a.querySelector(".question .text");
+    return {
+      id: a.querySelector(".id").textContent,
+      question: question ? question.textContent : "",
+      outputs: a.querySelectorAll(".answer > .text").length,
+      configs: Array.prototype.map.call(a.querySelectorAll(".answer .who code.cfg"),
+        function (c) { return c.textContent; })
+    };
+  });
+  var index = {};
+  Array.prototype.forEach.call(document.querySelectorAll("#degraded-index tbody tr"), function (r) {
+    var config = r.cells[1].textContent.trim();
+    Array.prototype.forEach.call(r.cells[3].querySelectorAll("a code"), function (c) {
+      (index[r.cells[0].textContent + "/" + c.textContent] =
+        index[r.cells[0].textContent + "/" + c.textContent] || []).push(config);
+    });
+  });
+  body.setAttribute("data-viewport", String(window.innerHeight));
+  body.setAttribute("data-cards-bottom", String(bottom("#headline .headline")));
+  body.setAttribute("data-regressions-bottom", String(bottom("#regression-table")));
+  var regressions = document.querySelectorAll(".regression-row").length;
+  body.setAttribute("data-regressions", String(regressions));
+  body.setAttribute("data-height", String(document.body.scrollHeight));
+  body.setAttribute("data-cases", JSON.stringify(cases));
+  body.setAttribute("data-index", JSON.stringify(index));
+});
+</script></body>"""
+"""Measures the page after layout: where the header cards and the regressions end, the
+height, and each degraded case's question, configurations and outputs."""
+
+
+def earlier(stored: StoredRun) -> StoredRun:
+    """``stored`` as an earlier run would have been: one flagged configuration answered
+    every case as well as the baseline, one passing configuration cost a tenth of today's."""
+    flagged = next(s for s in stored.summaries if s.verdict != "pass" and s.n)
+    cheap = next(s for s in stored.summaries if s.verdict == "pass" and s.savings_pct > 20)
+    summaries = tuple(
+        replace(s, verdict="pass", quality=s.baseline_quality, delta=0.0, ci_low=0.0, ci_high=0.0)
+        if s is flagged
+        else replace(s, cost_per_query=s.cost_per_query / 10)
+        if s is cheap
+        else s
+        for s in stored.summaries
+    )
+    results = tuple(
+        replace(r, score=r.baseline_score, delta=0.0, flagged=False)
+        if (r.suite, r.config) == (flagged.suite, flagged.config) and r.score is not None
+        else r
+        for r in stored.results
+    )
+    return replace(stored, summaries=summaries, results=results)
+
+
+def test_example_report_leads_with_what_changed(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    """Done when (#17): the first screen shows the verdict cards and the regressions; a
+    degraded case shows its question and every configuration's output once; no console
+    errors."""
+    for name in ("suites", "goldens"):
+        shutil.copytree(REPO / name, pytester.path / name)
+    shutil.copy(REPO / "pyproject.toml", pytester.path / "pyproject.toml")
+    (pytester.path / "tests").mkdir()
+    result = pytester.runpytest("--cost-eval", "-p", "no:cacheprovider")
+    assert result.ret == 0, result.stdout.str()
+    db = pytester.path / "results" / "cost_eval.duckdb"
+    stored = load_run(db)
+    before = earlier(stored)
+    changes = compare_runs(before, stored)
+    assert sum(c.regressed for c in changes) == 2
+    page = render_report(
+        stored,
+        tmp_path / "report.html",
+        db=db,
+        previous=("20261201T000000Z-before", changes),
+        uncompared=uncompared_pairs(before, stored),
+    )
+    probed = tmp_path / "probed.html"
+    probed.write_text(page.read_text(encoding="utf-8").replace("</body>", PROBE), "utf-8")
+    dom, stderr = dump_dom(probed, tmp_path / "profile", "--window-size=1280,800")
+    assert "Uncaught" not in stderr and "CONSOLE" not in stderr, stderr
+    assert "Content Security Policy" not in stderr, stderr
+    body = dom.elements("body")[0]
+    assert body.get("data-ready") == "1"
+    # Headless Chromium's window of 1280x800 leaves a smaller viewport for the page:
+    # the first screen is the smaller of the two.
+    screen = min(int(body["data-viewport"] or 0), 800)
+    # The first screen: the verdict cards and the whole regressions table.
+    assert 0 < int(body["data-cards-bottom"] or 0) <= screen
+    assert body.get("data-regressions") == "2"
+    assert 0 < int(body["data-regressions-bottom"] or 0) <= screen
+    # Each degraded case once, with its question and every configuration that degraded it.
+    cases = json.loads(body["data-cases"] or "[]")
+    index = json.loads(body["data-index"] or "{}")
+    assert cases and len(cases) == len({c["id"] for c in cases})
+    suite_of = {c.case_id: c.suite for c in stored.results}
+    for shown in cases:
+        assert shown["question"].strip(), shown["id"]
+        assert shown["outputs"] >= 1
+        named = index[f"{suite_of[shown['id']]}/{shown['id']}"]
+        assert sorted(shown["configs"]) == sorted(named), shown["id"]
+    several = [c for c in cases if len(c["configs"]) > 1]
+    assert several, "the example has cases that several configurations degrade"
+    # Every flagged (case, configuration) of the run is on the page, each once.
+    flagged = sorted(f"{r.case_id}/{r.config}" for r in stored.results if r.flagged)
+    shown_pairs = sorted(f"{c['id']}/{config}" for c in cases for config in c["configs"])
+    assert shown_pairs == flagged
+    print(f"example report height at 1280 px: {body['data-height']} px")

@@ -180,6 +180,8 @@ class Stats:
     """Parsed JSON request bodies per route, in arrival order."""
     headers: list[dict[str, str]] = field(default_factory=list)
     """Headers of every request, in arrival order."""
+    arrivals: list[tuple[float, str]] = field(default_factory=list)
+    """(``time.monotonic()`` at arrival, route name) of every request, in arrival order."""
 
     def __getitem__(self, route: str) -> int:
         return self.routes[route]
@@ -387,6 +389,7 @@ class FakeLLMServer:
             stats = self.stats
             stats.total += 1
             stats.routes[name] += 1
+            stats.arrivals.append((time.monotonic(), name))
             stats.headers.append(dict(request.headers))
             if "Authorization" in request.headers:
                 stats.authorization.append(request.headers["Authorization"])

@@ -164,6 +164,10 @@ def test_recorded_costs_of_unpriced_models_are_the_bill(
     assert (obj["recorded_cost_cases"], obj["estimated_cost_cases"]) == (CASES - MISSING, 0)
     assert obj["errors"] == MISSING
     assert "small-v1-only (report-only)" in text and "(recorded cost, -" in text
+    # The error share beside the figures, which are over the answered cases (#17).
+    assert "10 of 1000 case(s) errored (figures over the 990 answered)" in text
+    assert main(["summary"]) == 0
+    assert "10 of 1000 case(s) errored (figures over the 990 answered)" in capsys.readouterr().out
     with duckdb.connect("results/cost_eval.duckdb", read_only=True) as con:
         sources = con.execute(
             "SELECT cost_source, count(*) FROM results WHERE error IS NULL GROUP BY ALL"

@@ -173,6 +173,7 @@ def test_summary_json(
         "ci_low",
         "ci_high",
         "verdict",
+        "label",
         "reasons",
         "scorer_problem",
         "scorer_warnings",
@@ -189,6 +190,9 @@ def test_summary_json(
         "errors",
         "savings_pct",
         "flagged_cases",
+        "redacted",  # the run's API keys redacted from answers
+        "judge",  # an LLM judge's calls, cost and consistency (None: no judge)
+        "batch",  # batch-rate cases (None: none evaluated through a batch API)
     }
     batch, small = objects
     assert batch["verdict"] == "pass" and batch["savings_pct"] == pytest.approx(50.0)
@@ -239,6 +243,6 @@ def test_a_pair_with_no_answered_case_reports_no_measurement(
     result = mini_project.runpytest("--cost-eval", "-p", "no:cacheprovider", "-k", "unrecorded")
     out = result.stdout.str()
     line = next(x for x in out.splitlines() if ":: unrecorded" in x)
-    assert "no case answered (10 error(s)): nothing measured, no cost" in line
+    assert "no answers (10 error(s)): nothing measured, no cost" in line
     assert "quality 0.000" not in line and "$0/query" not in line
     assert "not recorded" in out

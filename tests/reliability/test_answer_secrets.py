@@ -9,12 +9,14 @@ not act on the terminal (set the window title, clear the screen, fake a verdict)
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
+from harness.cli import main
 from harness.engine.executor import Executor
 from harness.plugin.items import shorten, visible
 from harness.providers.redact import REDACTED, configured_keys, redact_answer
@@ -70,7 +72,10 @@ def leaks(data: str | bytes) -> list[str]:
 
 
 def test_keys_in_answers_are_stored_nowhere_and_escapes_print_visibly(
-    mini_project: pytest.Pytester, fake_llm: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+    mini_project: pytest.Pytester,
+    fake_llm: FakeLLMServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("TEAM_OPENAI_KEY", TEAM_VALUE)
     monkeypatch.setenv("OPENAI_API_KEY", OPENAI_VALUE)
@@ -101,7 +106,14 @@ def test_keys_in_answers_are_stored_nowhere_and_escapes_print_visibly(
     with duckdb.connect(str(root / "results" / "cost_eval.duckdb"), read_only=True) as con:
         stored = [t for (t,) in con.execute("SELECT response FROM responses").fetchall()]
         outputs = [o for (o,) in con.execute("SELECT output FROM results").fetchall()]
+        counted = con.execute("SELECT redacted FROM runs").fetchall()
     assert len(stored) == 20 and all(REDACTED in t for t in stored)
+    # The count is kept with the run, and `harness summary --json` says it.
+    assert counted == [(50,)]
+    capsys.readouterr()
+    assert main(["summary", "--json", "--db", str(root / "results" / "cost_eval.duckdb")]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines and all(line["redacted"] == 50 for line in lines)
     assert all(REDACTED in o for o in outputs if o)
     written = [p for p in root.rglob("*") if p.is_file() and p.name != "pyproject.toml"]
     names = {p.name for p in written}

@@ -606,9 +606,11 @@ def check_import(path: Path, out: Path, *, stream: bool = False) -> None:
         ),
         path.name,
     )
-    leftovers = list(out.rglob("*.tmp"))
+    leftovers = list(out.rglob("*.tmp")) + list(out.rglob(".staging-*"))
     assert not leftovers, f"temporary files left behind: {leftovers}"
     if error is not None:
+        # All or nothing: a failed import leaves no folder behind, not even `out`.
+        assert not out.exists(), sorted(out.rglob("*"))
         return
     # What was written loads back as a suite with current goldens.
     suite = load_suite(result.suite_path)

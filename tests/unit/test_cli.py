@@ -39,16 +39,16 @@ def test_summary_text(stored: tuple[Path, RunOutcome], capsys: pytest.CaptureFix
     assert lines[0] == f"run {outcome.run_id} ({outcome.started_at}), baseline sim:frontier"
     assert lines[1] == (
         "PASS          tiny :: batch-frontier (enforced): quality 1.000, delta +0.0 pts "
-        "[+0.0, +0.0], $0.000204/query, savings 50%"
+        "[+0.0, +0.0], $0.000204/query, -50% cost"
     )
     small = outcome.summaries[1]
     assert small.verdict != "pass"
-    assert lines[2].startswith(
-        f"{small.verdict.upper():<13} tiny :: small-only (report-only): quality "
-    )
+    # A report-only configuration that does not pass is "flagged", as in every output.
+    assert lines[2].startswith("FLAGGED       tiny :: small-only (report-only): quality ")
     assert f"quality {small.quality:.3f}, delta {small.delta * 100:+.1f} pts" in lines[2]
-    assert lines[2].endswith(f"savings {small.savings_pct:.0f}%")
-    assert len(lines) == 3
+    assert lines[2].endswith(f"{-small.savings_pct:+.0f}% cost")
+    assert lines[3] == "verdicts: 1 pass, 0 fail, 0 inconclusive, 1 flagged (report-only) of 2"
+    assert len(lines) == 4
 
 
 def test_summary_json(stored: tuple[Path, RunOutcome], capsys: pytest.CaptureFixture[str]) -> None:
@@ -63,7 +63,8 @@ def test_summary_json(stored: tuple[Path, RunOutcome], capsys: pytest.CaptureFix
     assert objects[0]["cost_per_query"] == pytest.approx(
         float(outcome.summaries[0].cost_per_query), rel=1e-9
     )
-    assert objects[1] == pytest.approx(summary_object(outcome.summaries[1]))
+    # Plus the run's count of API keys redacted from answers (none here).
+    assert objects[1] == pytest.approx({**summary_object(outcome.summaries[1]), "redacted": 0})
 
 
 def test_summary_object_fields(stored: tuple[Path, RunOutcome]) -> None:
@@ -79,6 +80,7 @@ def test_summary_object_fields(stored: tuple[Path, RunOutcome]) -> None:
         "ci_low",
         "ci_high",
         "verdict",
+        "label",
         "reasons",
         "scorer_problem",
         "scorer_warnings",
@@ -95,6 +97,8 @@ def test_summary_object_fields(stored: tuple[Path, RunOutcome]) -> None:
         "errors",
         "savings_pct",
         "flagged_cases",
+        "judge",
+        "batch",
     }
     assert isinstance(obj["cost_per_query"], float)
     json.dumps(obj)  # plain JSON types only

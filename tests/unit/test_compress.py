@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from harness.config.suites import load_suite
+from harness.engine.lever_metrics import compression_metrics
 from harness.errors import ConfigError, CostEvalError, MissingDependency
 from harness.providers.sim import SimProvider
 from harness.strategies.base import CallNext, compressors
@@ -23,6 +24,7 @@ from harness.strategies.compress import (
     LLMLingua,
     Retrieve,
     Summarize,
+    _terms,
     bm25_scores,
     guard_compressor,
 )
@@ -188,6 +190,18 @@ def test_bm25() -> None:
     assert bm25_scores("x", []) == []
 
 
+def test_bm25_is_lucene_bm25_as_bm25s_computes_it() -> None:
+    # Ours is kept for speed (see bm25_scores); its scores must be the library's.
+    bm25s = pytest.importorskip("bm25s")
+    docs = [f"passage {i} on topic {i % 3}: red apples, {i} pears" for i in range(12)]
+    docs += ["green pears only", "a much longer passage " * 5 + "about red apples"]
+    for query in ("red apples topic 2", "green pears", "nothing matches"):
+        index = bm25s.BM25(method="lucene", k1=1.5, b=0.75)
+        index.index([_terms(d) for d in docs], show_progress=False)
+        expected = index.get_scores(_terms(query)) * 2.5  # bm25s leaves out (k1 + 1)
+        assert bm25_scores(query, docs) == pytest.approx(list(expected), rel=1e-5, abs=1e-6)
+
+
 def test_retrieve_factory() -> None:
     assert built("retrieve", {"top_k": 3}).top_k == 3
     with pytest.raises(ConfigError, match=r"'top_k' must be a whole number >= 1, got 0"):
@@ -335,6 +349,17 @@ def test_llmlingua_adapter_compresses_all_but_the_question() -> None:
     assert docs[0].content.startswith(CONTEXT_PREFIX + "\n")
     run(strategy, Request(model="m", messages=HISTORY), Recorder())
     assert strategy.stats[-1].requested_ratio == 0.5
+
+
+def test_llmlingua_requested_rate_beside_the_achieved_one() -> None:
+    # The figure stored for the report: the rate asked for and the rate reached (#21).
+    strategy = LLMLingua(rate=0.5, compressor=FakeLingua())
+    run(strategy, Request(model="m", messages=HISTORY), Recorder())
+    figures = compression_metrics(Chain((strategy, FixedModel("sim:small"))), [], {})
+    assert figures is not None and figures["requested_rate"] == 0.5
+    record = strategy.stats[-1]
+    assert figures["achieved_rate"] == pytest.approx(record.after / record.before)
+    assert 0.5 < figures["achieved_rate"] < 1  # the question and the replies are kept whole
 
 
 def test_llmlingua_factory() -> None:

@@ -252,6 +252,38 @@ def test_judge_category_drop_within_noise_is_inconclusive_not_failed() -> None:
     assert "judge noise alone explains changes up to 25.0 points" in result.reasons[0]
 
 
+def test_judge_noise_applies_to_a_small_category_not_only_its_mean() -> None:
+    # 5 of 10 cases fell a whole point: a mean drop of 50 points, beyond the 40-point noise,
+    # but a coin-like judge flips that many in a category this small (#21).
+    cats = {"small": [-1.0] * 5 + [0.0] * 5, "big": [0.0] * 40}
+    result = decide(SPEC, measured(category_deltas=cats, noise=0.4))
+    assert result.failed_categories == frozenset()
+    assert result.verdict == "inconclusive"
+    assert any(
+        "category 'small' fell 50.0 points" in r and "judge noise" in r for r in result.reasons
+    )
+    # A drop well beyond the noise still fails the category.
+    cats = {"small": [-1.0] * 10, "big": [0.0] * 40}
+    result = decide(SPEC, measured(category_deltas=cats, noise=0.4))
+    assert result.failed_categories == frozenset({"small"})
+
+
+def test_a_judge_problem_neither_passes_nor_fails_on_quality() -> None:
+    problem = "judge 'openai:gpt-4o' is position-biased: ..."
+    worse = measured(delta=-0.5, ci_low=-0.6, ci_high=-0.4, judge_problem=problem)
+    result = decide(SPEC, worse)
+    assert (result.verdict, result.reasons, result.failed_categories) == (
+        "inconclusive",
+        (problem,),
+        frozenset(),
+    )
+    assert decide(SPEC, measured(judge_problem=problem)).verdict == "inconclusive"
+    # Errors and cost do not rest on the judge: they still fail.
+    result = decide(SPEC, measured(n=45, errors=5, judge_problem=problem))
+    assert result.verdict == "fail" and result.reasons[0] == problem
+    assert "5 of 50 cases errored" in result.reasons[1]
+
+
 @pytest.mark.parametrize("noise", [-0.1, math.nan, math.inf])
 def test_judge_rejects_bad_noise(noise: float) -> None:
     with pytest.raises(ValueError, match="noise"):

@@ -34,6 +34,7 @@ from harness.scoring.judge import (
     judge_suite,
     parse_verdict,
 )
+from harness.scoring.judge_bias import measure_consistency, position_problem, tie_warning
 from harness.types import Case, Message, Request, Response, Usage
 from tests.fakes import PLANTED_KEY, FakeLLMServer, Reply
 
@@ -144,6 +145,11 @@ def test_registered_and_built_from_a_suite_spec() -> None:
         ({"model": "heuristic", "criteria": ""}, "'criteria' must be a non-empty string"),
         ({"model": "heuristic", "max_tokens": 8}, "'max_tokens' must be an integer >= 16"),
         ({"model": "heuristic", "repeat": 1}, "Did you mean 'repeats'?"),
+        (
+            {"model": "heuristic", "min_consistency": 1.5},
+            "'min_consistency' must be a number in [0, 1]",
+        ),
+        ({"model": "heuristic", "calibrate": "yes"}, "'calibrate' must be true or false"),
     ],
 )
 def test_bad_options_are_config_errors(options: dict[str, Any], message: str) -> None:
@@ -151,6 +157,26 @@ def test_bad_options_are_config_errors(options: dict[str, Any], message: str) ->
         build_scorer({"name": "judge", **options}, where=WHERE)
     assert str(info.value).startswith(f"{WHERE}: ")
     assert message in str(info.value)
+
+
+def test_position_consistency_counts_agreement_from_the_candidates_side() -> None:
+    measured = measure_consistency(
+        [("A", "B"), ("B", "A"), ("tie", "tie"), ("A", "A"), ("B", "B"), ("A", "tie"), ("A",), ()]
+    )
+    # One-order and unjudged cases are left out; (A, B), (B, A), (tie, tie) agree.
+    assert (measured.compared, measured.consistent) == (6, 3)
+    assert (measured.first, measured.second, measured.ties) == (1, 1, 1)
+    assert measured.consistency == 0.5 and measured.first_share == pytest.approx(1 / 6)
+    assert position_problem(measured, model="m", minimum=0.5) is None
+    problem = position_problem(measured, model="m", minimum=0.8)
+    assert problem is not None and problem.startswith("judge 'm' is position-biased")
+    assert "agree on only 50% of 6 case(s) (min_consistency 0.8)" in problem
+    assert measure_consistency([]).consistency is None
+    # Ties everywhere: consistent, but said once there are enough differing answers.
+    assert tie_warning(measure_consistency([("tie", "tie")] * 4), model="m") is None
+    assert "all 5 differing answers a tie" in str(
+        tie_warning(measure_consistency([("tie", "tie")] * 5), model="m")
+    )
 
 
 def test_sync_score_explains_the_judge_is_asynchronous() -> None:
@@ -262,11 +288,12 @@ def judge_once(
     [
         ("tie", "tie", 1.0),
         ("A", "B", 1.0),  # the candidate wins both orders
-        ("A", "tie", 1.0),
+        ("A", "tie", 1.0),  # wins once, ties once: the orders disagree, a tie
         ("B", "A", 0.0),  # the golden wins both orders
-        ("A", "A", 0.5),  # position bias: the first answer always wins
-        ("B", "B", 0.5),
-        ("tie", "A", 0.5),
+        # The orders disagree (position bias): no evidence either way, a tie.
+        ("A", "A", 1.0),  # the first answer always wins
+        ("B", "B", 1.0),
+        ("tie", "A", 1.0),  # the golden as A wins once, a tie once
     ],
 )
 def test_both_orders_are_asked_and_combined(
@@ -285,8 +312,9 @@ def test_both_orders_are_asked_and_combined(
     assert b_first.index(GOLDEN) < b_first.index(CANDIDATE)
     assert "[candidate as A] winner" in judged.score.rationale
     assert "r1" in judged.score.rationale and "r2" in judged.score.rationale
-    if value == 0.5:
-        assert "position bias" in judged.score.rationale
+    # Read from the candidate's side the orders agree only for (tie, tie), (A, B), (B, A).
+    disagree = (first, second) in {("A", "tie"), ("A", "A"), ("B", "B"), ("tie", "A")}
+    assert ("position bias" in judged.score.rationale) == disagree
 
 
 def test_seed_temperature_and_max_tokens_are_sent(fake_llm: FakeLLMServer) -> None:
@@ -369,7 +397,7 @@ def test_judge_calls_are_deduped_stored_and_replayed(fake_llm: FakeLLMServer) ->
     replay = executor_for(fake_llm, recorded=stored, record_mode="none")
     replayed, _ = judge_once(fake_llm, openai_judge(), executor=replay)
     assert fake_llm.stats.total == 2
-    assert replayed.score == first.score and replayed.value == 0.5
+    assert replayed.score == first.score and replayed.value == 1.0
     # A judge request nobody recorded is an error row in record mode "none".
     missing, _ = judge_once(
         fake_llm,
@@ -426,7 +454,10 @@ def test_heuristic_close_calls_can_follow_the_position() -> None:
     golden = "Shipping to Canada takes 5 to 8 business days."
     outputs = [f"Our parcels reach customers soon, option {i}." for i in range(40)]
     values = {heuristic(o, golden=golden).value for o in outputs}
-    assert values == {0.0, 0.5, 1.0}  # hash-decided close calls: every outcome occurs
+    assert values == {0.0, 1.0}  # hash-decided close calls: both outcomes occur
+    # ... some by following the position (scored as a tie).
+    rationales = [heuristic(o, golden=golden).score.rationale for o in outputs]
+    assert any("position bias" in r for r in rationales)
     # ... and deterministically so.
     again = [heuristic(o, golden=golden).value for o in outputs]
     assert again == [heuristic(o, golden=golden).value for o in outputs]

@@ -14,7 +14,7 @@ import pytest
 from harness.errors import CostEvalError
 from harness.report import render_report
 from harness.report.charts import pareto_frontier
-from harness.report.render import TEXT_LIMIT, diff_html
+from harness.report.degraded import TEXT_LIMIT, diff_html
 from harness.store.runs import StoredRun
 from harness.types import CaseResult, CategorySummary, Summary, Usage
 
@@ -219,7 +219,8 @@ def test_problems_are_shown_before_the_verdicts(page: str) -> None:
 
 
 def test_headline_counts_and_cheapest_passing(page: str) -> None:
-    headline = page[page.index('id="headline"') : page.index('id="verdicts"')]
+    # The cards, then the cheapest passing configurations at the top of the verdicts.
+    headline = page[page.index('id="headline"') : page.index('id="verdict-table"')]
     counts = dict(re.findall(r'tile (\w+)"><div class="num">(\d+)<', headline))
     assert counts == {"pass": "3", "fail": "1", "inconclusive": "1", "flagged": "1"}
     # faq: route-small is the only passing config; support: route-small beats the dearer one.
@@ -248,7 +249,8 @@ def test_charts_are_inline_svg_one_per_suite(page: str) -> None:
 
 
 def test_category_table_marks_failed_categories(page: str) -> None:
-    categories = page[page.index('id="categories"') : page.index('id="degraded"')]
+    start = page.index('id="categories"')
+    categories = page[start : page.index("</section>", start)]
     assert '<tr class="failed">' in categories
     assert "shipping" in categories and "-10.0" in categories
 

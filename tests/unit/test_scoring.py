@@ -113,7 +113,7 @@ def test_unknown_scorer_suggests_close_name() -> None:
     message = str(info.value)
     assert message.startswith("suites/faq.yaml: scorer: Unknown scorer 'exactt'.")
     assert "Did you mean: exact?" in message
-    assert "Available: choice, exact, fuzzy, judge, numeric, recorded, rouge_l" in message
+    assert "Available: choice, evaluate, exact, fuzzy, judge, numeric, recorded, rouge_l" in message
 
 
 @pytest.mark.parametrize(

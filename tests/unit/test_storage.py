@@ -282,3 +282,15 @@ def test_load_scores_is_load_run_without_the_texts(tmp_path: Path, outcome: RunO
     assert from_light == from_full
     flipped = [f.case_id for change in from_light for f in change.flipped]
     assert flipped == [worse[0].case_id]
+
+
+def test_the_redacted_count_is_stored_and_older_databases_gain_the_column(
+    tmp_path: Path, outcome: RunOutcome
+) -> None:
+    db = tmp_path / "cost_eval.duckdb"
+    write_run(db, with_run_id(outcome, "before-the-column"))
+    with duckdb.connect(str(db)) as connection:  # as a database written before it existed
+        connection.execute("ALTER TABLE runs DROP COLUMN redacted")
+    write_run(db, dataclasses.replace(with_run_id(outcome, "with-keys"), redacted=3))
+    assert load_run(db, "with-keys").run["redacted"] == 3
+    assert load_run(db, "before-the-column").run["redacted"] is None

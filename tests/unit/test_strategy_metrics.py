@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from pathlib import Path
 
@@ -9,7 +10,9 @@ import pytest
 
 from harness.engine.prepare import load_suites, prepare
 from harness.engine.run import run
+from harness.report.render import render_html
 from tests.fakes import FakeLLMServer
+from tests.unit.test_report import sample_run
 from tests.unit.tiny_project import FAQ, make_settings
 
 pytest_plugins = ["tests.fakes.fixtures"]
@@ -94,6 +97,60 @@ def test_compression_reports_tokens_saved(tmp_path: Path) -> None:
     assert compression["saved_pct"] == pytest.approx(saved * 100)
     # The fact sat in a dropped turn: the quality drop shows beside the saving.
     assert summary.delta < 0
+
+
+LONG = " ".join(f"Note {i}: the parcel went through depot {i} on its way north." for i in range(12))
+SUMMARIZED = f"""\
+suite: support
+scorer: {{name: fuzzy}}
+reference: golden
+cases:
+  - id: s1
+    prompt: "What is my order number?"
+    history:
+      - {{role: user, content: "My order number is 4471. {LONG}"}}
+      - {{role: assistant, content: "Thanks."}}
+      - {{role: user, content: "{LONG}"}}
+      - {{role: assistant, content: "Sure."}}
+      - {{role: user, content: "Thanks!"}}
+      - {{role: assistant, content: "You are welcome."}}
+"""
+
+
+def test_a_summarizer_spends_tokens_apart_from_those_it_saves(tmp_path: Path) -> None:
+    # The summary is written by the cheap model; the answer by the frontier one (#21).
+    summary = evaluate(
+        tmp_path,
+        SUMMARIZED,
+        {
+            "name": "z",
+            "model": "sim:frontier",
+            "compress": {"kind": "summarize", "model": "sim:small", "keep_last": 1},
+        },
+    )
+    compression = summary.extras["compression"]
+    spent = compression["compressor"]
+    assert spent["calls"] == 1 and spent["models"] == ["sim:small"]
+    assert spent["input_tokens"] > 0 and Decimal(spent["usd"]) > 0
+    # The answering model's tokens alone: the summarizer's input is not added to them.
+    assert 0 < compression["input_tokens"] < compression["baseline_input_tokens"]
+    assert compression["saved_pct"] > 0
+    # The net cost change counts both: the answering calls and the summarizer's.
+    answer, baseline = Decimal(compression["answer_usd"]), Decimal(compression["baseline_usd"])
+    net = (answer + Decimal(spent["usd"])) / baseline - 1
+    assert compression["net_cost_change_pct"] == pytest.approx(float(net) * 100)
+    # No target to reach: none requested; what it kept, by its own count.
+    assert compression["requested_rate"] is None
+    assert 0 < compression["achieved_rate"] < 1
+    # The report shows what it spent apart from what it saved, and the net change.
+    stored = sample_run()
+    page = render_html(dataclasses.replace(stored, summaries=(*stored.summaries, summary)))
+    row = page[page.index('<section id="levers">') :]
+    row = row[row.index("<code>z</code>") : row.index("</tr>", row.index("<code>z</code>"))]
+    tokens = f"{spent['input_tokens']:,} in + {spent['output_tokens']:,} out"
+    assert f"compressor spent {tokens} on <code>sim:small</code> (1 calls" in row
+    assert f"net cost {compression['net_cost_change_pct']:+.1f}%" in row
+    assert f"{compression['input_tokens']} of {compression['baseline_input_tokens']} on the" in row
 
 
 def test_plain_configuration_has_no_lever_figures(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ from harness.analysis.router_curves import (
 from harness.analysis.router_input import SweepInput
 from harness.analysis.router_points import curve
 from harness.analysis.router_sweep import cascade, sweep_router_thresholds
-from harness.errors import CostEvalError
+from harness.errors import CostEvalError, MissingDependency
 from harness.stats.bootstrap import derive_seed, paired_bootstrap_ci
 from harness.stats.gates import GateSpec
 from harness.strategies.trained_router import (
@@ -484,6 +485,15 @@ def test_router_fit_predict_and_round_trip(tmp_path: Path) -> None:
     router.save(path)
     again = TfidfLogisticRouter.load(path)
     assert np.allclose(again.predict(probe), router.predict(probe))
+
+
+def test_trained_router_without_scikit_learn_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    texts, labels = synthetic_questions(40, seed=3)
+    monkeypatch.setitem(sys.modules, "sklearn.linear_model", None)  # import raises ImportError
+    with pytest.raises(MissingDependency, match="pip install scikit-learn"):
+        TfidfLogisticRouter().fit(texts, labels)
 
 
 def test_kfold_needs_both_outcomes() -> None:
