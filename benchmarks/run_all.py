@@ -32,12 +32,24 @@ BENCHES: dict[str, tuple[str, list[str], list[str]]] = {
     "rerun": ("bench_rerun.py", [], []),
     "storage": ("bench_storage.py", [], []),
     "report": ("bench_report.py", [], []),
+    # `harness report` / `summary` of a stored 50,000 x 5 run, fresh processes (issue 18)
+    "report_command": ("bench_report.py", ["--command"], ["--command", "--quick", "--repeat", "1"]),
     "import": ("bench_import.py", [], []),
     "sweep": ("bench_sweep.py", ["--repeat", "3"], ["--router", "random", "--repeat", "1"]),
     "cache_sweep": ("bench_cache_sweep.py", [], ["--queries", "20000"]),
     "peers": ("bench_peers.py", [], []),
 }
-DEFAULT = ["throughput", "cpu", "rerun", "storage", "report", "import", "sweep", "cache_sweep"]
+DEFAULT = [
+    "throughput",
+    "cpu",
+    "rerun",
+    "storage",
+    "report",
+    "report_command",
+    "import",
+    "sweep",
+    "cache_sweep",
+]
 
 
 def run_one(name: str, quick: bool, timeout: float) -> tuple[dict[str, Any] | None, list[str]]:
@@ -168,6 +180,20 @@ def rows_report(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
+def rows_report_command(r: dict[str, Any]) -> list[tuple[str, str, str]]:
+    out = []
+    for command, target in (("report", "< 2 s, < 300 MB"), ("summary", "")):
+        m = r[f"{command}_now"]
+        out.append(
+            (
+                f"`harness {command}` of {r['results']:,} stored results (fresh process)",
+                f"{_s(m['wall_s'])} wall, {_s(m['cpu_s'])} CPU, {m['rss_mb']:.0f} MB",
+                target,
+            )
+        )
+    return out
+
+
 def rows_import(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     ok = "OK" if r["isolated_cpu_added_ms"] < 20 else "MISSED"
     return [
@@ -220,6 +246,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], list[tuple[str, str, str]]]] = {
     "rerun": rows_rerun,
     "storage": rows_storage,
     "report": rows_report,
+    "report_command": rows_report_command,
     "import": rows_import,
     "peers": rows_peers,
     "cache_sweep": rows_cache_sweep,

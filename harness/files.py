@@ -14,15 +14,41 @@ import json
 import os
 import shutil
 import tempfile
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 __all__ = ["AtomicFile", "StagedTree", "missing_folders", "remove_empty_folders"]
 
 
-class AtomicFile:
+class _AllOrNothing(ABC):
+    """A context manager that keeps its work when the block succeeds and undoes it on an
+    exception (``AtomicFile`` and ``StagedTree`` differ only in what keep and undo are)."""
+
+    @abstractmethod
+    def _keep(self) -> None: ...
+
+    @abstractmethod
+    def _undo(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self._keep()
+        else:
+            self._undo()
+
+
+class AtomicFile(_AllOrNothing):
     """A text file that appears at ``path`` only when :meth:`commit` is called.
 
     Use it as a context manager (commit on success, discard on an exception)
@@ -73,19 +99,11 @@ class AtomicFile:
         self._handle.close()
         self._tmp.unlink(missing_ok=True)
 
-    def __enter__(self) -> AtomicFile:
-        return self
+    def _keep(self) -> None:
+        self.commit()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
+    def _undo(self) -> None:
+        self.abort()
 
 
 def missing_folders(path: Path) -> list[Path]:
@@ -106,7 +124,7 @@ def remove_empty_folders(folders: list[Path]) -> None:
             continue  # not empty (someone else wrote there) or already gone: leave it
 
 
-class StagedTree:
+class StagedTree(_AllOrNothing):
     """Files built in a hidden folder inside ``root`` and moved into place together.
 
     :meth:`file` gives where to write the file that will appear at
@@ -195,16 +213,8 @@ class StagedTree:
         self.close()
         remove_empty_folders(self._made)
 
-    def __enter__(self) -> StagedTree:
-        return self
+    def _keep(self) -> None:
+        self.close()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.discard()
+    def _undo(self) -> None:
+        self.discard()

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from harness.types import COST_SOURCES
+
+if TYPE_CHECKING:
+    from harness.types import Summary
 
 
 def money(value: Decimal | float) -> str:
@@ -102,3 +106,29 @@ def counts_line(counts: Mapping[str, int]) -> str:
         for word in VERDICT_WORDS
     ]
     return f"{', '.join(parts)} of {total}"
+
+
+# --- a (suite, configuration) summary as every text output shows it: the terminal,
+# ``harness summary`` and ``summary.md`` each build their lines from these.
+
+
+def verdict_head(summary: Summary, *, width: int) -> str:
+    """``FAIL          suite :: config (enforced): ``: the word upper-cased, padded to ``width``."""
+    word = verdict_word(summary.verdict, enforced=summary.enforced).upper()
+    mode = verdict_mode(enforced=summary.enforced)
+    return f"{word:<{width}} {summary.suite} :: {summary.config} ({mode}): "
+
+
+def delta_interval(summary: Summary) -> str:
+    """``[-1.2, +3.4]``: the confidence interval of the quality change, in points."""
+    return f"[{points(summary.ci_low)}, {points(summary.ci_high)}]"
+
+
+def summary_cost_note(summary: Summary) -> str:
+    """Where a summary's cost and its baseline's came from (:func:`cost_source_note`)."""
+    return cost_source_note(summary.cost_sources, summary.baseline_cost_sources)
+
+
+def summaries_counts_line(summaries: Iterable[Summary]) -> str:
+    """The :func:`counts_line` of these summaries' verdicts."""
+    return counts_line(verdict_counts((s.verdict, s.enforced) for s in summaries))

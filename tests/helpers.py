@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.fakes.llm_server import Reply
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -32,7 +37,7 @@ MINI_CASES = [
     ("m-10", "Compute ((15 - 6) * (4 + 3) + 8) * 2 - 9.", "133", "hard"),
 ]
 
-PYPROJECT = """\
+PROJECT_HEAD = """\
 [tool.cost-eval]
 baseline = "sim:frontier"
 volume = "10k/day"
@@ -47,7 +52,20 @@ output = 15.0
 [tool.cost-eval.prices."sim:small"]
 input = 0.15
 output = 0.6
+"""
+"""The simulated baseline, the gate and both simulated models' prices: how every mini
+project starts (each adds its configurations, some a provider)."""
 
+OPENAI_PROVIDER = """
+[tool.cost-eval.providers.openai]
+base_url = "{openai}"
+max_retries = 0
+"""
+"""The ``openai`` provider at the fake server (``.format(openai=fake_llm.openai_base_url)``)."""
+
+PYPROJECT = (
+    PROJECT_HEAD
+    + """
 [[tool.cost-eval.configs]]
 name = "batch-frontier"
 model = "sim:frontier"
@@ -59,6 +77,7 @@ name = "small-only"
 model = "sim:small"
 {small_enforce}
 """
+)
 
 
 def mini_suite_text(cases: list[tuple[str, str, str, str]] | None = None) -> str:
@@ -70,6 +89,25 @@ def mini_suite_text(cases: list[tuple[str, str, str, str]] | None = None) -> str
             f"category: {category}}}\n"
         )
     return "".join(lines)
+
+
+def judge_reply(winner: str, rationale: str, usage: Mapping[str, int] | None = None) -> Reply:
+    """A chat completion whose text is a judge's JSON verdict; ``usage``, when given,
+    replaces the computed token usage (so every call costs a known amount)."""
+    text = json.dumps({"winner": winner, "rationale": rationale})
+    patch: dict[str, Any] = {
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text, "refusal": None},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ]
+    }
+    if usage is not None:
+        patch["usage"] = dict(usage)
+    return Reply(patch=patch)
 
 
 def set_pyproject(pytester: pytest.Pytester, text: str) -> None:

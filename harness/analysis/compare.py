@@ -50,12 +50,17 @@ class ScoredCase(Protocol):
     def score(self) -> float | None: ...
 
 
-class ComparableRun(Protocol):
-    """A run's summaries and case scores: a :class:`~harness.store.runs.StoredRun` or
-    :class:`~harness.store.runs.RunScores` (the cheaper read)."""
+class SummarizedRun(Protocol):
+    """A run's summaries: which (suite, configuration) pairs it has and their verdicts."""
 
     @property
     def summaries(self) -> tuple[Summary, ...]: ...
+
+
+class ComparableRun(SummarizedRun, Protocol):
+    """A run's summaries and case scores: a :class:`~harness.store.runs.StoredRun` or
+    :class:`~harness.store.runs.RunScores` (the cheaper read)."""
+
     @property
     def results(self) -> Sequence[ScoredCase]: ...
 
@@ -159,6 +164,21 @@ class PairChange:
         }
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PairedScores:
+    """One (suite, configuration)'s cases scored in both runs: all a comparison reads of them.
+
+    Made from two runs' case scores by :func:`compare_runs`, or by a SQL join of
+    the stored results (:func:`harness.store.run_queries.load_paired_scores`),
+    so a comparison of two large stored runs holds no object per case.
+    """
+
+    diffs: Sequence[float]
+    """Per case scored in both: its score now minus before, in the later run's order."""
+    flipped: tuple[FlippedCase, ...]
+    """The cases whose score fell by at least the flip drop, by case id."""
+
+
 def compare_runs(
     before: ComparableRun,
     now: ComparableRun,
@@ -176,12 +196,41 @@ def compare_runs(
         cost_margins: A configuration's own margin, by configuration name (its
             gate table's ``max_cost_increase``), over ``max_cost_increase``.
     """
-    margins = cost_margins or {}
-    old_summaries = {(s.suite, s.config): s for s in before.summaries}
     old_cases = _by_pair(before.results)
     new_cases = _by_pair(now.results)
+    paired = {
+        key: _paired(old_cases.get(key, {}), cases, flip_drop) for key, cases in new_cases.items()
+    }
+    return compare_paired(
+        before.summaries,
+        now.summaries,
+        paired,
+        seed=seed,
+        confidence=confidence,
+        max_cost_increase=max_cost_increase,
+        cost_margins=cost_margins,
+    )
+
+
+def compare_paired(
+    before: Sequence[Summary],
+    now: Sequence[Summary],
+    paired: Mapping[tuple[str, str], PairedScores],
+    *,
+    seed: int = DEFAULT_SEED,
+    confidence: float = 0.95,
+    max_cost_increase: float = DEFAULT_MAX_COST_INCREASE,
+    cost_margins: Mapping[str, float] | None = None,
+) -> list[PairChange]:
+    """:func:`compare_runs` from the runs' summaries and their cases already paired.
+
+    ``paired`` holds each (suite, configuration)'s :class:`PairedScores`; a pair
+    missing from it had no case scored in both runs.
+    """
+    margins = cost_margins or {}
+    old_summaries = {(s.suite, s.config): s for s in before}
     changes: list[PairChange] = []
-    for summary in now.summaries:
+    for summary in now:
         key = (summary.suite, summary.config)
         old = old_summaries.get(key)
         if old is None:
@@ -190,11 +239,9 @@ def compare_runs(
             _pair_change(
                 old,
                 summary,
-                old_cases.get(key, {}),
-                new_cases.get(key, {}),
+                paired.get(key, PairedScores(diffs=(), flipped=())),
                 seed=derive_seed(seed, "compare", *key),
                 confidence=confidence,
-                flip_drop=flip_drop,
                 max_cost_increase=margins.get(summary.config, max_cost_increase),
             )
         )
@@ -241,7 +288,7 @@ class Uncompared:
         ]
 
 
-def uncompared_pairs(before: ComparableRun, now: ComparableRun) -> Uncompared:
+def uncompared_pairs(before: SummarizedRun, now: SummarizedRun) -> Uncompared:
     """The pairs :func:`compare_runs` leaves out: present in one run but not the other."""
     old = [(s.suite, s.config) for s in before.summaries]
     new = [(s.suite, s.config) for s in now.summaries]
@@ -278,17 +325,10 @@ def _by_pair(results: Sequence[ScoredCase]) -> dict[tuple[str, str], dict[str, S
     return grouped
 
 
-def _pair_change(
-    old: Summary,
-    new: Summary,
-    old_cases: dict[str, ScoredCase],
-    new_cases: dict[str, ScoredCase],
-    *,
-    seed: int,
-    confidence: float,
-    flip_drop: float,
-    max_cost_increase: float,
-) -> PairChange:
+def _paired(
+    old_cases: dict[str, ScoredCase], new_cases: dict[str, ScoredCase], flip_drop: float
+) -> PairedScores:
+    """The cases scored in both runs, as :class:`PairedScores`."""
     paired = [
         (old_cases[case_id], result)
         for case_id, result in new_cases.items()
@@ -296,24 +336,38 @@ def _pair_change(
         and result.score is not None
         and old_cases[case_id].score is not None
     ]
-    diffs = [float(n.score) - float(o.score) for o, n in paired]  # type: ignore[arg-type]
-    if diffs:
+    return PairedScores(
+        diffs=[float(n.score) - float(o.score) for o, n in paired],  # type: ignore[arg-type]
+        flipped=tuple(
+            FlippedCase(
+                case_id=n.case_id,
+                category=n.category,
+                score_before=float(o.score or 0.0),
+                score_now=float(n.score or 0.0),
+            )
+            for o, n in sorted(paired, key=lambda pair: pair[1].case_id)
+            if float(o.score or 0.0) - float(n.score or 0.0) >= flip_drop
+        ),
+    )
+
+
+def _pair_change(
+    old: Summary,
+    new: Summary,
+    paired: PairedScores,
+    *,
+    seed: int,
+    confidence: float,
+    max_cost_increase: float,
+) -> PairChange:
+    diffs, flipped = paired.diffs, paired.flipped
+    if len(diffs):
         change, low, high = paired_bootstrap_ci(diffs, confidence=confidence, seed=seed)
     else:
         change = low = high = 0.0
-    flipped = tuple(
-        FlippedCase(
-            case_id=n.case_id,
-            category=n.category,
-            score_before=float(o.score or 0.0),
-            score_now=float(n.score or 0.0),
-        )
-        for o, n in sorted(paired, key=lambda pair: pair[1].case_id)
-        if float(o.score or 0.0) - float(n.score or 0.0) >= flip_drop
-    )
     reasons: list[str] = []
     # A drop the interval says is real, or a gate that passed and no longer does.
-    if diffs and high < 0:
+    if len(diffs) and high < 0:
         reasons.append(
             f"quality: {points(change)} pts, CI [{points(low)}, {points(high)}] wholly below zero"
         )

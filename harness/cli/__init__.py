@@ -16,6 +16,7 @@
     harness export  --parquet DIR [--db PATH]
     harness nightly [PYTEST ARGS...]
     harness sweep   --suite NAME --router SPEC --strong MODEL --weak MODEL [--json]
+    harness tune    [--suite NAME ...] [--json]
     harness cache   --suite NAME [--traffic FILE] [--embedder SPEC] [--json]
     harness cache   --pairs FILE [--isolated] [--embedder SPEC] [--json]
 
@@ -51,6 +52,7 @@ from harness.cli.report import ReportCommand
 from harness.cli.sample import SampleCommand
 from harness.cli.summary import SummaryCommand, summary_object
 from harness.cli.sweep import SweepCommand
+from harness.cli.tune import TuneCommand
 from harness.cli.validate import ValidateCommand
 from harness.errors import CostEvalError
 
@@ -65,6 +67,7 @@ COMMANDS: tuple[Command, ...] = (
     MonitorCommand(),
     SampleCommand(),
     SweepCommand(),
+    TuneCommand(),
     CacheCommand(),
     ExportCommand(),
     NightlyCommand(),

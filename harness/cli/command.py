@@ -51,6 +51,23 @@ def add_stored_run_arguments(parser: argparse.ArgumentParser) -> None:
     add_settings_argument(parser)
 
 
+def add_response_store_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--record-mode``, ``--db`` and ``--settings``: commands that answer from the response
+    store and may call paid providers for what it lacks (sweep, tune)."""
+    parser.add_argument(
+        "--record-mode",
+        choices=("none", "new", "all"),
+        default=None,
+        help="When paid providers may be called. Default: 'none' when $CI is set, else 'new'",
+    )
+    parser.add_argument(
+        "--db",
+        default=None,
+        help="Results database holding the response store. Default: the 'db' setting",
+    )
+    add_settings_argument(parser)
+
+
 def add_settings_argument(parser: argparse.ArgumentParser) -> None:
     """``--settings PATH``: the settings file, when not ``cost-eval.toml`` or ``pyproject.toml``."""
     parser.add_argument(

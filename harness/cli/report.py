@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from harness.cli.command import Command, add_stored_run_arguments, default_paths
-from harness.report import render_report
-from harness.store.runs import load_run
+from harness.report import MAX_CASES, render_report
+from harness.store.run_queries import load_report_run
 
 
 class ReportCommand(Command):
@@ -27,7 +27,8 @@ class ReportCommand(Command):
     def run(self, args: argparse.Namespace) -> int:
         db_default, report_default = default_paths(args.settings)
         db = Path(args.db) if args.db else db_default
-        stored = load_run(db, args.run)
+        # The summaries and the cases the page shows, selected in SQL: never every result.
+        stored = load_report_run(db, args.run, max_cases=MAX_CASES)
         out = render_report(stored, Path(args.out) if args.out else report_default, db=db)
         print(f"wrote {out} (run {stored.run['run_id']})")
         return 0

@@ -9,16 +9,16 @@ from typing import Any
 from harness.cli.command import Command, add_stored_run_arguments, database_path
 from harness.formatting import (
     cost_change,
-    cost_source_note,
-    counts_line,
+    delta_interval,
     money,
     points,
-    verdict_counts,
-    verdict_mode,
+    summaries_counts_line,
+    summary_cost_note,
+    verdict_head,
     verdict_word,
 )
 from harness.report.notes import scorer_notes
-from harness.store.runs import load_run
+from harness.store.run_queries import load_report_run
 from harness.types import COST_SOURCES, Summary
 
 
@@ -61,7 +61,7 @@ def summary_object(summary: Summary) -> dict[str, Any]:
 
 def cost_note(summary: Summary) -> str:
     """`` (recorded cost)`` after a cost per query; nothing when simply priced."""
-    note = cost_source_note(summary.cost_sources, summary.baseline_cost_sources)
+    note = summary_cost_note(summary)
     return f" ({note})" if note else ""
 
 
@@ -80,7 +80,8 @@ class SummaryCommand(Command):
         )
 
     def run(self, args: argparse.Namespace) -> int:
-        stored = load_run(database_path(args), args.run)
+        # Metadata, summaries and problems: no case result is read.
+        stored = load_report_run(database_path(args), args.run, cases=False)
         if args.json:
             # The run's count of API keys redacted from answers (None: stored before it was kept).
             redacted = stored.run.get("redacted")
@@ -92,9 +93,7 @@ class SummaryCommand(Command):
             f"{stored.run['baseline']}"
         )
         for summary in stored.summaries:
-            word = verdict_word(summary.verdict, enforced=summary.enforced).upper()
-            mode = verdict_mode(enforced=summary.enforced)
-            head = f"{word:<13} {summary.suite} :: {summary.config} ({mode}): "
+            head = verdict_head(summary, width=13)
             if summary.n == 0:  # nothing answered: no figure to show (#14)
                 print(f"{head}no answers ({summary.errors} error(s)): nothing measured")
                 continue
@@ -106,13 +105,12 @@ class SummaryCommand(Command):
             )
             print(
                 f"{head}quality {summary.quality:.3f}, delta {points(summary.delta)} pts "
-                f"[{points(summary.ci_low)}, {points(summary.ci_high)}], "
+                f"{delta_interval(summary)}, "
                 f"{money(summary.cost_per_query)}/query{cost_note(summary)}, "
                 f"{cost_change(summary.savings_pct)}{errors}"
             )
         if stored.summaries:
-            counts = verdict_counts((s.verdict, s.enforced) for s in stored.summaries)
-            print(f"verdicts: {counts_line(counts)}")
+            print(f"verdicts: {summaries_counts_line(stored.summaries)}")
         for note in scorer_notes(stored.summaries):
             print(f"{'SCORER' if note.blocking else 'warning':<13} {note.suite}: {note.text}")
         for suite, message in stored.problems.items():

@@ -29,7 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.cli.command import Command
+from harness.cli.command import Command, add_response_store_arguments
 from harness.config.record_mode import default_record_mode
 from harness.config.settings import ConfigSpec, Settings, StrategySpec, load_settings
 from harness.config.suites import now_iso
@@ -105,24 +105,7 @@ class SweepCommand(Command):
             default=None,
             help="trained score: cross-validation folds. Default: 5",
         )
-        parser.add_argument(
-            "--record-mode",
-            choices=("none", "new", "all"),
-            default=None,
-            help="When paid providers may be called. Default: 'none' when $CI is set, else 'new'",
-        )
-        parser.add_argument(
-            "--db",
-            default=None,
-            help="Results database holding the response store. Default: the 'db' setting",
-        )
-        parser.add_argument(
-            "--settings",
-            default=None,
-            metavar="PATH",
-            help="Settings file (TOML with [tool.cost-eval]). Default: cost-eval.toml, else "
-            "pyproject.toml",
-        )
+        add_response_store_arguments(parser)
         parser.add_argument(
             "--json",
             action="store_true",

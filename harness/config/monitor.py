@@ -13,12 +13,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.config.settings import Settings
+from harness.config.settings import Settings, settings_section
 from harness.config_values import check_keys, get_float, get_str, get_table
 from harness.errors import ConfigError
 
@@ -64,15 +63,5 @@ def parse_monitor(table: Mapping[str, Any], *, where: str) -> MonitorSettings:
 
 def monitor_settings(settings: Settings) -> MonitorSettings:
     """The monitor table of the file ``settings`` came from (defaults when it has none)."""
-    path = settings.root / settings.source
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        # load_settings already read this file; a file gone since keeps the defaults.
-        return MonitorSettings()
-    tool = document.get("tool")
-    table: Any = document
-    if isinstance(tool, Mapping) and isinstance(tool.get("cost-eval"), Mapping):
-        table = tool["cost-eval"]
-    where = f"{settings.source} [tool.cost-eval.monitor]"
-    return parse_monitor(get_table(table, "monitor", where=where), where=where)
+    table, where = settings_section(settings, "monitor")
+    return parse_monitor(table, where=where)

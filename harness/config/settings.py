@@ -47,6 +47,7 @@ SETTINGS_KEYS = (
     "cases_outside_project",
     "missing_configs",
     "monitor",  # [tool.cost-eval.monitor]: read by harness.config.monitor
+    "tune",  # [tool.cost-eval.tune]: read by harness.config.tune
 )
 MISSING_CONFIGS = ("warn", "fail")
 """What ``--cost-eval-fail-on-regression`` does when a configuration of the compared run is
@@ -492,3 +493,22 @@ def _to_spec(table: dict[str, Any] | None) -> StrategySpec | None:
         return None
     kind = table.pop("kind")
     return StrategySpec(kind=str(kind), options=table)
+
+
+def settings_section(settings: Settings, name: str) -> tuple[Mapping[str, Any], str]:
+    """``[tool.cost-eval.<name>]`` of the file ``settings`` came from, and where it is.
+
+    For the tables only some commands read (``tune``, ``monitor``): parsed by
+    those commands, after :func:`load_settings` checked the rest. An empty table
+    when the file has none, or is gone or unreadable since it was loaded.
+    """
+    where = f"{settings.source} [tool.cost-eval.{name}]"
+    try:
+        document = tomllib.loads((settings.root / settings.source).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}, where
+    tool = document.get("tool")
+    table: Any = document
+    if isinstance(tool, Mapping) and isinstance(tool.get("cost-eval"), Mapping):
+        table = tool["cost-eval"]
+    return get_table(table, name, where=where), where

@@ -34,10 +34,12 @@ from harness.importers.traffic import (
     as_count,
     as_time,
     chat_user_text,
+    cost_origin,
+    elapsed_ms,
     file_lines,
     json_line,
+    prompt_usage,
 )
-from harness.types import Usage
 
 __all__ = ["read_litellm_log"]
 
@@ -117,21 +119,15 @@ def _call(row: Mapping[str, Any], where: str, prompts: bool) -> TrafficCall:
         where,
     )
     total_in = as_count(_blank_none(row.get("prompt_tokens")), "prompt_tokens", where)
-    usage = Usage(
-        input_tokens=max(0, total_in - cached - written),
-        cached_input_tokens=cached,
-        cache_write_tokens=written,
-        output_tokens=as_count(
-            _blank_none(row.get("completion_tokens")), "completion_tokens", where
-        ),
+    usage = prompt_usage(
+        total_in,
+        cached=cached,
+        written=written,
+        output=as_count(_blank_none(row.get("completion_tokens")), "completion_tokens", where),
     )
     start = as_time(row.get("startTime"), "startTime", where)
     end = _blank_none(row.get("endTime"))
-    latency = (
-        None
-        if end is None
-        else max(0.0, (as_time(end, "endTime", where) - start).total_seconds()) * 1000
-    )
+    latency = None if end is None else elapsed_ms(start, end, "endTime", where)
     cost = as_cost(_blank_none(row.get("spend")), "spend", where)
     hit = str(row.get("cache_hit") or "").strip().lower() == "true"
     return TrafficCall(
@@ -141,7 +137,7 @@ def _call(row: Mapping[str, Any], where: str, prompts: bool) -> TrafficCall:
         provider=str(row.get("custom_llm_provider") or ""),
         usage=usage,
         cost_usd=cost,
-        cost_source="recorded" if cost is not None else "unpriced",
+        cost_source=cost_origin(cost),
         latency_ms=latency,
         cache_hit=hit or cached > 0,
         prompt=chat_user_text(_json_field(row.get("messages"))) if prompts else None,

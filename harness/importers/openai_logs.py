@@ -31,10 +31,11 @@ from harness.importers.traffic import (
     as_count,
     as_time,
     chat_user_text,
+    cost_origin,
     file_lines,
     json_line,
+    prompt_usage,
 )
-from harness.types import Usage
 
 __all__ = ["read_openai_log"]
 
@@ -85,14 +86,11 @@ def _call(
         "usage.prompt_tokens_details.cached_tokens",
         where,
     )
-    usage = Usage(
-        # prompt_tokens includes the cached ones; the harness counts them apart.
-        input_tokens=max(0, total_in - cached),
-        cached_input_tokens=cached,
-        output_tokens=as_count(
-            usage_raw.get("completion_tokens"), "usage.completion_tokens", where
-        ),
-        reasoning_tokens=as_count(
+    usage = prompt_usage(
+        total_in,
+        cached=cached,
+        output=as_count(usage_raw.get("completion_tokens"), "usage.completion_tokens", where),
+        reasoning=as_count(
             out_details.get("reasoning_tokens") if isinstance(out_details, Mapping) else None,
             "usage.completion_tokens_details.reasoning_tokens",
             where,
@@ -118,7 +116,7 @@ def _call(
         provider=str(record.get("provider") or "openai"),
         usage=usage,
         cost_usd=cost,
-        cost_source="recorded" if cost is not None else "unpriced",
+        cost_source=cost_origin(cost),
         latency_ms=None if latency is None else float(latency),
         cache_hit=marker is True or cached > 0,
         prompt=chat_user_text(request.get("messages")) if prompts else None,

@@ -33,11 +33,13 @@ from harness.importers.traffic import (
     as_count,
     as_time,
     chat_user_text,
+    cost_origin,
+    elapsed_ms,
     file_lines,
     json_line,
     message_text,
+    prompt_usage,
 )
-from harness.types import Usage
 
 __all__ = [
     "CACHE_MARKERS",
@@ -174,7 +176,7 @@ def _span_call(
     end = span.get("endTimeUnixNano")
     latency = None
     if end not in (None, "", "0", 0):
-        latency = max(0.0, (as_time(end, "endTimeUnixNano", where) - start).total_seconds()) * 1000
+        latency = elapsed_ms(start, end, "endTimeUnixNano", where)
     total_in = as_count(
         attrs.get(GENAI["input_tokens"], attrs.get(GENAI["prompt_tokens"])), "input tokens", where
     )
@@ -189,12 +191,12 @@ def _span_call(
     )
     # The conventions count cache reads and writes inside gen_ai.usage.input_tokens;
     # the harness keeps only the full-rate tokens in input_tokens.
-    usage = Usage(
-        input_tokens=max(0, total_in - read - write),
-        cached_input_tokens=read,
-        cache_write_tokens=write,
-        output_tokens=output,
-        reasoning_tokens=as_count(attrs.get(GENAI["reasoning"]), "reasoning tokens", where),
+    usage = prompt_usage(
+        total_in,
+        cached=read,
+        written=write,
+        output=output,
+        reasoning=as_count(attrs.get(GENAI["reasoning"]), "reasoning tokens", where),
     )
     marker = next((attrs[key] for key in markers if key in attrs), None)
     provider = (
@@ -211,7 +213,7 @@ def _span_call(
         provider=str(provider),
         usage=usage,
         cost_usd=cost,
-        cost_source="recorded" if cost is not None else "unpriced",
+        cost_source=cost_origin(cost),
         latency_ms=latency,
         cache_hit=_truthy(marker) or read > 0,
         prompt=_prompt(attrs, span.get("events"), where) if prompts else None,

@@ -5,7 +5,8 @@ The three readers (:mod:`~harness.importers.otlp_traces`,
 turn their format into these records, one at a time; :mod:`harness.store.traffic`
 keeps them in the ``traffic`` table. Helpers shared by the readers live here:
 reading a file line by line with its line number, numbers and times out of
-loosely typed JSON, and pricing a call that carries no recorded cost.
+loosely typed JSON, splitting a prompt total into full-rate and cache tokens, and
+pricing a call that carries no recorded cost.
 """
 
 from __future__ import annotations
@@ -32,9 +33,12 @@ __all__ = [
     "as_count",
     "as_time",
     "chat_user_text",
+    "cost_origin",
+    "elapsed_ms",
     "file_lines",
     "json_line",
     "message_text",
+    "prompt_usage",
 ]
 
 TRAFFIC_FORMATS = ("otlp", "openai", "litellm")
@@ -178,6 +182,37 @@ def as_time(value: Any, key: str, where: str) -> datetime:
         f"{where}: {key} must be a time (ISO 8601 like 2026-12-01T10:00:00Z, or seconds "
         f"since 1970), got {value!r}."
     )
+
+
+def elapsed_ms(start: datetime, end: Any, key: str, where: str) -> float:
+    """Milliseconds from ``start`` to the time ``end`` (read as :func:`as_time` reads it);
+    never below 0, as a span's clocks may disagree.
+
+    Raises:
+        ConfigError: ``end`` is not a time.
+    """
+    return max(0.0, (as_time(end, key, where) - start).total_seconds()) * 1000
+
+
+def prompt_usage(
+    total_input: int, *, cached: int, written: int = 0, output: int, reasoning: int = 0
+) -> Usage:
+    """Tokens from counts whose prompt total includes cache reads and writes, as OpenAI,
+    LiteLLM and the GenAI conventions count them: ``input_tokens`` keeps only the
+    full-rate ones, as everywhere in the harness."""
+    return Usage(
+        input_tokens=max(0, total_input - cached - written),
+        cached_input_tokens=cached,
+        cache_write_tokens=written,
+        output_tokens=output,
+        reasoning_tokens=reasoning,
+    )
+
+
+def cost_origin(cost: Decimal | None) -> TrafficCost:
+    """Where a call's cost came from as a reader sees it: the source's own figure, or
+    none yet (:class:`CallPricer` may price it later)."""
+    return "recorded" if cost is not None else "unpriced"
 
 
 def message_text(content: Any) -> str:

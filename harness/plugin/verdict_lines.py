@@ -1,7 +1,7 @@
 """The verdict lines of the terminal summary: one per (suite, configuration), then the counts.
 
-Words and counts come from :mod:`harness.formatting` (``verdict_word``,
-``verdict_counts``), as in ``harness summary``, ``history``, ``summary.md``, the
+Words and counts come from :mod:`harness.formatting` (``verdict_head``,
+``summaries_counts_line``), as in ``harness summary``, ``history``, ``summary.md``, the
 JUnit properties and the report.
 """
 
@@ -11,13 +11,12 @@ from harness.engine.router_sweep import describe_sweep
 from harness.engine.run_data import RunOutcome
 from harness.formatting import (
     cost_change,
-    cost_source_note,
-    counts_line,
+    delta_interval,
     money,
     points,
-    verdict_counts,
-    verdict_mode,
-    verdict_word,
+    summaries_counts_line,
+    summary_cost_note,
+    verdict_head,
 )
 from harness.plugin.items import shorten
 from harness.types import Summary
@@ -30,9 +29,7 @@ def verdict_lines(outcome: RunOutcome) -> list[str]:
     """Each pair's verdict, with its sweep and its errors, and the counts line."""
     lines: list[str] = []
     for summary in outcome.summaries:
-        label = verdict_word(summary.verdict, enforced=summary.enforced).upper()
-        head = f"  {label:<12} {summary.suite} :: {summary.config} "
-        head += f"({verdict_mode(enforced=summary.enforced)}): "
+        head = "  " + verdict_head(summary, width=12)
         if summary.n == 0:
             # Nothing was answered: a quality of 0.000 at "$0/query (same cost)" would read
             # as a measurement. Say that there is none.
@@ -40,7 +37,7 @@ def verdict_lines(outcome: RunOutcome) -> list[str]:
         else:
             lines.append(
                 f"{head}quality {summary.quality:.3f} (delta {points(summary.delta)} pts, CI "
-                f"[{points(summary.ci_low)}, {points(summary.ci_high)}]), "
+                f"{delta_interval(summary)}), "
                 f"{money(summary.cost_per_query)}/query ({cost_text(summary)})"
             )
         sweep = outcome.sweeps.get((summary.suite, summary.config))
@@ -58,15 +55,14 @@ def verdict_lines(outcome: RunOutcome) -> list[str]:
                 f"{INDENT}{summary.errors} of {summary.n + summary.errors} case(s) errored"
                 f"{over}; first: {shorten(first or '', 400)}"
             )
-    counts = verdict_counts((s.verdict, s.enforced) for s in outcome.summaries)
-    lines.append(f"verdicts: {counts_line(counts)}")
+    lines.append(f"verdicts: {summaries_counts_line(outcome.summaries)}")
     return lines
 
 
 def cost_text(summary: Summary) -> str:
     """``-92% cost``, with where the costs came from unless simply priced:
     ``recorded cost, -92% cost``; ``estimated cost, same cost``."""
-    note = cost_source_note(summary.cost_sources, summary.baseline_cost_sources)
+    note = summary_cost_note(summary)
     batch = summary.extras.get("batch")
     if batch:  # answered by a batch API: its cost is at batch rates, the baseline's is not
         note = ", ".join(filter(None, [f"batch rate on {batch['cases']} case(s)", note]))

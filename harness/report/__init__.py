@@ -13,7 +13,9 @@ from pathlib import Path
 
 from harness.analysis.compare import (
     PairChange,
+    SummarizedRun,
     Uncompared,
+    compare_paired,
     compare_runs,
     run_cost_margin,
     uncompared_pairs,
@@ -23,17 +25,22 @@ from harness.report.markdown import render_markdown
 from harness.report.redaction import redact_requested
 from harness.report.render import RunContext, write_html_report
 from harness.stats.bootstrap import DEFAULT_SEED
+from harness.store.run_queries import ReportRun, load_paired_scores, load_report_run
 from harness.store.runs import StoredRun, load_history, load_scores, previous_run_id
 from harness.store.sweeps import load_sweeps
+from harness.store.tunes import load_tunes
 
-__all__ = ["render_report", "run_context", "write_markdown_summary"]
+__all__ = ["MAX_CASES", "render_report", "run_context", "write_markdown_summary"]
+
+MAX_CASES = 200
+"""Flagged cases (and errored ones) a report shows in full by default."""
 
 
 def render_report(
-    stored: StoredRun,
+    stored: StoredRun | ReportRun,
     path: Path,
     *,
-    max_cases: int = 200,
+    max_cases: int = MAX_CASES,
     db: Path | None = None,
     redact: bool | None = None,
     previous: tuple[str, list[PairChange]] | None = None,
@@ -41,6 +48,9 @@ def render_report(
 ) -> Path:
     """Write the HTML report of ``stored`` to ``path`` (atomically) and return the path.
 
+    ``stored`` is a run held in memory (every result) or what
+    :func:`~harness.store.run_queries.load_report_run` read of a stored one (its
+    flagged and errored results only): the page is the same.
     At most ``max_cases`` flagged cases are shown in full; the page says how
     many more there are. With ``db`` (the results database the run is stored
     in), the page also shows the history of each configuration and the
@@ -66,12 +76,15 @@ def render_report(
 
 def run_context(
     db: Path,
-    stored: StoredRun,
+    stored: StoredRun | ReportRun,
     *,
     previous: tuple[str, list[PairChange]] | None = None,
     uncompared: Uncompared | None = None,
 ) -> RunContext:
     """History, the comparison with the previous run and the run's sweeps, read from ``db``.
+
+    The comparison pairs the two runs' case scores: read from ``db`` for both
+    unless ``stored`` holds every result (a run in memory).
 
     Args:
         previous: The comparison with the previous run, if already made.
@@ -86,10 +99,18 @@ def run_context(
         before_id = previous_run_id(db, run_id)
     if before_id is not None and changes is None:
         seed = int(stored.run.get("seed") or DEFAULT_SEED)
-        before = load_scores(db, before_id)
-        changes = compare_runs(
-            before, stored, seed=seed, max_cost_increase=run_cost_margin(stored.run)
-        )
+        margin = run_cost_margin(stored.run)
+        before: SummarizedRun
+        if isinstance(stored, StoredRun):
+            before = load_scores(db, before_id)
+            changes = compare_runs(before, stored, seed=seed, max_cost_increase=margin)
+        else:
+            # Paired in SQL: no object per case of either run.
+            before = load_report_run(db, before_id, cases=False)
+            paired = load_paired_scores(db, before_id, run_id)
+            changes = compare_paired(
+                before.summaries, stored.summaries, paired, seed=seed, max_cost_increase=margin
+            )
         uncompared = uncompared_pairs(before, stored)
     return RunContext(
         history=load_history(db, limit=10),
@@ -97,6 +118,7 @@ def run_context(
         compared_with=before_id,
         uncompared=uncompared,
         sweeps=load_sweeps(db, run_id),
+        tunes=load_tunes(db),
     )
 
 

@@ -94,26 +94,35 @@ def _hits(explicit: Sequence[int], hit_rate: Sequence[float]) -> list[int]:
     return list(explicit) if explicit else [1 if h > 0 else 0 for h in hit_rate]
 
 
-def _wrong_hit_curves(
-    ax: Any,
-    thresholds: Sequence[float],
-    hits: Sequence[int],
-    rate: Sequence[float],
-    upper: Sequence[float],
-    *,
-    verified: bool,
-) -> None:
-    """The observed wrong-hit rate as a line and its upper bound as a shaded band, both
-    only where there are hits: the bound is an interval, not a rate, and over no hit there
-    is nothing to bound."""
-    rates, bounds = bounded_wrong_hits(hits, rate, upper)
-    if all(math.isnan(b) for b in bounds):
-        return
+def _sweep_curves(ax: Any, chart: CacheSweepChart, *, verified: bool) -> None:
+    """The hit rate as a line, then the observed wrong-hit rate as a line and its upper
+    bound as a shaded band, both only where there are hits: the bound is an interval, not
+    a rate, and over no hit there is nothing to bound. ``verified``: the curves with the
+    verifier stage (dash-dotted, band hatched) instead of those without."""
+    if verified:
+        hit_rate, explicit_hits = chart.verified_hit_rate, chart.verified_hits
+        rate, upper = chart.verified_wrong_rate, chart.verified_wrong_upper
+    else:
+        hit_rate, explicit_hits = chart.hit_rate, chart.hits
+        rate, upper = chart.wrong_rate, chart.wrong_upper
+    thresholds = list(chart.thresholds)
     style = (0, (5, 1.5, 1, 1.5)) if verified else "-"
     suffix = ", verified" if verified else ""
+    ax.plot(
+        thresholds,
+        list(hit_rate),
+        linewidth=1.6,
+        linestyle=style,
+        color="#0969da",
+        label=f"hit rate{suffix}",
+        zorder=3,
+    )
+    rates, bounds = bounded_wrong_hits(_hits(explicit_hits, hit_rate), rate, upper)
+    if all(math.isnan(b) for b in bounds):
+        return
     if rate:
         ax.plot(
-            list(thresholds),
+            thresholds,
             rates,
             linewidth=1.6,
             linestyle=style,
@@ -122,7 +131,7 @@ def _wrong_hit_curves(
             zorder=3,
         )
     ax.fill_between(
-        list(thresholds),
+        thresholds,
         [0.0 if math.isnan(r) else r for r in rates] if rate else [0.0] * len(bounds),
         bounds,
         where=[not math.isnan(b) for b in bounds],
@@ -150,40 +159,8 @@ def cache_sweep_svg(chart: CacheSweepChart, *, title: str, id_prefix: str = "") 
     from matplotlib.ticker import PercentFormatter
 
     with chart_figure(title, height=3.4) as (fig, ax):
-        ax.plot(
-            list(chart.thresholds),
-            list(chart.hit_rate),
-            linewidth=1.6,
-            color="#0969da",
-            label="hit rate",
-            zorder=3,
-        )
-        _wrong_hit_curves(
-            ax,
-            chart.thresholds,
-            _hits(chart.hits, chart.hit_rate),
-            chart.wrong_rate,
-            chart.wrong_upper,
-            verified=False,
-        )
-        if chart.verified_hit_rate:
-            ax.plot(
-                list(chart.thresholds),
-                list(chart.verified_hit_rate),
-                linewidth=1.6,
-                linestyle=(0, (5, 1.5, 1, 1.5)),
-                color="#0969da",
-                label="hit rate, verified",
-                zorder=3,
-            )
-            _wrong_hit_curves(
-                ax,
-                chart.thresholds,
-                _hits(chart.verified_hits, chart.verified_hit_rate),
-                chart.verified_wrong_rate,
-                chart.verified_wrong_upper,
-                verified=True,
-            )
+        for verified in (False, True) if chart.verified_hit_rate else (False,):
+            _sweep_curves(ax, chart, verified=verified)
         ax.axhline(
             chart.target,
             linestyle=(0, (4, 3)),

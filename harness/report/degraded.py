@@ -262,11 +262,16 @@ def build_degraded(
     max_cases: int,
     *,
     redacted: bool = False,
+    flagged_by_pair: Mapping[tuple[str, str], int] | None = None,
+    flagged_cases: int | None = None,
 ) -> DegradedSection:
     """The flagged results of a run, one entry per (suite, case), at most ``max_cases``.
 
     ``pairs`` are the run's (suite, configuration) pairs in verdict-table order.
     Cases that more configurations degraded come first, then the worst drop.
+    When ``results`` holds only the shown cases' results (read so from the
+    database), ``flagged_by_pair`` (flagged results per pair) and
+    ``flagged_cases`` (distinct flagged cases) say how many there are in all.
     """
     rank = {pair: i for i, pair in enumerate(pairs)}
     suite_rank: dict[str, int] = {}
@@ -294,10 +299,12 @@ def build_degraded(
     for view in cases:
         for config in view.configs:
             anchors.setdefault((view.suite, config), []).append((view.case_id, view.index))
-    flagged_by_pair: dict[tuple[str, str], int] = {}
-    for members in grouped.values():
-        for r in members:
-            flagged_by_pair[(r.suite, r.config)] = flagged_by_pair.get((r.suite, r.config), 0) + 1
+    if flagged_by_pair is None:
+        counted: dict[tuple[str, str], int] = {}
+        for members in grouped.values():
+            for r in members:
+                counted[(r.suite, r.config)] = counted.get((r.suite, r.config), 0) + 1
+        flagged_by_pair = counted
     index = tuple(
         DegradedIndexRow(
             suite=suite,
@@ -312,6 +319,6 @@ def build_degraded(
     return DegradedSection(
         cases=cases,
         index=index,
-        hidden=len(order) - len(shown),
-        results=sum(len(members) for members in grouped.values()),
+        hidden=(len(order) if flagged_cases is None else flagged_cases) - len(shown),
+        results=sum(flagged_by_pair.values()),
     )

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 from harness.formatting import (
     cost_change,
-    cost_source_note,
-    counts_line,
+    delta_interval,
     money,
     points,
-    verdict_counts,
+    summaries_counts_line,
+    summary_cost_note,
     verdict_word,
 )
 from harness.report.notes import scorer_notes
@@ -37,7 +37,7 @@ def _cell(text: str) -> str:
 
 def _cost_note(summary: Summary) -> str:
     # Where the cost came from, unless simply priced: "_recorded cost_".
-    note = cost_source_note(summary.cost_sources, summary.baseline_cost_sources)
+    note = summary_cost_note(summary)
     return f" _({_cell(note)})_" if note else ""
 
 
@@ -69,8 +69,9 @@ def render_markdown(stored: StoredRun, *, redact: bool = False) -> str:
         + (" Case texts are redacted in the report." if redact else ""),
         "",
     ]
-    counts = verdict_counts((s.verdict, s.enforced) for s in stored.summaries)
-    lines.append(f"**Verdicts:** {counts_line(counts)} (suite, configuration) pairs.")
+    lines.append(
+        f"**Verdicts:** {summaries_counts_line(stored.summaries)} (suite, configuration) pairs."
+    )
     lines.append("")
     for suite, message in stored.problems.items():
         lines.append(f"> **{_cell(suite)} could not run:** {_cell(message)}")
@@ -91,8 +92,8 @@ def render_markdown(stored: StoredRun, *, redact: bool = False) -> str:
             figures = f"{n} | no answers | — | — | — |"
         else:
             figures = (
-                f"{n} | {s.quality:.3f} | {points(s.delta)} [{points(s.ci_low)}, "
-                f"{points(s.ci_high)}] | {money(s.cost_per_query)}{_cost_note(s)} | "
+                f"{n} | {s.quality:.3f} | {points(s.delta)} {delta_interval(s)} | "
+                f"{money(s.cost_per_query)}{_cost_note(s)} | "
                 f"{cost_change(s.savings_pct)} |"
             )
         lines.append(

@@ -38,6 +38,8 @@ from harness.report.footnotes import Reason, say_once
 from harness.report.notes import scorer_notes
 from harness.report.redaction import redact_case
 from harness.report.sweeps import build_sweeps
+from harness.report.tune import build_tunes
+from harness.store.run_queries import ReportRun, report_run
 from harness.store.runs import StoredRun
 from harness.types import Summary
 
@@ -391,6 +393,8 @@ class RunContext:
 
     As :func:`harness.store.sweeps.load_sweeps` reads them.
     """
+    tunes: Sequence[Mapping[str, Any]] = ()
+    """Each suite's latest ``harness tune`` entry (:func:`harness.store.tunes.load_tunes`)."""
 
 
 def build_trend(history: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
@@ -407,19 +411,33 @@ def build_trend(history: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[d
 
 
 def build_context(
-    stored: StoredRun, *, max_cases: int, extra: RunContext | None = None, redact: bool = False
+    stored: StoredRun | ReportRun,
+    *,
+    max_cases: int,
+    extra: RunContext | None = None,
+    redact: bool = False,
 ) -> dict[str, Any]:
     """Everything the template shows, formatted; only summaries and flagged/errored cases.
 
     With ``redact``, case texts are replaced by :func:`~harness.report.redaction.placeholder` before
     anything is formatted, so no view can show them.
     """
-    results = [redact_case(r) for r in stored.results] if redact else list(stored.results)
+    stored = report_run(stored)  # the flagged and errored cases: all the page can show
+    flagged = [redact_case(r) for r in stored.flagged] if redact else list(stored.flagged)
+    errored = [redact_case(r) for r in stored.errored] if redact else list(stored.errored)
+    totals = stored.totals
     rows, reason_notes = build_rows(stored.summaries)
     pairs = [(s.suite, s.config) for s in stored.summaries]
     trend_runs, trend = build_trend(extra.history if extra else ())
-    degraded = build_degraded(pairs, results, max_cases, redacted=redact)
-    errored = [r for r in results if r.error]
+    degraded = build_degraded(
+        pairs,
+        flagged,
+        max_cases,
+        redacted=redact,
+        flagged_by_pair=totals.flagged_by_pair if totals else None,
+        flagged_cases=totals.flagged_cases if totals else None,
+    )
+    errors_total = totals.errored if totals else len(errored)
     changes = build_changes(
         extra.changes if extra else None,
         extra.compared_with if extra else None,
@@ -444,7 +462,7 @@ def build_context(
         "groups": build_groups(rows, {(r.suite, r.config): r.flagged for r in degraded.index}),
         "degraded": degraded,
         "errors": errored[: max(max_cases, 0)],
-        "errors_hidden": max(len(errored) - max(max_cases, 0), 0),
+        "errors_hidden": max(errors_total - len(errored[: max(max_cases, 0)]), 0),
         "error_limit": ERROR_LIMIT,
         "badge_rank": BADGE_RANK,
         "changes": changes,
@@ -458,6 +476,7 @@ def build_context(
         "sweeps": build_sweeps(
             extra.sweeps if extra else {}, [(s.suite, s.config) for s in stored.summaries]
         ),
+        "tunes": build_tunes(extra.tunes if extra else ()),
     }
 
 
@@ -483,7 +502,7 @@ def environment() -> jinja2.Environment:
 
 
 def render_html(
-    stored: StoredRun,
+    stored: StoredRun | ReportRun,
     *,
     max_cases: int = 200,
     extra: RunContext | None = None,
@@ -495,7 +514,7 @@ def render_html(
 
 
 def write_html_report(
-    stored: StoredRun,
+    stored: StoredRun | ReportRun,
     path: Path,
     *,
     max_cases: int = 200,

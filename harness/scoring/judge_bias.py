@@ -82,25 +82,29 @@ class PositionConsistency:
     ties: int
     """Cases judged a tie in both orders."""
 
+    def _share(self, count: int) -> float | None:
+        # Every share is over the compared cases; with none compared there is no share.
+        return count / self.compared if self.compared else None
+
     @property
     def consistency(self) -> float | None:
         """Share of the compared cases whose orders agree; None when none was compared."""
-        return self.consistent / self.compared if self.compared else None
+        return self._share(self.consistent)
 
     @property
     def first_share(self) -> float | None:
         """Share of the compared cases where the answer shown first won both times."""
-        return self.first / self.compared if self.compared else None
+        return self._share(self.first)
 
     @property
     def second_share(self) -> float | None:
         """Share of the compared cases where the answer shown second won both times."""
-        return self.second / self.compared if self.compared else None
+        return self._share(self.second)
 
     @property
     def tie_share(self) -> float | None:
         """Share of the compared cases called a tie in both orders."""
-        return self.ties / self.compared if self.compared else None
+        return self._share(self.ties)
 
 
 def measure_consistency(verdicts: Iterable[Sequence[Winner]]) -> PositionConsistency:

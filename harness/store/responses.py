@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness.store.database import (
     MONEY_STEP,
@@ -26,7 +26,28 @@ from harness.types import SCHEMA_VERSION, Request, Response, Usage
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["insert_responses", "load_responses", "store_responses"]
+__all__ = ["insert_responses", "load_responses", "response_row", "store_responses"]
+
+
+def response_row(key: str, request: Request, response: Response) -> dict[str, Any]:
+    """One answer's columns of the ``responses`` table, but ``schema_version`` and
+    ``recorded_at``: what :func:`insert_responses` stores and an import stages."""
+    return {
+        "request_hash": key,
+        "model": request.model,
+        "request_json": json.dumps(
+            {
+                "model": request.model,
+                "messages": [[m.role, m.content] for m in request.messages],
+                "params": [list(p) for p in request.params],
+            },
+            ensure_ascii=False,
+        ),
+        "response": response.text,
+        **{f: getattr(response.usage, f) for f in USAGE_FIELDS},
+        "latency_ms": response.latency_ms,
+        "cost_usd": None if response.cost_usd is None else response.cost_usd.quantize(MONEY_STEP),
+    }
 
 
 def insert_responses(
@@ -42,23 +63,8 @@ def insert_responses(
     rows = [
         {
             "schema_version": SCHEMA_VERSION,
-            "request_hash": key,
-            "model": request.model,
-            "request_json": json.dumps(
-                {
-                    "model": request.model,
-                    "messages": [[m.role, m.content] for m in request.messages],
-                    "params": [list(p) for p in request.params],
-                },
-                ensure_ascii=False,
-            ),
-            "response": response.text,
-            **{f: getattr(response.usage, f) for f in USAGE_FIELDS},
-            "latency_ms": response.latency_ms,
+            **response_row(key, request, response),
             "recorded_at": recorded_at,
-            "cost_usd": (
-                None if response.cost_usd is None else response.cost_usd.quantize(MONEY_STEP)
-            ),
         }
         for key, (request, response) in entries
     ]

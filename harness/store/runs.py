@@ -44,8 +44,11 @@ __all__ = [
     "load_history",
     "load_run",
     "load_scores",
+    "open_run",
     "previous_run_id",
     "resolve_run_id",
+    "result_from_row",
+    "run_problems",
     "stored_run",
     "write_run",
 ]
@@ -286,21 +289,26 @@ def load_run(path: Path, run: str = "latest") -> StoredRun:
     Raises:
         StorageError: no database, no runs, or no such run.
     """
-    with _open_run(path, run) as (connection, run_row, summaries):
+    with open_run(path, run) as (connection, run_row, summaries):
         run_id = run_row["run_id"]
         results = tuple(
-            _result_from_row(row)
+            result_from_row(row)
             for row in query_rows(
                 connection, "SELECT * FROM results WHERE run_id = ? ORDER BY rowid", [run_id]
             )
         )
-        problems = {
-            row["suite"]: row["message"]
-            for row in query_rows(
-                connection, "SELECT suite, message FROM problems WHERE run_id = ?", [run_id]
-            )
-        }
+        problems = run_problems(connection, run_id)
     return StoredRun(run=run_row, summaries=summaries, results=results, problems=problems)
+
+
+def run_problems(connection: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, str]:
+    """The run's suites it could not evaluate, and why."""
+    return {
+        row["suite"]: row["message"]
+        for row in query_rows(
+            connection, "SELECT suite, message FROM problems WHERE run_id = ?", [run_id]
+        )
+    }
 
 
 class CaseScore(NamedTuple):
@@ -332,7 +340,7 @@ def load_scores(path: Path, run: str = "latest") -> RunScores:
     Raises:
         StorageError: no database, no runs, or no such run.
     """
-    with _open_run(path, run) as (connection, run_row, summaries):
+    with open_run(path, run) as (connection, run_row, summaries):
         rows = connection.execute(
             "SELECT suite, config, case_id, category, score FROM results WHERE run_id = ? "
             "ORDER BY rowid",
@@ -344,7 +352,7 @@ def load_scores(path: Path, run: str = "latest") -> RunScores:
 
 
 @contextmanager
-def _open_run(
+def open_run(
     path: Path, run: str
 ) -> Iterator[tuple[duckdb.DuckDBPyConnection, dict[str, Any], tuple[Summary, ...]]]:
     """A read-only connection, the run's ``runs`` row and its summaries."""
@@ -413,7 +421,8 @@ def _summary_from_row(row: Mapping[str, Any]) -> Summary:
     )
 
 
-def _result_from_row(row: Mapping[str, Any]) -> CaseResult:
+def result_from_row(row: Mapping[str, Any]) -> CaseResult:
+    """A ``results`` row (a dict by column name) as the :class:`CaseResult` it stored."""
     return CaseResult(
         suite=row["suite"],
         config=row["config"],

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from harness.errors import StorageError
 from harness.files import missing_folders, remove_empty_folders
-from harness.store.database import MONEY, MONEY_STEP, USAGE_FIELDS, connect
+from harness.store.database import MONEY, USAGE_FIELDS, connect
+from harness.store.responses import response_row
 from harness.types import SCHEMA_VERSION, Request, Response
 
 __all__ = ["IMPORT_MEMORY_LIMIT", "ResponseStage", "store_staged"]
@@ -44,25 +45,10 @@ class ResponseStage:
 
     def add(self, request: Request, response: Response) -> None:
         """Stage one response (the importer passes each distinct request hash once)."""
-        row = {
-            "request_hash": request.hash(),
-            "model": request.model,
-            "request_json": json.dumps(
-                {
-                    "model": request.model,
-                    "messages": [[m.role, m.content] for m in request.messages],
-                    "params": [list(p) for p in request.params],
-                },
-                ensure_ascii=False,
-            ),
-            "response": response.text,
-            **{f: getattr(response.usage, f) for f in USAGE_FIELDS},
-            "latency_ms": response.latency_ms,
+        row = response_row(request.hash(), request, response)
+        if row["cost_usd"] is not None:
             # As text: DuckDB reads it into DECIMAL without a detour through a float.
-            "cost_usd": (
-                None if response.cost_usd is None else str(response.cost_usd.quantize(MONEY_STEP))
-            ),
-        }
+            row["cost_usd"] = str(row["cost_usd"])
         line = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
         self._handle.write(line)
         self.longest = max(self.longest, len(line))

@@ -19,6 +19,7 @@ import pytest
 
 from tests.fakes.llm_server import PLANTED_KEY, FakeLLMServer
 from tests.helpers import mini_suite_text
+from tests.plugin.test_batch_run import pytest_args
 
 PROJECT = """\
 [tool.cost-eval]
@@ -63,19 +64,6 @@ def project(
     return path
 
 
-def args(*extra: str) -> list[str]:
-    return [
-        "--cost-eval",
-        "--cost-eval-update-goldens",
-        "--cost-eval-batch",
-        "--cost-eval-batch-poll",
-        "0.05",
-        "-p",
-        "no:cacheprovider",
-        *extra,
-    ]
-
-
 def db(project: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(project / "results" / "cost_eval.duckdb"), read_only=True)
 
@@ -84,7 +72,7 @@ def test_both_providers_are_submitted_before_the_first_poll(
     project: Path, fake_llm: FakeLLMServer, pytester: pytest.Pytester
 ) -> None:
     fake_llm.batch_polls = 3  # each batch is seen in progress a few times
-    result = pytester.runpytest(*args())
+    result = pytester.runpytest(*pytest_args())
     result.assert_outcomes(passed=1)
     out = result.stdout.str()
     assert "Traceback" not in out
@@ -123,7 +111,7 @@ def test_batch_timeout_records_errors_and_the_next_run_resumes(
     project: Path, fake_llm: FakeLLMServer, pytester: pytest.Pytester
 ) -> None:
     fake_llm.batch_polls = 10_000  # never ends while this run waits
-    result = pytester.runpytest(*args("--cost-eval-batch-timeout", "0.5"))
+    result = pytester.runpytest(*pytest_args("--cost-eval-batch-timeout", "0.5"))
     out = result.stdout.str()
     assert "Traceback" not in out
     assert "still pending after the 0.5 s batch timeout" in out
@@ -137,7 +125,7 @@ def test_batch_timeout_records_errors_and_the_next_run_resumes(
     assert submitted == (1, 1)
 
     fake_llm.batch_polls = 1  # now they end
-    again = pytester.runpytest(*args())
+    again = pytester.runpytest(*pytest_args())
     again.assert_outcomes(passed=1)
     # Resumed, not submitted a second time: nothing paid twice.
     assert (
@@ -158,7 +146,7 @@ def test_batch_timeout_records_errors_and_the_next_run_resumes(
 def test_a_bad_batch_timeout_is_an_error_to_act_on(
     project: Path, pytester: pytest.Pytester
 ) -> None:
-    result = pytester.runpytest(*args("--cost-eval-batch-timeout", "0"))
+    result = pytester.runpytest(*pytest_args("--cost-eval-batch-timeout", "0"))
     out = result.stdout.str()
     assert "--cost-eval-batch-timeout must be a positive number of seconds" in out
     assert "Traceback" not in out

@@ -8,35 +8,25 @@ through the executor, into the response store, and a rerun in record mode
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import duckdb
 import pytest
 
-from tests.fakes.llm_server import PLANTED_KEY, FakeLLMServer, Reply
-from tests.helpers import MINI_CASES, PYPROJECT, set_pyproject
+from tests.fakes.llm_server import PLANTED_KEY, FakeLLMServer
+from tests.helpers import (
+    MINI_CASES,
+    OPENAI_PROVIDER,
+    PROJECT_HEAD,
+    PYPROJECT,
+    judge_reply,
+    set_pyproject,
+)
 
-JUDGE_PROJECT = """\
-[tool.cost-eval]
-baseline = "sim:frontier"
-volume = "10k/day"
-
-[tool.cost-eval.gate]
-max_quality_drop = 0.02
-
-[tool.cost-eval.providers.openai]
-base_url = "{openai}"
-max_retries = 0
-
-[tool.cost-eval.prices."sim:frontier"]
-input = 5.0
-output = 15.0
-
-[tool.cost-eval.prices."sim:small"]
-input = 0.15
-output = 0.6
-
+JUDGE_PROJECT = (
+    PROJECT_HEAD
+    + OPENAI_PROVIDER
+    + """
 [[tool.cost-eval.configs]]
 name = "frontier"
 model = "sim:frontier"
@@ -46,6 +36,7 @@ enforce = true
 name = "small-only"
 model = "sim:small"
 """
+)
 
 
 def judge_suite(scorer: str, reference: str = "expected") -> str:
@@ -76,22 +67,6 @@ def latest(pytester: pytest.Pytester, sql: str) -> list[tuple[Any, ...]]:
         pytester, "SELECT run_id FROM runs ORDER BY started_at DESC, run_id DESC LIMIT 1"
     )
     return query(pytester, sql, run_id)
-
-
-def verdict(winner: str) -> Reply:
-    text = json.dumps({"winner": winner, "rationale": "scripted verdict"})
-    return Reply(
-        patch={
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": text, "refusal": None},
-                    "logprobs": None,
-                    "finish_reason": "stop",
-                }
-            ]
-        }
-    )
 
 
 def test_heuristic_judge_offline(mini_project: pytest.Pytester) -> None:
@@ -144,7 +119,9 @@ def test_openai_judge_is_recorded_then_replayed(
     judge_project: pytest.Pytester, fake_llm: FakeLLMServer
 ) -> None:
     # sim:small's 10 answers all differ from the verbose goldens: 10 cases x 2 orders.
-    fake_llm.script("chat.completions", *[verdict("tie") for _ in range(20)])
+    fake_llm.script(
+        "chat.completions", *[judge_reply("tie", "scripted verdict") for _ in range(20)]
+    )
     first = judge_project.runpytest(
         "--cost-eval", "--cost-eval-update-goldens", "-p", "no:cacheprovider"
     )

@@ -25,28 +25,12 @@ from harness.formatting import money
 from harness.scoring.extract import final_number
 from harness.scoring.judge_protocol import read_user_prompt
 from tests.fakes.llm_server import PLANTED_KEY, FakeLLMServer, Reply
-from tests.helpers import set_pyproject
+from tests.helpers import OPENAI_PROVIDER, PROJECT_HEAD, judge_reply, set_pyproject
 
-PROJECT = """\
-[tool.cost-eval]
-baseline = "sim:frontier"
-volume = "10k/day"
-
-[tool.cost-eval.gate]
-max_quality_drop = 0.02
-
-[tool.cost-eval.providers.openai]
-base_url = "{openai}"
-max_retries = 0
-
-[tool.cost-eval.prices."sim:frontier"]
-input = 5.0
-output = 15.0
-
-[tool.cost-eval.prices."sim:small"]
-input = 0.15
-output = 0.6
-
+PROJECT = (
+    PROJECT_HEAD
+    + OPENAI_PROVIDER
+    + """
 [tool.cost-eval.prices."openai:gpt-4o"]
 input = 2.5
 output = 10.0
@@ -56,6 +40,7 @@ name = "small-only"
 model = "sim:small"
 enforce = true
 """
+)
 
 PROMPT_TOKENS, COMPLETION_TOKENS = 100, 20
 """Every judge reply's usage (scripted), so each call costs the same known amount."""
@@ -93,24 +78,12 @@ def suite_text(scorer: str) -> str:
 
 
 def reply(winner: str) -> Reply:
-    text = json.dumps({"winner": winner, "rationale": "scripted"})
-    return Reply(
-        patch={
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": text, "refusal": None},
-                    "logprobs": None,
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": {
-                "prompt_tokens": PROMPT_TOKENS,
-                "completion_tokens": COMPLETION_TOKENS,
-                "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS,
-            },
-        }
-    )
+    usage = {
+        "prompt_tokens": PROMPT_TOKENS,
+        "completion_tokens": COMPLETION_TOKENS,
+        "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS,
+    }
+    return judge_reply(winner, "scripted", usage)
 
 
 def user_text(body: Any) -> str:

@@ -164,7 +164,9 @@ def test_otel_spans_imported_and_monitored_match_an_independent_count(
     [window] = report["windows"]
     assert window["start"] == "2025-12-01"
     assert window["queries"] == expected["queries"] == 6
-    assert Decimal(window["cost_per_query"]) == pytest.approx(expected["cost_per_query"], abs=1e-12)
+    assert Decimal(window["cost_per_query"]) == pytest.approx(
+        expected["cost_per_query"], abs=Decimal("1e-12")
+    )
     assert window["model_shares"] == pytest.approx(expected["shares"])
     assert window["cache_hit_rate"] == pytest.approx(expected["hit_rate"])
     assert window["estimated_calls"] == 6 and window["unpriced_calls"] == 0
