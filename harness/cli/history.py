@@ -62,6 +62,7 @@ def print_table(rows: Sequence[tuple[str, ...]]) -> None:
     """
     from rich.console import Console  # only this command draws tables
     from rich.table import Table
+    from rich.text import Text
 
     plain = not sys.stdout.isatty()
     # Rendered to a string and printed: a closed pipe (`| head`) then ends the command
@@ -80,7 +81,8 @@ def print_table(rows: Sequence[tuple[str, ...]]) -> None:
     for column in COLUMNS:
         table.add_column(column, justify="right" if column in NUMERIC else "left", no_wrap=True)
     for cells in rows:
-        table.add_row(*cells)
+        # Text, not markup: "route[threshold=0.5]" would otherwise be read as a style tag.
+        table.add_row(*(Text(cell) for cell in cells))
     console.print(table, soft_wrap=plain, crop=False)
     print(buffer.getvalue(), end="")
 

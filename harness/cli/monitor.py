@@ -87,8 +87,12 @@ def _project(settings_path: str | None) -> tuple[Path, MonitorSettings]:
 
 
 def rerun_command(projection: Projection) -> str:
-    """The command that evaluates the configuration again on its suites."""
-    return f'pytest --cost-eval -k "{projection.config}"'
+    """The command that evaluates the configuration again on its suites.
+
+    pytest's ``-k`` takes ``[``, ``]`` and ``.`` in a name but not ``=``: a sweep
+    point ``route[threshold=0.5]`` is selected as ``route[threshold and 0.5]``.
+    """
+    return f'pytest --cost-eval -k "{projection.config.replace("=", " and ")}"'
 
 
 def run_monitor(args: argparse.Namespace) -> int:

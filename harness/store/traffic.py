@@ -243,6 +243,13 @@ def load_projection(path: Path, config: str) -> Projection:
                     "SELECT DISTINCT config FROM summaries ORDER BY 1"
                 ).fetchall()
             ]
+            points = [name for name in names if name.startswith(config + "[")]
+            if points:
+                # A sweep's base name: each point is its own configuration with its own mix.
+                raise StorageError(
+                    f"{path}: {config!r} is a sweep; name the point you shipped with --config "
+                    f"(or config in [tool.cost-eval.monitor]): {', '.join(points)}."
+                )
             raise StorageError(
                 f"{path}: no stored run evaluated configuration {config!r}. Stored "
                 f"configurations: {', '.join(names) or 'none'}. Give one with --config (or "

@@ -382,6 +382,9 @@ def test_history_filters_by_base_name_and_aligns_cost_beside_quality(
         assert re.fullmatch(r"\d\.\d{3}", line[quality_end - 5 : quality_end]), line  # right
         assert re.fullmatch(r" *\$0\.\d+", line[cost_end - 10 : cost_end]), line
         assert re.search(r"[-+]\d+% cost|same cost", line), line
+    # Each row names its sweep point in full (rich would read "[threshold=0.3]" as markup).
+    for point in ("route[threshold=0.3]", "route[threshold=0.6]"):
+        assert sum(point in line for line in lines) == 2, out
 
 
 def test_compare_two_chosen_runs(

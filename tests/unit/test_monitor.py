@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,9 +13,11 @@ import pytest
 
 from harness.analysis.monitor import Projection, projection_model
 from harness.cli import main
+from harness.cli.monitor import rerun_command
 from harness.config.settings import load_settings
 from harness.store.runs import write_run
 from harness.store.traffic import load_projection
+from tests.helpers import REPO
 from tests.unit.tiny_project import evaluate, write_suite
 
 PYPROJECT = """\
@@ -161,3 +166,31 @@ def test_production_names_map_to_the_configuration_models() -> None:
     assert projection_model("gpt-4o-mini-2024-07-18", models) == "openai:gpt-4o-mini"
     assert projection_model("claude-3-5-haiku", models) == "other"
     assert projection_model("ft:custom", models, {"ft:custom": "openai:gpt-4o"}) == "openai:gpt-4o"
+
+
+def test_the_rerun_command_selects_a_sweep_point_in_a_real_pytest() -> None:
+    """pytest's -k refuses "=": the command monitor prints must still select the point."""
+    projection = Projection(
+        config="route-length[threshold=0.53]",
+        run_id="r",
+        started_at="",
+        suites=("arithmetic",),
+        cost_per_query=Decimal(0),
+        volume="10k/day",
+        queries_per_month=300_000.0,
+        model_shares={},
+        cache_hit_rate=0.0,
+        prompt_tokens=0.0,
+    )
+    command = shlex.split(rerun_command(projection))
+    assert command[:2] == ["pytest", "--cost-eval"]
+    collected = subprocess.run(
+        [sys.executable, "-m", *command, "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert collected.returncode == 0, collected.stdout + collected.stderr
+    items = [line for line in collected.stdout.splitlines() if "::" in line]
+    assert items and all(line.endswith("::route-length[threshold=0.53]") for line in items)
