@@ -69,6 +69,10 @@ threshold = 0.3                        # or [0.2, 0.3, 0.4] to compare three, or
 [[tool.cost-eval.configs]]
 name = "small-only"                    # report-only: flagged when it loses quality
 model = "sim:small"
+
+[tool.cost-eval.tune]                  # `harness tune`: the cheapest stack that keeps quality
+routers = [{ strong = "sim:frontier", weak = "sim:small", score = "length", scale = 100 }]
+batch = true                           # batch may be part of a stack (no latency budget)
 """
 
 CASES = (

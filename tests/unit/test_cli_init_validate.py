@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -64,6 +65,20 @@ def test_init_writes_a_project_that_passes_offline(
     assert "3 passed" in done.stdout
     assert "0 of them to paid APIs (spent $0)" in done.stdout
     assert (project / "results" / "report.html").is_file()
+
+    # The starter's tune table: `harness tune` finds a confirmed stack there, offline.
+    tuned = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "tune", "--json"],
+        cwd=project,
+        env=offline_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert tuned.returncode == 0, tuned.stdout + tuned.stderr
+    (suite,) = json.loads(tuned.stdout)["suites"]
+    assert suite["confirmed"]["confirmed"] and suite["confirmed"]["verdict"] == "pass"
 
 
 def test_init_never_overwrites(
