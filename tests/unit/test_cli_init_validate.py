@@ -33,6 +33,19 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "new-project"
 
 
+def run_offline(project: Path, module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m MODULE ARGS`` in ``project`` with no API keys and ``CI`` set."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=project,
+        env=offline_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 def test_init_writes_a_project_that_passes_offline(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -51,15 +64,7 @@ def test_init_writes_a_project_that_passes_offline(
     assert "python -m pytest --cost-eval --junitxml=results/cost-eval.xml" in runs
     assert not any("GITHUB_STEP_SUMMARY" in run for run in runs)
 
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "--cost-eval", "-p", "no:cacheprovider"],
-        cwd=project,
-        env=offline_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_offline(project, "pytest", "--cost-eval", "-p", "no:cacheprovider")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "PASS         arithmetic :: batch-frontier (enforced)" in done.stdout
     assert "3 passed" in done.stdout
@@ -67,15 +72,7 @@ def test_init_writes_a_project_that_passes_offline(
     assert (project / "results" / "report.html").is_file()
 
     # The starter's tune table: `harness tune` finds a confirmed stack there, offline.
-    tuned = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "tune", "--json"],
-        cwd=project,
-        env=offline_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    tuned = run_offline(project, "harness.cli", "tune", "--json")
     assert tuned.returncode == 0, tuned.stdout + tuned.stderr
     (suite,) = json.loads(tuned.stdout)["suites"]
     assert suite["confirmed"]["confirmed"] and suite["confirmed"]["verdict"] == "pass"
