@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -105,7 +106,11 @@ def detect_format(path: Path) -> str:
 
 
 def _calls(
-    files: Sequence[Path], fmt: str | None, markers: Sequence[str], prompts: bool
+    files: Sequence[Path],
+    fmt: str | None,
+    markers: Sequence[str],
+    prompts: bool,
+    skipped: Counter[str],
 ) -> Iterator[TrafficCall]:
     for path in files:
         kind = fmt or detect_format(path)
@@ -114,7 +119,7 @@ def _calls(
         elif kind == "openai":
             yield from read_openai_log(path, prompts=prompts)
         else:
-            yield from read_litellm_log(path, prompts=prompts)
+            yield from read_litellm_log(path, prompts=prompts, skipped=skipped)
 
 
 def _settings(settings_path: str | None) -> Settings | None:
@@ -138,10 +143,11 @@ def run_import_traces(args: argparse.Namespace) -> int:
     pricer = CallPricer(PriceTable(settings.prices if settings else {}))
     counts = {"recorded": 0, "estimated": 0, "unpriced": 0}
     models: dict[str, int] = {}
+    skipped: Counter[str] = Counter()
 
     def priced() -> Iterator[TrafficCall]:
         markers = (*CACHE_MARKERS, *args.cache_attribute)
-        for call in _calls(args.files, args.format, markers, not args.no_prompts):
+        for call in _calls(args.files, args.format, markers, not args.no_prompts, skipped):
             call = pricer.priced(call)
             counts[call.cost_source] += 1
             models[call.model] = models.get(call.model, 0) + 1
@@ -161,6 +167,11 @@ def run_import_traces(args: argparse.Namespace) -> int:
     )
     for model, count in sorted(models.items()):
         print(f"  {model}: {count:,} calls")
+    for call_type, count in sorted(skipped.items()):
+        # Said, not silent: the file holds more rows than the traffic now does.
+        print(
+            f"  skipped: {count:,} {call_type} row(s) (not chat completions: no answer to monitor)"
+        )
     print(
         f"  cost: {counts['recorded']:,} recorded by the source, {counts['estimated']:,} "
         f"estimated from prices, {counts['unpriced']:,} unpriced"

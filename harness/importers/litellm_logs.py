@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -47,8 +48,13 @@ WHAT = "one LiteLLM spend-log row as a JSON object (request_id, model, spend, ..
 SKIPPED_CALLS = ("embedding", "image", "transcription", "speech", "moderation", "rerank")
 
 
-def read_litellm_log(path: Path, *, prompts: bool = True) -> Iterator[TrafficCall]:
+def read_litellm_log(
+    path: Path, *, prompts: bool = True, skipped: Counter[str] | None = None
+) -> Iterator[TrafficCall]:
     """The completion calls of a LiteLLM spend-log export, one row at a time.
+
+    Rows of other call types (embeddings, images, ...) are not LLM answers: they are
+    counted in ``skipped`` by call type, for the import to say so.
 
     Raises:
         ConfigError: a row is malformed; names the file, the line and the column.
@@ -64,6 +70,8 @@ def read_litellm_log(path: Path, *, prompts: bool = True) -> Iterator[TrafficCal
             raise ConfigError(f"{where}: expected {WHAT}, got {str(row)[:60]!r}.")
         call_type = str(row.get("call_type") or "")
         if any(word in call_type for word in SKIPPED_CALLS):
+            if skipped is not None:
+                skipped[call_type] += 1
             continue
         yield _call(row, where, prompts)
 

@@ -405,7 +405,9 @@ def test_compare_two_chosen_runs(
     # The same two runs by name, and by unique prefixes.
     assert main(["compare", "previous", "latest"]) == 1
     assert capsys.readouterr().out == text
-    assert main(["compare", older[:17], newer[:17]]) == 1
+    # The shortest unique prefixes (two runs in one second share the timestamp part).
+    unique = next(i for i, (a, b) in enumerate(zip(older, newer, strict=True)) if a != b) + 1
+    assert main(["compare", older[:unique], newer[:unique]]) == 1
     assert capsys.readouterr().out == text
     # The other way round: the frontier answers again, quality is back, and the savings
     # of the small model's answers are lost: a cost regression only.

@@ -216,6 +216,7 @@ def test_openai_and_litellm_logs_are_read_and_priced(
     assert main(["import", "traces", str(openai_log), str(litellm_log)]) == 0
     out = capsys.readouterr().out
     assert "imported 3 calls" in out
+    assert "skipped: 1 aembedding row(s)" in out  # the embedding row: said, not silent
     assert "2 recorded by the source, 1 estimated from prices" in out
     assert main(["monitor", "--json"]) == 0
     [window] = json.loads(capsys.readouterr().out)["windows"]
