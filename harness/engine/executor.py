@@ -200,14 +200,12 @@ class Executor:
             del self._inflight[key]
             if response.error is not None:
                 self.errors += 1
-            elif paid_elsewhere:
-                self.recorded[key] = response  # the process that paid stores it
             else:
                 self.recorded[key] = response
-                if not request.model.startswith("replay:"):  # already in the store
+                # Another process's answer is stored by that process; a replayed one
+                # is in the store already.
+                if not paid_elsewhere and not request.model.startswith("replay:"):
                     self.new_responses[key] = (request, response)
-                    if self.on_response is not None and remote and self.leases is None:
-                        self.on_response(key, request, response)
         return _as_sent(await future, request)
 
     async def _answer(
@@ -216,24 +214,27 @@ class Executor:
         """Call the provider, under the request's lease when it is paid.
 
         Returns the response and whether another process paid for it (its
-        answer was waiting in the lease). A paid answer is journaled before the
-        lease is settled and let go, so it is on disk wherever it is read from.
+        answer was waiting in the lease). A paid answer is journaled
+        (``on_response``) as it arrives, before the lease is settled and let go,
+        so it is on disk wherever it is read from.
         """
-        if not remote or self.leases is None:
+        if not remote:
             return self.redactor.response(await self._call(request)), False
-        claim = await self.leases.claim(key, fresh=fresh)
+        claim = None if self.leases is None else await self.leases.claim(key, fresh=fresh)
         try:
-            if claim.answer is not None:
+            if claim is not None and claim.answer is not None:
                 self.shared += 1
                 return self.redactor.response(claim.answer), True
             response = self.redactor.response(await self._call(request))
             if response.error is None:
                 if self.on_response is not None:
                     self.on_response(key, request, response)
-                claim.settle(key, request, response)
+                if claim is not None:
+                    claim.settle(key, request, response)
             return response, False
         finally:
-            claim.release()
+            if claim is not None:
+                claim.release()
 
     async def _call(self, request: Request) -> Response:
         if self._semaphore is None:

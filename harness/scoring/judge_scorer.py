@@ -284,16 +284,13 @@ class JudgeScorer:
         try:
             return parse_verdict(response.text), None, calls
         except MalformedVerdict as first:
-            retry = Request(
-                model=request.model,
-                messages=(
+            # The same request, continued: its unreadable reply, then what to fix.
+            retry = request.with_messages(
+                (
                     *request.messages,
                     Message(role="assistant", content=response.text),
                     Message(role="user", content=RETRY_PROMPT.format(problem=first)),
-                ),
-                params=request.params,
-                case_id=request.case_id,
-                purpose=JUDGE_PURPOSE,
+                )
             )
             again = await self._send(retry, send)
             calls.append((retry, again))

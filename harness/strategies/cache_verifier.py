@@ -250,16 +250,13 @@ class JudgeVerifier:
         try:
             return VerifyCheck(accepted=parse_serve(response.text), calls=tuple(calls))
         except MalformedServe as first:
-            retry = Request(
-                model=request.model,
-                messages=(
+            # The same request, continued: its unreadable reply, then what to fix.
+            retry = request.with_messages(
+                (
                     *request.messages,
                     Message(role="assistant", content=response.text),
                     Message(role="user", content=JUDGE_RETRY_PROMPT.format(problem=first)),
-                ),
-                params=request.params,
-                case_id=case_id,
-                purpose=VERIFY_PURPOSE,
+                )
             )
             again = await send(retry)
             calls.append((retry, again))
