@@ -8,11 +8,8 @@ import numpy  # noqa: F401
 import openai  # noqa: F401
 import pyarrow  # noqa: F401
 import pytest
-import scipy.stats  # noqa: F401  (the gates import it lazily; numpy.fft inside cannot load twice)
-import statsmodels.stats.contingency_tables
-import statsmodels.stats.proportion  # noqa: F401
+import scipy.special  # noqa: F401  (harness.stats imports it lazily; C extensions load once)
 
-from harness.report.charts import ChartPoint, cost_quality_svg
 from tests.fakes.llm_server import warm_up_http_stack
 from tests.helpers import PYPROJECT, mini_suite_text
 
@@ -20,11 +17,7 @@ pytest_plugins = ["pytester", "tests.fakes.fixtures"]
 
 # pytester runs pytest in this process and afterwards removes every module the
 # run imported. C extensions (numpy, duckdb) cannot be imported twice in one
-# process, and matplotlib breaks when half its submodules are imported anew, so
-# everything they load is loaded here once, before any in-process run.
-cost_quality_svg(
-    [ChartPoint(label="warm-up", cost=1.0, quality=1.0, badge="baseline")], title="warm-up"
-)
+# process, so they are imported above, once, before any in-process run.
 # The SDKs' HTTP stack imports its transport on the first request. Imported anew
 # after an in-process run, its exception classes are no longer those the SDK
 # catches: a timeout escapes as a raw ReadTimeout instead of APITimeoutError.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from harness.config.suites import (
     Suite,
     display_path,
 )
+from harness.engine.case_budget import PAIR_WINDOW
 from harness.engine.costs import calls_cost, golden_cost
 from harness.engine.executor import Executor
 from harness.engine.run_data import Plan, PreparedSuite, SentCase
@@ -21,6 +23,7 @@ from harness.strategies.chain import Chain
 from harness.types import (
     Case,
     CaseResult,
+    CostSource,
     Request,
     Response,
     Usage,
@@ -41,6 +44,46 @@ async def send_case(
     response = await chain.send(suite.request(case, plan.settings.baseline), provider)
     executor.cases_done += 1
     return SentCase(response=response, calls=tuple(calls))
+
+
+async def send_and_score(
+    chain: Chain,
+    item: PreparedSuite,
+    spec: ConfigSpec,
+    executor: Executor,
+    plan: Plan,
+    gate: GateSpec,
+    *,
+    baselines: dict[str, float] | None = None,
+    golden_costs: dict[str, tuple[Decimal, CostSource]] | None = None,
+    window: int = PAIR_WINDOW,
+) -> tuple[list[CaseResult], int]:
+    """Send a suite's cases through a stateless chain, scoring each as it comes back.
+
+    At most ``window`` cases wait at once, and each answer (with its requests) is
+    dropped once scored: a pair's memory is its results, whatever its size. Not for
+    a judge (which sees every answer first) or a chain with state. Returns the
+    results in case order and how many cases a batch API answered.
+    """
+    cases = item.suite.cases
+    results: list[CaseResult | None] = [None] * len(cases)
+    batched = 0
+    # One iterator shared by the workers: each takes the next case when it is free.
+    order = iter(range(len(cases)))
+
+    async def worker() -> None:
+        nonlocal batched
+        for index in order:
+            case = cases[index]
+            sent = await send_case(chain, item.suite, case, executor, plan)
+            if any(response.batch for _, response in sent.calls):
+                batched += 1
+            results[index] = score_case(
+                item, spec, case, sent, plan, gate, baselines=baselines, golden_costs=golden_costs
+            )
+
+    await asyncio.gather(*(worker() for _ in range(min(window, len(cases)))))
+    return [result for result in results if result is not None], batched
 
 
 def reference_scores(
@@ -69,6 +112,7 @@ def score_case(
     *,
     judged: JudgedSuite | None = None,
     baselines: dict[str, float] | None = None,
+    golden_costs: dict[str, tuple[Decimal, CostSource]] | None = None,
 ) -> CaseResult:
     """Score one case's output and its baseline golden; cost both.
 
@@ -76,7 +120,8 @@ def score_case(
     the golden against itself is a tie, so the baseline scores 1.0; a case the judge
     could not judge is an error row. ``baselines`` (case id -> the golden's score),
     shared by every configuration of the suite in one run, scores each golden once:
-    the golden, the scorer and the reference are the same for every configuration.
+    the golden, the scorer and the reference are the same for every configuration;
+    ``golden_costs`` (case id -> the golden's cost and its source) likewise.
     """
     suite = item.suite
     golden = item.goldens[case.id]
@@ -108,12 +153,17 @@ def score_case(
     # Billed cost first, then usage at the price table's rates, then an offline estimate.
     where = f"{display_path(suite.path)}: case {case.id!r}"
     cost, cost_source = calls_cost(prices, sent.calls, where=where)
-    baseline_cost, baseline_source = golden_cost(
-        prices,
-        suite.request(case, plan.settings.baseline),
-        golden,
-        where=f"{where}, the baseline's golden",
-    )
+    known = golden_costs.get(case.id) if golden_costs is not None else None
+    if known is None:
+        known = golden_cost(
+            prices,
+            suite.request(case, plan.settings.baseline),
+            golden,
+            where=f"{where}, the baseline's golden",
+        )
+        if golden_costs is not None:
+            golden_costs[case.id] = known
+    baseline_cost, baseline_source = known
     usage = Usage()
     latency = 0.0
     for _request, call in sent.calls:

@@ -19,18 +19,23 @@ def new_run_id() -> str:
 def run_metadata(root: Path) -> dict[str, str]:
     """Git sha and branch (when in a checkout), harness and Python versions."""
 
-    def git(*args: str) -> str:
-        try:
-            done = subprocess.run(
-                ["git", *args], cwd=root, capture_output=True, text=True, timeout=5, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            return ""
-        return done.stdout.strip() if done.returncode == 0 else ""
-
+    # One git process for both (each costs a fork and an exec): two lines, sha then branch.
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD", "--abbrev-ref", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+        lines = done.stdout.split() if done.returncode == 0 else []
+    except (OSError, subprocess.TimeoutExpired):
+        lines = []
+    sha, branch = [*lines, "", ""][:2]
     return {
-        "git_sha": git("rev-parse", "HEAD"),
-        "git_branch": git("rev-parse", "--abbrev-ref", "HEAD"),
+        "git_sha": sha,
+        "git_branch": branch,
         "harness_version": __version__,
         "python_version": platform.python_version(),
     }

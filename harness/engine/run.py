@@ -26,13 +26,21 @@ from harness.config.suites import (
     now_iso,
 )
 from harness.embedders import attach_recorder, is_embedding
-from harness.engine.cases import score_case, send_case
+from harness.engine.case_budget import CaseBudget
+from harness.engine.cases import score_case, send_and_score, send_case
 from harness.engine.executor import Executor, RequestLeases, close_providers
 from harness.engine.goldens import golden_response, prepare_goldens
 from harness.engine.lever_metrics import lever_metrics
 from harness.engine.metadata import new_run_id, run_metadata
 from harness.engine.router_sweep import evaluate_sweep
-from harness.engine.run_data import Plan, PreparedSuite, RunOutcome, SentCase
+from harness.engine.run_data import (
+    NOTABLE_PER_PAIR,
+    Plan,
+    PreparedSuite,
+    ResultSink,
+    RunOutcome,
+    SentCase,
+)
 from harness.engine.scorer_check import scorer_findings
 from harness.engine.summary import summarize_pair
 from harness.scoring.judge import (
@@ -47,9 +55,11 @@ from harness.scoring.judge import (
 )
 from harness.scoring.recorded import ImportedModels, RecordedQuality
 from harness.stats.bootstrap import derive_seed
-from harness.strategies.chain import build_chain
+from harness.stats.gates import GateSpec
+from harness.strategies.chain import Chain, build_chain
 from harness.types import (
     CaseResult,
+    CostSource,
     Request,
     Response,
     Summary,
@@ -75,6 +85,7 @@ def run(
     batch_errors: Mapping[str, str] | None = None,
     answered: Collection[str] = (),
     leases: RequestLeases | None = None,
+    sink: ResultSink | None = None,
 ) -> RunOutcome:
     """Evaluate the selected (suite, configuration) pairs.
 
@@ -96,6 +107,8 @@ def run(
             rounds): served from ``recorded`` even when re-recording.
         leases: Coordinates paid requests with other processes on the same store
             (see :class:`~harness.engine.executor.RequestLeases`).
+        sink: Takes each pair's results as the pair finishes; the outcome then keeps
+            only the notable ones (see :class:`~harness.engine.run_data.ResultSink`).
     """
     outcome = RunOutcome(
         run_id=new_run_id(),
@@ -191,6 +204,9 @@ def run(
         collecting: list[Coroutine[Any, Any, SentCase]] = []
         # Each golden's score, per suite: computed by the first configuration, reused.
         baselines: dict[str, dict[str, float]] = {name: {} for name in prepared}
+        golden_costs: dict[str, dict[str, tuple[Decimal, CostSource]]] = {
+            name: {} for name in prepared
+        }
         for suite_name, config_name in selected:
             item = prepared[suite_name]
             if item.problem:
@@ -204,20 +220,40 @@ def run(
                     )
                 continue
             jobs.append(
-                evaluate_pair(
-                    plan,
-                    item,
-                    plan.configs[config_name],
-                    executor,
-                    sweeps=outcome.sweeps,
-                    baselines=baselines[suite_name],
-                    calibration=calibrations.get(suite_name),
+                evaluate_within(
+                    budget,
+                    len(item.suite.cases),
+                    evaluate_pair(
+                        plan,
+                        item,
+                        plan.configs[config_name],
+                        executor,
+                        sweeps=outcome.sweeps,
+                        baselines=baselines[suite_name],
+                        golden_costs=golden_costs[suite_name],
+                        calibration=calibrations.get(suite_name),
+                    ),
                 )
             )
         await asyncio.gather(*collecting)
         say(f"evaluating {len(jobs)} (suite, configuration) pairs")
-        for pair_results, summary in await asyncio.gather(*jobs):
-            outcome.results.extend(pair_results)
+        await asyncio.gather(*jobs)
+
+    budget = CaseBudget()
+
+    async def evaluate_within(
+        budget: CaseBudget,
+        cases: int,
+        job: Coroutine[Any, Any, tuple[list[CaseResult], Summary]],
+    ) -> None:
+        # Within the budget until its results are handed on: memory stays bounded.
+        async with budget.take(cases):
+            pair_results, summary = await job
+            if sink is None:
+                outcome.results.extend(pair_results)
+            else:
+                sink.add(pair_results)
+                outcome.results.extend(notable(pair_results))
             outcome_summaries[(summary.suite, summary.config)] = summary
 
     async def evaluate_and_close() -> None:
@@ -248,6 +284,7 @@ def run(
     outcome.summaries = [outcome_summaries[p] for p in selected if p in outcome_summaries]
     order = {pair: index for index, pair in enumerate(selected)}
     outcome.results.sort(key=lambda r: (order[(r.suite, r.config)],))
+    outcome.streamed = sink is not None
     outcome.calls = executor.calls
     outcome.remote_calls = executor.remote_calls
     outcome.shared = executor.shared
@@ -257,6 +294,25 @@ def run(
     outcome.finished_at = now_iso()
     outcome.price_snapshot = plan.prices.snapshot()
     return outcome
+
+
+def in_pair_order(results: Sequence[CaseResult], summaries: Sequence[Summary]) -> list[CaseResult]:
+    """``results`` sorted by their pair's place among ``summaries`` (case order kept within)."""
+    order = {(s.suite, s.config): index for index, s in enumerate(summaries)}
+    return sorted(results, key=lambda r: order.get((r.suite, r.config), len(order)))
+
+
+def notable(results: Sequence[CaseResult], keep: int = NOTABLE_PER_PAIR) -> list[CaseResult]:
+    """What a run keeps in memory of a pair whose results went to a sink: its first
+    errored results and its worst drops (the terminal's and the items' evidence), in
+    case order."""
+    errored = [r for r in results if r.error][:keep]
+    worst = sorted(
+        (r for r in results if r.delta is not None and r.delta < 0),
+        key=lambda r: (r.delta, r.case_id),
+    )[:keep]
+    chosen = {id(r) for r in (*errored, *worst)}
+    return [r for r in results if id(r) in chosen]
 
 
 def pace(done: int, total: int, elapsed: float) -> str:
@@ -277,6 +333,7 @@ async def evaluate_pair(
     *,
     sweeps: dict[tuple[str, str], dict[str, Any]] | None = None,
     baselines: dict[str, float] | None = None,
+    golden_costs: dict[str, tuple[Decimal, CostSource]] | None = None,
     calibration: JudgeCalibration | None = None,
 ) -> tuple[list[CaseResult], Summary]:
     """Run one configuration over one suite's cases and judge it.
@@ -293,6 +350,16 @@ async def evaluate_pair(
             sweeps[(suite.name, spec.name)] = record
         return results, summary
     chain = build_chain(spec, where=f"config {spec.name!r}")
+    gate = plan.settings.gate.merged(suite.gate_overrides, where=display_path(suite.path)).merged(
+        spec.gate_overrides, where=f"config {spec.name!r}"
+    )
+    compresses = any(getattr(s, "lever", None) == "compress" for s in chain.strategies)
+    if not chain.stateful and not compresses and not isinstance(item.scorer, JudgeScorer):
+        # The common case: each answer scored as it arrives and then dropped.
+        results, batched = await send_and_score(
+            chain, item, spec, executor, plan, gate, baselines=baselines, golden_costs=golden_costs
+        )
+        return await _judge_pair(plan, item, spec, gate, chain, executor, results, batched)
     if chain.stateful:
         # A cache's answer depends on the cases before: replay them in order.
         outputs = [await send_case(chain, suite, case, executor, plan) for case in suite.cases]
@@ -302,9 +369,6 @@ async def evaluate_pair(
                 *(send_case(chain, suite, case, executor, plan) for case in suite.cases)
             )
         )
-    gate = plan.settings.gate.merged(suite.gate_overrides, where=display_path(suite.path)).merged(
-        spec.gate_overrides, where=f"config {spec.name!r}"
-    )
     judged: JudgedSuite | None = None
     if isinstance(item.scorer, JudgeScorer):
         # Through the executor: judge calls are deduped, stored and replayed.
@@ -325,24 +389,60 @@ async def evaluate_pair(
             seed=derive_seed(plan.settings.seed, suite.name, spec.name, "judge-noise"),
         )
     results = [
-        score_case(item, spec, case, sent, plan, gate, judged=judged, baselines=baselines)
+        score_case(
+            item,
+            spec,
+            case,
+            sent,
+            plan,
+            gate,
+            judged=judged,
+            baselines=baselines,
+            golden_costs=golden_costs,
+        )
         for case, sent in zip(suite.cases, outputs, strict=True)
     ]
+    batched = sum(1 for sent in outputs if any(r.batch for _, r in sent.calls))
+    calls = {case.id: sent.calls for case, sent in zip(suite.cases, outputs, strict=True)}
+    return await _judge_pair(
+        plan,
+        item,
+        spec,
+        gate,
+        chain,
+        executor,
+        results,
+        batched,
+        judged=judged,
+        calls=calls,
+        calibration=calibration,
+    )
+
+
+async def _judge_pair(
+    plan: Plan,
+    item: PreparedSuite,
+    spec: ConfigSpec,
+    gate: GateSpec,
+    chain: Chain,
+    executor: Executor,
+    results: list[CaseResult],
+    batched: int,
+    *,
+    judged: JudgedSuite | None = None,
+    calls: Mapping[str, tuple[tuple[Request, Response], ...]] | None = None,
+    calibration: JudgeCalibration | None = None,
+) -> tuple[list[CaseResult], Summary]:
+    """The pair's verdict from its scored results: scorer check, lever figures, summary."""
+    suite = item.suite
     noise = judged.noise.noise if judged is not None and judged.noise is not None else None
     findings = scorer_findings(
         item.scorer_check, results, item.goldens, floor=gate.min_baseline_quality
     )
     judge_problem: str | None = None
     extras = await lever_metrics(
-        chain,
-        item,
-        results,
-        gate,
-        plan.prices,
-        send=executor.send,
-        calls={case.id: sent.calls for case, sent in zip(suite.cases, outputs, strict=True)},
+        chain, item, results, gate, plan.prices, send=executor.send, calls=calls
     )
-    batched = sum(1 for sent in outputs if any(r.batch for _, r in sent.calls))
     if batched:
         # Priced at batch rates (what the run paid); say so wherever the cost is shown.
         extras = {**extras, "batch": {"cases": batched, "rate": "batch"}}

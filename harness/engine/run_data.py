@@ -6,10 +6,10 @@ Everything here is data; the steps that produce it live in :mod:`harness.engine.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from harness.config.prices import PriceTable
 from harness.config.settings import ConfigSpec, Settings
@@ -54,6 +54,23 @@ class Plan:
     and they are never called live (see :mod:`harness.engine.prepare`)."""
 
 
+class ResultSink(Protocol):
+    """Where a run hands its case results, one finished (suite, configuration) at a time.
+
+    With a sink the run keeps only each pair's notable results in memory
+    (:data:`NOTABLE_PER_PAIR`): memory stays bounded however many cases there are.
+    The store's :class:`~harness.store.result_spool.ResultSpool` writes them to disk.
+    """
+
+    def add(self, results: Sequence[CaseResult]) -> None:
+        """Keep ``results`` (one pair's, in case order) for storing with the run."""
+
+
+NOTABLE_PER_PAIR = 20
+"""With a :class:`ResultSink`: the results of each pair a run keeps in memory, for the
+terminal's and the failed items' evidence: its first errored cases and its worst drops."""
+
+
 @dataclass(slots=True, kw_only=True)
 class RunOutcome:
     """What a run produced, ready to store."""
@@ -65,6 +82,10 @@ class RunOutcome:
     metadata: dict[str, str] = field(default_factory=dict)
     summaries: list[Summary] = field(default_factory=list)
     results: list[CaseResult] = field(default_factory=list)
+    """Every case result; with a :class:`ResultSink`, each pair's notable ones only (the
+    sink holds them all)."""
+    streamed: bool = False
+    """True when the results went to a :class:`ResultSink` (:attr:`results` is partial)."""
     problems: dict[str, str] = field(default_factory=dict)
     """Suite name -> why it could not be evaluated."""
     calls: int = 0

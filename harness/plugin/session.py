@@ -17,7 +17,7 @@ import pytest
 
 from harness.analysis.compare import (
     Uncompared,
-    compare_runs,
+    compare_paired,
     describe_change,
     describe_regressions,
     describe_uncompared,
@@ -35,6 +35,7 @@ from harness.config.suites import (
 from harness.engine.batching import run_with_batches
 from harness.engine.metadata import new_run_id, run_metadata
 from harness.engine.prepare import prepare
+from harness.engine.run import in_pair_order
 from harness.engine.run import run as run_pipeline
 from harness.engine.run_data import Plan, RunOutcome
 from harness.errors import CostEvalError
@@ -49,14 +50,17 @@ from harness.plugin.xdist import (
     outcome_to_wire,
     watch_controller,
 )
-from harness.report import render_report, write_markdown_summary
+from harness.report import MAX_CASES, render_report, write_markdown_summary
 from harness.report.notes import scorer_notes
 from harness.store.batches import DuckBatchStore
+from harness.store.database import shared_reads
 from harness.store.journal import Journal, recover_journals
 from harness.store.leases import FileLeases
 from harness.store.preflight import check_storage
 from harness.store.responses import load_responses
-from harness.store.runs import load_scores, previous_run_id, stored_run, write_run
+from harness.store.result_spool import ResultSpool, discard_spool
+from harness.store.run_queries import ReportRun, load_paired_scores, load_report_run
+from harness.store.runs import previous_run_id, write_run
 from harness.store.sweeps import write_sweeps
 from harness.types import CaseResult, Summary
 
@@ -64,7 +68,6 @@ if TYPE_CHECKING:
     from harness.analysis.compare import PairChange
     from harness.plugin.items import ConfigItem
     from harness.store.journal import Journal
-    from harness.store.runs import StoredRun
     from harness.types import Response
 
 
@@ -80,6 +83,8 @@ class CostEvalSession:
         self.settings: Settings = _with_paths(settings, db=db, report=report)
         self.plan: Plan = prepare(self.settings)
         self.journal: Journal | None = None
+        self.spool: ResultSpool | None = None
+        """Where this process writes its case results while the run goes on."""
         self.recorded: dict[str, Response] | None = None
         """Every answer known to this process: the store, then each evaluation's new ones."""
         self.evaluated: set[tuple[str, str]] = set()
@@ -203,6 +208,11 @@ class CostEvalSession:
                 "on_response": self.journal.append,
                 "leases": self.leases,
             }
+            if not self.config.getoption("cost_eval_batch"):
+                # (Batch rounds re-evaluate every pair: only the last round's results count.)
+                if self.spool is None:
+                    self.spool = ResultSpool(self.settings.db, self.journal_name())
+                options["sink"] = self.spool
             interval = self.config.getini("cost_eval_progress_interval")
             if interval and not self.config.getoption("cost_eval_batch"):
                 options["progress_interval"] = _seconds(interval)
@@ -226,9 +236,10 @@ class CostEvalSession:
             self.recorded[key] = response
         if not self.is_worker:
             # The run's totals as the last progress line, for CI logs.
-            errors = sum(1 for result in outcome.results if result.error)
+            errors = sum(summary.errors for summary in outcome.summaries)
+            results = sum(summary.n + summary.errors for summary in outcome.summaries)
             self.say(
-                f"done: {len(outcome.results)} case result(s) over {len(outcome.summaries)} "
+                f"done: {results} case result(s) over {len(outcome.summaries)} "
                 f"(suite, configuration) pair(s) in {time.monotonic() - started:.1f} s; "
                 f"{outcome.calls} provider call(s), {outcome.remote_calls} paid"
                 + (
@@ -339,8 +350,13 @@ class CostEvalSession:
             # An xdist worker: hand the outcome to the controller, the only writer.
             if self.journal is not None:
                 self.journal.close()  # unlocked: the controller folds it once stored
+            if self.spool is not None:
+                self.spool.spill()  # on disk: the controller copies it into the database
+                self.spool.close()
             if self.outcome is not None:
-                self.config.workeroutput["cost_eval"] = outcome_to_wire(self.outcome)  # type: ignore[attr-defined]
+                wire = outcome_to_wire(self.outcome)
+                wire["spool"] = str(self.spool.path) if self.spool is not None else None
+                self.config.workeroutput["cost_eval"] = wire  # type: ignore[attr-defined]
             return
         if self.outcome is None and self.worker_wires:
             self.merge_workers()
@@ -348,8 +364,16 @@ class CostEvalSession:
             self.save_journal()  # interrupted (Ctrl-C): keep what was paid for
             return
 
+        spools = [Path(w["spool"]) for w in self.worker_wires if w.get("spool")]
+        if self.spool is not None and self.spool.spilled:
+            self.spool.close()
+            spools.insert(0, self.spool.path)
+        elif self.spool is not None:
+            # A run small enough to keep: its results are stored from memory.
+            self.outcome.results = in_pair_order(self.spool.kept, self.outcome.summaries)
+            self.outcome.streamed = False
         try:
-            write_run(self.settings.db, self.outcome)
+            write_run(self.settings.db, self.outcome, spools=spools)
             if self.outcome.sweeps:
                 write_sweeps(self.settings.db, self.outcome.run_id, self.outcome.sweeps)
             self.results_stored = True
@@ -357,26 +381,8 @@ class CostEvalSession:
                 self.journal.discard()
             if self.worker_wires:
                 recover_journals(self.settings.db)  # the workers' journals: now stored
-            stored = stored_run(self.outcome)  # what was just written, without reading it back
-            if self.compare_to:
-                self.compare(stored, session)
-            # The report compares with the previous run; reuse the comparison when
-            # this session already made that very one.
-            previous = (
-                (self.compared_with, self.changes)
-                if self.compared_with is not None and self.compare_to in ("last", "previous")
-                else None
-            )
-            self.report_path = render_report(
-                stored,
-                self.settings.report,
-                db=self.settings.db,
-                previous=previous,
-                uncompared=self.uncompared if previous is not None else None,
-            )
-            self.summary_path = write_markdown_summary(
-                stored, self.settings.report.with_name("summary.md")
-            )
+            with shared_reads(self.settings.db):  # one connection for every read below
+                self.write_report(session)
         except (CostEvalError, OSError) as exc:
             problem = str(exc) if isinstance(exc, CostEvalError) else _os_problem(exc)
             if self.results_stored:
@@ -384,6 +390,35 @@ class CostEvalSession:
             else:
                 self.storage_error = problem
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+        finally:
+            for spool in spools:
+                discard_spool(spool)
+
+    def write_report(self, session: pytest.Session) -> None:
+        """Read back what the report shows of the stored run; compare; write report and summary."""
+        assert self.outcome is not None
+        # What the report shows, read back in SQL: the summaries and the cases it
+        # lists, never every result (a run may hold millions).
+        stored = load_report_run(self.settings.db, self.outcome.run_id, max_cases=MAX_CASES)
+        if self.compare_to:
+            self.compare(stored, session)
+        # The report compares with the previous run; reuse the comparison when
+        # this session already made that very one.
+        previous = (
+            (self.compared_with, self.changes)
+            if self.compared_with is not None and self.compare_to in ("last", "previous")
+            else None
+        )
+        self.report_path = render_report(
+            stored,
+            self.settings.report,
+            db=self.settings.db,
+            previous=previous,
+            uncompared=self.uncompared if previous is not None else None,
+        )
+        self.summary_path = write_markdown_summary(
+            stored, self.settings.report.with_name("summary.md")
+        )
 
     def save_journal(self) -> None:
         """After an interrupted run: fold its journal (and any others) into the store."""
@@ -396,7 +431,7 @@ class CostEvalSession:
         except CostEvalError as exc:
             self.storage_error = str(exc)
 
-    def compare(self, stored: StoredRun, session: pytest.Session) -> None:
+    def compare(self, stored: ReportRun, session: pytest.Session) -> None:
         """Compare the stored run with the previous one (or a named run)."""
 
         assert self.outcome is not None and self.compare_to is not None
@@ -408,11 +443,14 @@ class CostEvalSession:
                 return
         else:
             before_id = self.compare_to
-        before = load_scores(self.settings.db, before_id)
+        before = load_report_run(self.settings.db, before_id, cases=False)
         self.compared_with = str(before.run["run_id"])
-        self.changes = compare_runs(
-            before,
-            stored,
+        # Paired in SQL: no object per case of either run.
+        paired = load_paired_scores(self.settings.db, self.compared_with, run_id)
+        self.changes = compare_paired(
+            before.summaries,
+            stored.summaries,
+            paired,
             seed=self.settings.seed,
             max_cost_increase=self.settings.gate.max_cost_increase,
             cost_margins={

@@ -48,6 +48,7 @@ def outcome_to_wire(outcome: RunOutcome) -> dict[str, Any]:
         "finished_at": outcome.finished_at,
         "summaries": [_plain(asdict(s)) for s in outcome.summaries],
         "results": [_plain(asdict(r)) for r in outcome.results],
+        "streamed": outcome.streamed,
         "problems": dict(outcome.problems),
         "calls": outcome.calls,
         "remote_calls": outcome.remote_calls,
@@ -106,6 +107,8 @@ def merge_outcomes(
     for wire in wires:
         base.summaries.extend(_summary(s) for s in wire["summaries"])
         base.results.extend(_result(r) for r in wire["results"])
+        # Streamed results are in the worker's spool; those in the wire are its evidence.
+        base.streamed = base.streamed or bool(wire.get("streamed"))
         base.problems.update(wire["problems"])
         base.calls += int(wire["calls"])
         base.remote_calls += int(wire["remote_calls"])

@@ -2,8 +2,8 @@
 
 (:mod:`~harness.report.redaction` keeps prompts and answers out of both on request.)
 
-Importing this package is cheap: jinja2 and matplotlib are imported only when
-a report is rendered, duckdb only when the results database is read.
+Importing this package is cheap: jinja2 is imported only when a report is
+rendered, duckdb only when the results database is read.
 """
 
 from __future__ import annotations
@@ -122,7 +122,9 @@ def run_context(
     )
 
 
-def write_markdown_summary(stored: StoredRun, path: Path, *, redact: bool | None = None) -> Path:
+def write_markdown_summary(
+    stored: StoredRun | ReportRun, path: Path, *, redact: bool | None = None
+) -> Path:
     """Write the Markdown summary of ``stored`` to ``path``; also append it to
     ``$GITHUB_STEP_SUMMARY`` when that variable names a file (GitHub Actions).
 

@@ -17,7 +17,9 @@ from typing import Any
 from markupsafe import Markup
 
 from harness.analysis.cache_sweep import is_shown
-from harness.report.charts import VERDICT_COLOURS, chart_figure, svg_element
+from harness.report.charts import VERDICT_COLOURS
+from harness.report.svg_axis import Axis, decimal_text, linear_ticks, percent_text
+from harness.report.svg_chart import Chart
 from harness.types import Summary
 
 
@@ -27,7 +29,7 @@ class CacheSweepView:
 
     summary: Summary
     svg: Markup | None
-    """The chart, or None without matplotlib."""
+    """The chart, or None when the sweep has no points to draw."""
     shown: Sequence[Mapping[str, Any]]
     """The short table's points."""
     points: Sequence[Mapping[str, Any]]
@@ -94,7 +96,7 @@ def _hits(explicit: Sequence[int], hit_rate: Sequence[float]) -> list[int]:
     return list(explicit) if explicit else [1 if h > 0 else 0 for h in hit_rate]
 
 
-def _sweep_curves(ax: Any, chart: CacheSweepChart, *, verified: bool) -> None:
+def _sweep_curves(drawing: Chart, chart: CacheSweepChart, *, verified: bool) -> None:
     """The hit rate as a line, then the observed wrong-hit rate as a line and its upper
     bound as a shaded band, both only where there are hits: the bound is an interval, not
     a rate, and over no hit there is nothing to bound. ``verified``: the curves with the
@@ -106,41 +108,32 @@ def _sweep_curves(ax: Any, chart: CacheSweepChart, *, verified: bool) -> None:
         hit_rate, explicit_hits = chart.hit_rate, chart.hits
         rate, upper = chart.wrong_rate, chart.wrong_upper
     thresholds = list(chart.thresholds)
-    style = (0, (5, 1.5, 1, 1.5)) if verified else "-"
+    dash = "dashdot" if verified else ""
     suffix = ", verified" if verified else ""
-    ax.plot(
+    drawing.line(
         thresholds,
         list(hit_rate),
-        linewidth=1.6,
-        linestyle=style,
-        color="#0969da",
+        colour="#0969da",
+        width=1.6,
+        dash=dash,
         label=f"hit rate{suffix}",
-        zorder=3,
     )
     rates, bounds = bounded_wrong_hits(_hits(explicit_hits, hit_rate), rate, upper)
     if all(math.isnan(b) for b in bounds):
         return
+    red = VERDICT_COLOURS["fail"]
     if rate:
-        ax.plot(
-            thresholds,
-            rates,
-            linewidth=1.6,
-            linestyle=style,
-            color=VERDICT_COLOURS["fail"],
-            label=f"wrong-hit rate{suffix}",
-            zorder=3,
+        drawing.line(
+            thresholds, rates, colour=red, width=1.6, dash=dash, label=f"wrong-hit rate{suffix}"
         )
-    ax.fill_between(
+    drawing.band(
         thresholds,
         [0.0 if math.isnan(r) else r for r in rates] if rate else [0.0] * len(bounds),
         bounds,
-        where=[not math.isnan(b) for b in bounds],
-        color=VERDICT_COLOURS["fail"],
-        alpha=0.06 if verified else 0.13,
-        hatch="////" if verified else None,
-        linewidth=0,
+        colour=red,
+        opacity=0.5 if verified else 0.13,
+        hatch=verified,
         label=f"up to its 95% upper bound{suffix}",
-        zorder=2,
     )
 
 
@@ -151,39 +144,38 @@ def cache_sweep_svg(chart: CacheSweepChart, *, title: str, id_prefix: str = "") 
     it, both drawn only at thresholds with hits. A threshold qualifies where the
     band's top is under the dashed target line; the recommended one (most correct
     hits among those) is marked by a vertical line. With a verifier stage the same
-    curves with verification are dashed (band hatched).
-
-    Raises:
-        ImportError: matplotlib is not installed.
+    curves with verification are dash-dotted (band hatched).
     """
-    from matplotlib.ticker import PercentFormatter
-
-    with chart_figure(title, height=3.4) as (fig, ax):
-        for verified in (False, True) if chart.verified_hit_rate else (False,):
-            _sweep_curves(ax, chart, verified=verified)
-        ax.axhline(
-            chart.target,
-            linestyle=(0, (4, 3)),
-            linewidth=1.0,
-            color=VERDICT_COLOURS["fail"],
-            alpha=0.7,
-            label=f"target ({chart.target:.0%})",
-            zorder=2,
+    x = Axis.around(list(chart.thresholds), margin=0.05)
+    drawing = Chart(
+        title=title,
+        x=x,
+        y=Axis(0.0, 1.0),
+        x_label="similarity threshold (cosine)",
+        y_label="",
+        x_text=decimal_text(x.ticks()),
+        y_text=percent_text(linear_ticks(0.0, 1.0)),
+        id_prefix=id_prefix,
+        height=290.0,
+    )
+    for verified in (False, True) if chart.verified_hit_rate else (False,):
+        _sweep_curves(drawing, chart, verified=verified)
+    drawing.hline(
+        chart.target,
+        colour=VERDICT_COLOURS["fail"],
+        width=1.0,
+        dash="4 3",
+        opacity=0.7,
+        label=f"target ({chart.target:.0%})",
+    )
+    if chart.recommended is not None:
+        drawing.vline(
+            chart.recommended,
+            colour="#1f2328",
+            width=1.2,
+            label=f"recommended ({chart.recommended:.2f})",
         )
-        if chart.recommended is not None:
-            ax.axvline(
-                chart.recommended,
-                linewidth=1.2,
-                color="#1f2328",
-                label=f"recommended ({chart.recommended:.2f})",
-                zorder=4,
-            )
-        ax.set_xlabel("similarity threshold (cosine)")
-        ax.set_ylim(0.0, 1.0)
-        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
-        ax.grid(True, color="#d0d7de", linewidth=0.6)
-        fig.legend(loc="outside lower center", ncols=4, fontsize=8, frameon=False)
-        return svg_element(fig, id_prefix)
+    return drawing.render()
 
 
 def _floats(points: Sequence[Mapping[str, Any]], key: str) -> list[float]:
@@ -222,28 +214,26 @@ def cache_sweep_view(index: int, summary: Summary) -> CacheSweepView:
         for p in points
         if is_shown(float(p["threshold"]), rec_threshold) or float(p["threshold"]) in marks
     ]
-    try:
-        svg: Markup | None = Markup(
-            cache_sweep_svg(
-                CacheSweepChart(
-                    thresholds=[float(p["threshold"]) for p in points],
-                    hit_rate=[float(p["hit_rate"]) for p in points],
-                    wrong_upper=[float(p["wrong_hit_ci_high"]) for p in points],
-                    wrong_rate=_floats(points, "wrong_hit_rate"),
-                    hits=_ints(points, "hits"),
-                    target=target,
-                    recommended=rec_threshold,
-                    verified_hit_rate=[float(p["hit_rate"]) for p in verified_points],
-                    verified_wrong_upper=[float(p["wrong_hit_ci_high"]) for p in verified_points],
-                    verified_wrong_rate=_floats(verified_points, "wrong_hit_rate"),
-                    verified_hits=_ints(verified_points, "hits"),
-                ),
-                title=f"{summary.suite} :: {summary.config}: hit rate and wrong hits by threshold",
-                id_prefix=f"c{index}-",
-            )
+    svg: Markup | None = Markup(
+        cache_sweep_svg(
+            CacheSweepChart(
+                thresholds=[float(p["threshold"]) for p in points],
+                hit_rate=[float(p["hit_rate"]) for p in points],
+                wrong_upper=[float(p["wrong_hit_ci_high"]) for p in points],
+                wrong_rate=_floats(points, "wrong_hit_rate"),
+                hits=_ints(points, "hits"),
+                target=target,
+                recommended=rec_threshold,
+                verified_hit_rate=[float(p["hit_rate"]) for p in verified_points],
+                verified_wrong_upper=[float(p["wrong_hit_ci_high"]) for p in verified_points],
+                verified_wrong_rate=_floats(verified_points, "wrong_hit_rate"),
+                verified_hits=_ints(verified_points, "hits"),
+            ),
+            title=f"{summary.suite} :: {summary.config}: hit rate and wrong hits by threshold",
+            # "k": the cost charts already use "c{n}-" on the same page.
+            id_prefix=f"k{index}-",
         )
-    except ImportError:
-        svg = None
+    )
     return CacheSweepView(
         summary=summary,
         svg=svg,

@@ -23,6 +23,7 @@ from harness.formatting import (
 from harness.report.notes import scorer_notes
 
 if TYPE_CHECKING:
+    from harness.store.run_queries import ReportRun
     from harness.store.runs import StoredRun
     from harness.types import Summary
 
@@ -53,7 +54,7 @@ def verdict_label(summary: Summary) -> str:
     return label
 
 
-def render_markdown(stored: StoredRun, *, redact: bool = False) -> str:
+def render_markdown(stored: StoredRun | ReportRun, *, redact: bool = False) -> str:
     """The summary of ``stored`` as GitHub-flavoured Markdown.
 
     Args:

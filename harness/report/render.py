@@ -17,6 +17,7 @@ data whose report is shared more widely than the data.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -138,7 +139,7 @@ class ChartView:
 
     suite: str
     svg: Markup | None
-    """The inline ``<svg>``; None when matplotlib is missing."""
+    """The inline ``<svg>``; None when no configuration of the suite answered."""
     frontier: tuple[str, ...]
     """Labels of the frontier points, cheapest first (the chart's text alternative)."""
     unanswered: tuple[str, ...] = ()
@@ -337,15 +338,11 @@ def build_charts(rows: Sequence[SummaryView]) -> list[ChartView]:
             ),
         )
         frontier = pareto_frontier([(p.cost, p.quality) for p in chart_points])
-        try:
-            svg: Markup | None = Markup(
-                cost_quality_svg(
-                    chart_points, title=f"{suite}: cost vs quality", id_prefix=f"c{number}-"
-                )
+        svg = Markup(
+            cost_quality_svg(
+                chart_points, title=f"{suite}: cost vs quality", id_prefix=f"c{number}-"
             )
-        except ImportError:
-            # A missing plotting library costs the chart, not the whole report.
-            svg = None
+        )
         charts.append(
             ChartView(
                 suite=suite,
@@ -490,6 +487,7 @@ def environment() -> jinja2.Environment:
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
+        bytecode_cache=template_cache(),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -499,6 +497,25 @@ def environment() -> jinja2.Environment:
     env.filters["money"] = money
     env.filters["sort_value"] = sort_value
     return env
+
+
+def template_cache() -> jinja2.BytecodeCache | None:
+    """Where compiled templates are kept between runs, or None where it cannot be made.
+
+    Compiling the report's templates costs about 0.15 s of every run; Jinja keeps
+    the compiled code in ``$XDG_CACHE_HOME/cost-eval-harness/templates`` (default
+    ``~/.cache``), written atomically and checked against the template's source
+    on every load, so an edited template is never served stale.
+    """
+    import jinja2
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = Path(base) / "cost-eval-harness" / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # a read-only home: compile every time, as before
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def render_html(

@@ -189,16 +189,13 @@ def sweep_view(index: int, record: Mapping[str, Any], pair_index: int | None) ->
             note=note,
             strong=str(record.get("strong", "strong model")),
         )
-        try:
-            svg = Markup(
-                sweep_curve_svg(
-                    chart,
-                    title=f"{suite} :: {config}: quality vs strong-call share",
-                    id_prefix=f"s{index}-",
-                )
+        svg = Markup(
+            sweep_curve_svg(
+                chart,
+                title=f"{suite} :: {config}: quality vs strong-call share",
+                id_prefix=f"s{index}-",
             )
-        except ImportError:
-            svg = None
+        )
     return SweepView(
         index=index,
         suite=suite,

@@ -11,7 +11,7 @@ all of them and the run's new responses in one transaction; :func:`load_run`,
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -91,10 +91,22 @@ def _run_row(outcome: RunOutcome) -> dict[str, Any]:
     }
 
 
-def write_run(path: Path, outcome: RunOutcome) -> None:
-    """Store a run: its metadata, configurations, results, summaries and new responses."""
+RESULT_CHUNK = 50_000
+"""Results turned into rows and inserted at a time (the rows of a chunk are in memory)."""
+
+
+def write_run(path: Path, outcome: RunOutcome, *, spools: Sequence[Path] = ()) -> None:
+    """Store a run: its metadata, configurations, results, summaries and new responses.
+
+    ``spools``: the :class:`~harness.store.result_spool.ResultSpool` files holding the
+    results of a run that streamed them (:attr:`RunOutcome.streamed`); they are copied
+    in the same transaction, in the run's pair order.
+    """
     settings = outcome.settings
     with connect(path) as connection:
+        # Copying spools sorts and buffers rows: within a bound, spilling beyond it.
+        connection.execute(f"SET memory_limit = '{COPY_MEMORY}'")
+        attached = _attach_spools(connection, spools)
         connection.execute("BEGIN TRANSACTION")
         insert_rows(connection, "runs", [_run_row(outcome)])
         used = {s.config for s in outcome.summaries}
@@ -114,9 +126,12 @@ def write_run(path: Path, outcome: RunOutcome) -> None:
                 if spec.name in used
             ],
         )
-        insert_rows(
-            connection, "results", [_result_row(outcome.run_id, r) for r in outcome.results]
-        )
+        if not outcome.streamed:
+            for start in range(0, len(outcome.results), RESULT_CHUNK):
+                chunk = outcome.results[start : start + RESULT_CHUNK]
+                insert_rows(connection, "results", [result_row(outcome.run_id, r) for r in chunk])
+        if attached:
+            _copy_spools(connection, attached, outcome)
         insert_rows(
             connection, "summaries", [_summary_row(outcome.run_id, s) for s in outcome.summaries]
         )
@@ -137,7 +152,49 @@ def write_run(path: Path, outcome: RunOutcome) -> None:
         connection.execute("COMMIT")
 
 
-def _result_row(run_id: str, r: CaseResult) -> dict[str, Any]:
+COPY_MEMORY = "256MB"
+"""DuckDB's memory while a run is stored (it spills to disk beyond it)."""
+
+
+def _attach_spools(connection: duckdb.DuckDBPyConnection, spools: Sequence[Path]) -> list[str]:
+    """Attach each spool read-only (outside the transaction: DuckDB attaches there)."""
+    names = []
+    for index, spool in enumerate(spools):
+        if not spool.is_file():
+            continue  # a process that evaluated nothing wrote no spool
+        name = f"spool_{index}"
+        connection.execute(f"ATTACH '{_sql_text(spool)}' AS {name} (READ_ONLY)")
+        names.append(name)
+    return names
+
+
+def _copy_spools(
+    connection: duckdb.DuckDBPyConnection, attached: Sequence[str], outcome: RunOutcome
+) -> None:
+    """Insert the spooled results under the run's id, pair by pair in the run's order."""
+    union = " UNION ALL ".join(
+        f"SELECT *, {index} AS spool_index, rowid AS spool_row FROM {name}.results"
+        for index, name in enumerate(attached)
+    )
+    pairs = [f"{s.suite}\x1f{s.config}" for s in outcome.summaries]
+    connection.execute(
+        f"""
+        INSERT INTO results BY NAME
+        SELECT * EXCLUDE (spool_index, spool_row) REPLACE ($run_id AS run_id)
+        FROM ({union})
+        ORDER BY coalesce(list_position($pairs, suite || chr(31) || config), len($pairs) + 1),
+                 spool_index, spool_row
+        """,
+        {"run_id": outcome.run_id, "pairs": pairs},
+    )
+
+
+def _sql_text(path: Path) -> str:
+    """A path inside a single-quoted SQL literal."""
+    return str(path).replace("'", "''")
+
+
+def result_row(run_id: str, r: CaseResult) -> dict[str, Any]:
     row = {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,

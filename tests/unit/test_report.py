@@ -243,7 +243,7 @@ def test_charts_are_inline_svg_one_per_suite(page: str) -> None:
     assert charts.count("<svg") == 2
     assert "<?xml" not in page and "<!DOCTYPE svg" not in page
     assert "Pareto frontier" in charts
-    # The config name is markup-like: matplotlib must have escaped it inside the SVG.
+    # The config name is markup-like: it must be escaped wherever the page shows it.
     assert "<b>bold</b>" not in page
     assert "&lt;b&gt;bold&lt;/b&gt;-config" in page
 

@@ -180,7 +180,7 @@ def test_the_report_draws_the_sweep_and_shows_a_short_table(tmp_path: Path) -> N
     )
     section = page[page.index("Similarity threshold sweep: faq") :]
     section = section[: section.index("</section>")]
-    assert section.count("<svg") == 1 and 'id="c0-' in section  # ids prefixed per chart
+    assert section.count("<svg") == 1 and 'id="k0-' in section  # ids prefixed per chart
     short, full = section.split("<details>")
     thresholds = re.findall(r'<td class="num">(0\.\d\d)</td>', short)
     assert thresholds[:3] == ["0.30", "0.35", "0.40"] and len(thresholds) == 14
