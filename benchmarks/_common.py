@@ -276,3 +276,23 @@ def run_worker(args: Sequence[str], *, timeout: float = 900.0) -> dict[str, Any]
         f"worker {' '.join(args)} failed (exit {done.returncode}):\n"
         f"{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
     )
+
+
+def run_timed(cmd: Sequence[str], *, cwd: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    """Run ``cmd`` to its end: wall, the child's own CPU and peak RSS, exit code, output."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        list(cmd), cwd=cwd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    assert child.stdout is not None
+    output = child.stdout.read()
+    # wait4, not Popen.wait: the child's own resource usage, peak RSS included.
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return {
+        "wall_s": time.perf_counter() - started,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "rss_mb": usage.ru_maxrss / 1024,
+        "exit": child.returncode,
+        "output": output.decode("utf-8", "replace"),
+    }

@@ -36,7 +36,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -51,33 +50,12 @@ from _common import (
     generate_workload,
     median,
     read_cases,
+    run_timed,
     shared_kit_missing,
     write_project,
 )
 
 MODEL = "gpt-bench-strong"
-
-
-def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> dict[str, Any]:
-    """Run ``cmd`` to the end: wall, the child's CPU and peak RSS, exit code, output tail."""
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=False
-    )
-    # Read in a thread-free way: the outputs here are small (a few kB).
-    assert child.stdout is not None
-    output = child.stdout.read()
-    # wait4, not Popen.wait: the child's own resource usage, peak RSS included.
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    return {
-        "wall_s": wall,
-        "cpu_s": usage.ru_utime + usage.ru_stime,
-        "rss_mb": usage.ru_maxrss / 1024,
-        "exit": child.returncode,
-        "tail": output.decode("utf-8", "replace")[-1500:],
-    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
                     shutil.rmtree(project / "results", ignore_errors=True)
                 cmd, env = commands[name]
                 server.reset(args.latency_ms)
-                result = timed(cmd, project if name != "bare" else work, env)
+                result = run_timed(cmd, cwd=project if name != "bare" else work, env=env)
+                result["tail"] = result.pop("output")[-1500:]
                 result["requests"] = server.stats().get("total_requests")
                 if result["exit"] != 0:
                     print(f"{name} failed (exit {result['exit']}):\n{result['tail']}")

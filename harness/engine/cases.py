@@ -151,7 +151,7 @@ def score_case(
             if baselines is not None:
                 baselines[case.id] = baseline_score
     # Billed cost first, then usage at the price table's rates, then an offline estimate.
-    where = f"{display_path(suite.path)}: case {case.id!r}"
+    where = f"{item.shown_path or display_path(suite.path)}: case {case.id!r}"
     cost, cost_source = calls_cost(prices, sent.calls, where=where)
     known = golden_costs.get(case.id) if golden_costs is not None else None
     if known is None:
@@ -164,14 +164,19 @@ def score_case(
         if golden_costs is not None:
             golden_costs[case.id] = known
     baseline_cost, baseline_source = known
-    usage = Usage()
-    latency = 0.0
-    for _request, call in sent.calls:
-        usage = usage + call.usage
-        latency += call.latency_ms
+    if len(sent.calls) == 1:  # the common case: the one call's own figures
+        usage, latency = sent.calls[0][1].usage, sent.calls[0][1].latency_ms
+    else:
+        usage, latency = Usage(), 0.0
+        for _request, call in sent.calls:
+            usage = usage + call.usage
+            latency += call.latency_ms
     if response.cache_hit:
         latency = response.latency_ms
-    models = list(dict.fromkeys(request.model for request, _ in sent.calls))
+    if len(sent.calls) == 1:
+        models = [sent.calls[0][0].model]
+    else:
+        models = list(dict.fromkeys(request.model for request, _ in sent.calls))
     score: float | None = None
     delta: float | None = None
     if response.error is None and recorded is not None:

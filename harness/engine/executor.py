@@ -108,6 +108,7 @@ class Executor:
             )
         )
         self._semaphore: asyncio.Semaphore | None = None
+        self._redacted: set[str] = set()  # recorded answers already checked for keys
         self._concurrency = concurrency
         self.calls = 0
         """Provider calls made (requests not answered from records), local ones included."""
@@ -155,9 +156,12 @@ class Executor:
             recorded = self.recorded.get(key)
             if recorded is not None:
                 # An answer recorded before keys were redacted is cleaned once.
-                clean = self.redactor.response(recorded)
-                if clean is not recorded:
-                    self.recorded[key] = clean
+                clean = recorded
+                if key not in self._redacted:
+                    clean = self.redactor.response(recorded)
+                    self._redacted.add(key)
+                    if clean is not recorded:
+                        self.recorded[key] = clean
                 # Answered by this run's batch (--cost-eval-batch): priced at batch rates.
                 return _as_sent(clean, request, batched=key in self.answered)
         if remote and self.record_mode != "none" and request.model in self.unpriced:

@@ -115,6 +115,7 @@ async def prepare_goldens(
         scorer=scorer,
         goldens=goldens,
         scorer_check=check_scorer(suite, scorer, goldens),
+        shown_path=display_path(suite.path),
     )
 
 

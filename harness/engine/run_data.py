@@ -39,6 +39,8 @@ class PreparedSuite:
     scorer_check: ScorerCheck | None = None
     """The scorer on the baseline's own answers (:mod:`harness.engine.scorer_check`);
     None until the goldens are complete."""
+    shown_path: str = ""
+    """The suite's file as messages name it (computed once: every case's may need it)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -48,6 +48,7 @@ __all__ = [
     "SCHEMA",
     "USAGE_FIELDS",
     "connect",
+    "insert_columns",
     "insert_rows",
     "is_corruption",
     "lock_wait_seconds",
@@ -116,6 +117,7 @@ CREATE TABLE IF NOT EXISTS problems (
     schema_version INTEGER, run_id VARCHAR, suite VARCHAR, message VARCHAR
 );
 CREATE OR REPLACE VIEW history AS {HISTORY_SELECT};
+CREATE TABLE IF NOT EXISTS storing (run_id VARCHAR PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS batches (
     schema_version INTEGER, provider VARCHAR, batch_id VARCHAR PRIMARY KEY,
     hashes_json VARCHAR, submitted_at VARCHAR, finished_at VARCHAR
@@ -268,37 +270,57 @@ def shared_reads(path: Path) -> Iterator[None]:
 
 
 _NUMPY_TYPES = {"DOUBLE": "float64", "BIGINT": "int64", "INTEGER": "int64", "BOOLEAN": "bool"}
-"""Column types handed to DuckDB as typed NumPy arrays when a batch has no NULL in them."""
+"""Column types handed to DuckDB as typed NumPy arrays (masked where NULL)."""
 
 
 def insert_rows(
     connection: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mapping[str, Any]]
 ) -> None:
-    """Insert rows in one statement, each column handed to DuckDB as one NumPy array.
-
-    Each row maps column names to values; a column a row lacks is NULL. DuckDB
-    scans NumPy arrays natively (through pyarrow, the first insert of a process
-    would import pandas: 0.16 s). A numeric or boolean column without NULLs goes
-    as a typed array; any other value goes as text, which the insert casts to the
-    column's type (exactly: ``str`` of a float or a Decimal reads back the same
-    number). DuckDB is not left to guess a type from a sample of the rows: a value
-    past the sample could be wider than the guess.
-    """
+    """Insert rows in one statement; each row maps column names to values (missing: NULL)."""
     if not rows:
+        return
+    names = [name for name, *_ in connection.execute(f"DESCRIBE {table}").fetchall()]
+    insert_columns(connection, table, {name: [row.get(name) for row in rows] for name in names})
+
+
+def insert_columns(
+    connection: duckdb.DuckDBPyConnection, table: str, columns: Mapping[str, Sequence[Any]]
+) -> None:
+    """Insert rows given column by column (every column as long; a table column not
+    given is NULL), in one statement, each column handed to DuckDB as one NumPy array.
+
+    DuckDB scans NumPy arrays natively (through pyarrow, the first insert of a process
+    would import pandas: 0.16 s). A numeric or boolean column goes as a typed array
+    (masked where NULL); any other value goes as text, which the insert casts to the column's
+    type (exactly: the text of a float or a Decimal reads back the same number). DuckDB is
+    not left to guess a type from a sample of the rows: a value past the sample could
+    be wider than the guess.
+    """
+    length = len(next(iter(columns.values()), ()))
+    if not length:
         return
     import numpy as np
 
     arrays = {}
     for column, column_type, *_ in connection.execute(f"DESCRIBE {table}").fetchall():
-        values = [row.get(column) for row in rows]
+        values = columns.get(column)
         dtype = _NUMPY_TYPES.get(column_type)
-        if dtype is not None and None not in values:
-            arrays[column] = np.array(values, dtype=dtype)
+        if values is None:
+            arrays[column] = np.full(length, None, dtype=object)
             continue
-        array = np.empty(len(values), dtype=object)
-        array[:] = [v if v is None or v.__class__ is str else str(v) for v in values]
+        if dtype is not None:
+            if None in values:  # NULLs as a masked array: DuckDB reads the mask as NULL
+                mask = [v is None for v in values]
+                filled = [0 if v is None else v for v in values]
+                arrays[column] = np.ma.masked_array(filled, mask=mask, dtype=dtype)
+            else:
+                arrays[column] = np.array(values, dtype=dtype)
+            continue
+        array = np.empty(length, dtype=object)
+        array[:] = values
         arrays[column] = array
-    # Object arrays are read as text, never typed from a sample of their values.
+    # Object arrays are read as text (DuckDB writes each value as its text: a float's
+    # shortest exact form, a Decimal's digits), never typed from a sample of them.
     connection.execute("SET pandas_analyze_sample = 0")
     connection.register("incoming_rows", arrays)
     try:

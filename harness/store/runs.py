@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -23,11 +23,14 @@ from harness.store.database import (
     HISTORY_SELECT,
     USAGE_FIELDS,
     connect,
+    insert_columns,
     insert_rows,
     query_rows,
     table_names,
 )
 from harness.store.responses import insert_responses
+from harness.store.result_columns import result_columns, with_run
+from harness.store.result_spool import read_spooled, spooled_pairs
 from harness.types import SCHEMA_VERSION, CaseResult, CategorySummary, Summary, Usage
 
 if TYPE_CHECKING:
@@ -95,136 +98,148 @@ RESULT_CHUNK = 50_000
 """Results turned into rows and inserted at a time (the rows of a chunk are in memory)."""
 
 
+WRITE_MEMORY = "128MB"
+"""DuckDB's memory while a run is stored (it writes to the file beyond it)."""
+
+
 def write_run(path: Path, outcome: RunOutcome, *, spools: Sequence[Path] = ()) -> None:
     """Store a run: its metadata, configurations, results, summaries and new responses.
 
     ``spools``: the :class:`~harness.store.result_spool.ResultSpool` files holding the
-    results of a run that streamed them (:attr:`RunOutcome.streamed`); they are copied
-    in the same transaction, in the run's pair order.
+    results of a run that streamed them (:attr:`RunOutcome.streamed`), inserted in the
+    run's pair order.
+
+    A run is stored whole or not at all. Up to :data:`RESULT_CHUNK` results go in one
+    transaction with everything else. More are committed chunk by chunk first (DuckDB
+    holds a transaction's rows in memory until it commits: 40 MB per 50,000), under a
+    ``storing`` mark; the last transaction stores the run's own row and removes the mark.
+    The rows of a run whose storing was cut short are invisible (nothing reads results
+    but by a stored run's id) and deleted by the next write.
     """
-    settings = outcome.settings
+    staged = bool(spools) or len(outcome.results) > RESULT_CHUNK
     with connect(path) as connection:
-        # Copying spools sorts and buffers rows: within a bound, spilling beyond it.
-        connection.execute(f"SET memory_limit = '{COPY_MEMORY}'")
-        attached = _attach_spools(connection, spools)
+        connection.execute(f"SET memory_limit = '{WRITE_MEMORY}'")
+        forget_unfinished(connection)
+        if staged:
+            connection.execute("INSERT INTO storing VALUES (?)", [outcome.run_id])
+            try:
+                _stage_results(connection, outcome, spools)
+            except BaseException:
+                _forget(connection, outcome.run_id)
+                raise
         connection.execute("BEGIN TRANSACTION")
-        insert_rows(connection, "runs", [_run_row(outcome)])
-        used = {s.config for s in outcome.summaries}
-        insert_rows(
-            connection,
-            "configs",
-            [
-                {
-                    "schema_version": SCHEMA_VERSION,
-                    "run_id": outcome.run_id,
-                    "config": spec.name,
-                    "family": spec.family,
-                    "enforce": spec.enforce,
-                    "spec_json": json.dumps(asdict(spec), default=str),
-                }
-                for spec in settings.configs
-                if spec.name in used
-            ],
-        )
-        if not outcome.streamed:
-            for start in range(0, len(outcome.results), RESULT_CHUNK):
-                chunk = outcome.results[start : start + RESULT_CHUNK]
-                insert_rows(connection, "results", [result_row(outcome.run_id, r) for r in chunk])
-        if attached:
-            _copy_spools(connection, attached, outcome)
-        insert_rows(
-            connection, "summaries", [_summary_row(outcome.run_id, s) for s in outcome.summaries]
-        )
-        insert_rows(
-            connection,
-            "problems",
-            [
-                {
-                    "schema_version": SCHEMA_VERSION,
-                    "run_id": outcome.run_id,
-                    "suite": suite,
-                    "message": message,
-                }
-                for suite, message in outcome.problems.items()
-            ],
-        )
-        insert_responses(connection, outcome.new_responses.items(), outcome.finished_at)
-        connection.execute("COMMIT")
+        try:
+            _store_run_rows(connection, outcome, staged=staged)
+            connection.execute("COMMIT")
+        except BaseException:
+            with suppress(Exception):  # a failed COMMIT has rolled back already
+                connection.execute("ROLLBACK")
+            if staged:
+                _forget(connection, outcome.run_id)
+            raise
 
 
-COPY_MEMORY = "256MB"
-"""DuckDB's memory while a run is stored (it spills to disk beyond it)."""
+def _store_run_rows(
+    connection: duckdb.DuckDBPyConnection, outcome: RunOutcome, *, staged: bool
+) -> None:
+    """The run's own rows (and its results unless staged), inside the final transaction."""
+    settings = outcome.settings
+    insert_rows(connection, "runs", [_run_row(outcome)])
+    used = {s.config for s in outcome.summaries}
+    insert_rows(
+        connection,
+        "configs",
+        [
+            {
+                "schema_version": SCHEMA_VERSION,
+                "run_id": outcome.run_id,
+                "config": spec.name,
+                "family": spec.family,
+                "enforce": spec.enforce,
+                "spec_json": json.dumps(asdict(spec), default=str),
+            }
+            for spec in settings.configs
+            if spec.name in used
+        ],
+    )
+    if not staged and not outcome.streamed:
+        insert_results(connection, outcome.run_id, outcome.results)
+    if staged:
+        connection.execute("DELETE FROM storing WHERE run_id = ?", [outcome.run_id])
+    insert_rows(
+        connection, "summaries", [_summary_row(outcome.run_id, s) for s in outcome.summaries]
+    )
+    insert_rows(
+        connection,
+        "problems",
+        [
+            {
+                "schema_version": SCHEMA_VERSION,
+                "run_id": outcome.run_id,
+                "suite": suite,
+                "message": message,
+            }
+            for suite, message in outcome.problems.items()
+        ],
+    )
+    insert_responses(connection, outcome.new_responses.items(), outcome.finished_at)
 
 
-def _attach_spools(connection: duckdb.DuckDBPyConnection, spools: Sequence[Path]) -> list[str]:
-    """Attach each spool read-only (outside the transaction: DuckDB attaches there)."""
-    names = []
-    for index, spool in enumerate(spools):
-        if not spool.is_file():
-            continue  # a process that evaluated nothing wrote no spool
-        name = f"spool_{index}"
-        connection.execute(f"ATTACH '{_sql_text(spool)}' AS {name} (READ_ONLY)")
-        names.append(name)
-    return names
+def forget_unfinished(connection: duckdb.DuckDBPyConnection) -> None:
+    """Delete the results of runs whose storing was cut short (see :func:`write_run`).
+
+    Only a writer runs this, and DuckDB lets one process write at a time: a mark
+    left in ``storing`` belongs to a process that died.
+    """
+    for (run_id,) in connection.execute("SELECT run_id FROM storing").fetchall():
+        _forget(connection, run_id)
+
+
+def _forget(connection: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    connection.execute("BEGIN TRANSACTION")
+    connection.execute("DELETE FROM results WHERE run_id = ?", [run_id])
+    connection.execute("DELETE FROM storing WHERE run_id = ?", [run_id])
+    connection.execute("COMMIT")
+
+
+def _stage_results(
+    connection: duckdb.DuckDBPyConnection, outcome: RunOutcome, spools: Sequence[Path]
+) -> None:
+    """Commit a large run's results chunk by chunk, under its ``storing`` mark."""
+    if not outcome.streamed:
+        for start in range(0, len(outcome.results), RESULT_CHUNK):
+            connection.execute("BEGIN TRANSACTION")
+            insert_results(
+                connection, outcome.run_id, outcome.results[start : start + RESULT_CHUNK]
+            )
+            connection.execute("COMMIT")
+    _copy_spools(connection, spools, outcome)
 
 
 def _copy_spools(
-    connection: duckdb.DuckDBPyConnection, attached: Sequence[str], outcome: RunOutcome
+    connection: duckdb.DuckDBPyConnection, spools: Sequence[Path], outcome: RunOutcome
 ) -> None:
-    """Insert the spooled results under the run's id, pair by pair in the run's order."""
-    union = " UNION ALL ".join(
-        f"SELECT *, {index} AS spool_index, rowid AS spool_row FROM {name}.results"
-        for index, name in enumerate(attached)
-    )
-    pairs = [f"{s.suite}\x1f{s.config}" for s in outcome.summaries]
-    connection.execute(
-        f"""
-        INSERT INTO results BY NAME
-        SELECT * EXCLUDE (spool_index, spool_row) REPLACE ($run_id AS run_id)
-        FROM ({union})
-        ORDER BY coalesce(list_position($pairs, suite || chr(31) || config), len($pairs) + 1),
-                 spool_index, spool_row
-        """,
-        {"run_id": outcome.run_id, "pairs": pairs},
-    )
+    """Insert the spooled results under the run's id, pair by pair in the run's order,
+    a frame at a time, each committed."""
+    indexes = [(spool, spooled_pairs(spool)) for spool in spools if spool.is_file()]
+    for summary in outcome.summaries:
+        for spool, index in indexes:
+            # A frame is at most FRAME_ROWS results: that many in memory, and in DuckDB's
+            # transaction, at a time.
+            for frame in index.get((summary.suite, summary.config), []):
+                columns = read_spooled(spool, frame)
+                connection.execute("BEGIN TRANSACTION")
+                insert_columns(connection, "results", with_run(columns, outcome.run_id))
+                connection.execute("COMMIT")
+                del columns
 
 
-def _sql_text(path: Path) -> str:
-    """A path inside a single-quoted SQL literal."""
-    return str(path).replace("'", "''")
-
-
-def result_row(run_id: str, r: CaseResult) -> dict[str, Any]:
-    row = {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": run_id,
-        "suite": r.suite,
-        "config": r.config,
-        "case_id": r.case_id,
-        "category": r.category,
-        "model": r.model,
-        "output": r.output,
-        "reference": r.reference,
-        "expected": r.expected,
-        "score": r.score,
-        "baseline_score": r.baseline_score,
-        "delta": r.delta,
-        "cost_usd": _money(r.cost_usd),
-        "baseline_cost_usd": _money(r.baseline_cost_usd),
-        "latency_ms": r.latency_ms,
-        "cache_hit": r.cache_hit,
-        "calls": r.calls,
-        "error": r.error,
-        "flagged": r.flagged,
-        "rationale": r.rationale,
-        "eval_cost_usd": _money(r.eval_cost_usd),
-        "cost_source": r.cost_source,
-        "baseline_cost_source": r.baseline_cost_source,
-        "prompt": r.prompt,
-        "prompt_context": r.prompt_context,
-    }
-    row.update({f: getattr(r.usage, f) for f in USAGE_FIELDS})
-    return row
+def insert_results(
+    connection: duckdb.DuckDBPyConnection, run_id: str, results: Sequence[CaseResult]
+) -> None:
+    """Insert ``results`` under ``run_id``, built column by column (no dict per result)."""
+    if results:
+        insert_columns(connection, "results", with_run(result_columns(results), run_id))
 
 
 def _summary_row(run_id: str, s: Summary) -> dict[str, Any]:

@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 
 from harness.config.suites import suite_files
 from harness.engine.case_budget import CaseBudget
 from harness.engine.prepare import load_suites, prepare
 from harness.engine.run import run
 from harness.engine.run_data import NOTABLE_PER_PAIR, RunOutcome
+from harness.store import runs
 from harness.store.result_spool import ResultSpool
 from harness.store.runs import write_run
 from tests.unit.tiny_project import BATCH, SMALL, evaluate, make_settings, write_suite
@@ -124,3 +126,59 @@ def test_pairs_wait_for_room_in_the_case_budget() -> None:
     asyncio.run(main())
     assert peak[0] <= 10  # never more cases at once than the budget
     assert sorted(order) == ["a", "b", "c", "huge"]  # a pair larger than the budget still runs
+
+
+def test_a_large_run_is_stored_whole_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Past RESULT_CHUNK results a run's rows are committed in chunks under a mark: a
+    # failure after them (the disk fills while the run's own rows are written) leaves
+    # none of them behind, and the run is not stored.
+    write_suite(tmp_path, CASES)
+    settings = make_settings(
+        tmp_path, configs=(BATCH, SMALL, {"name": "small-2", "model": "sim:small"})
+    )
+    evaluate(settings, update_goldens="new")
+    db = tmp_path / "results.duckdb"
+    first = evaluate(settings)
+    write_run(db, first)
+    spool = ResultSpool(db, "again", spill_at=10)
+    again = streamed_run(tmp_path, spool)
+    spool.close()
+
+    def disk_full(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runs, "insert_responses", disk_full)
+    with pytest.raises(OSError):
+        write_run(db, again, spools=[spool.path])
+    with duckdb.connect(str(db), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM storing").fetchone() == (0,)
+        stored = connection.execute("SELECT run_id FROM runs").fetchall()
+    assert stored == [(first.run_id,)]
+    assert stored_rows(db, again.run_id) == []
+    assert len(stored_rows(db, first.run_id)) == 120
+
+
+def test_the_rows_of_a_run_cut_short_while_stored_are_deleted_by_the_next_write(
+    tmp_path: Path,
+) -> None:
+    write_suite(tmp_path, CASES)
+    settings = make_settings(tmp_path, configs=(BATCH, SMALL))
+    evaluate(settings, update_goldens="new")
+    db = tmp_path / "results.duckdb"
+    write_run(db, evaluate(settings))
+    # What a process killed between its chunks leaves: a mark and rows of no stored run.
+    with duckdb.connect(str(db)) as connection:
+        connection.execute("INSERT INTO storing VALUES ('20990101T000000Z-dead00')")
+        connection.execute(
+            "INSERT INTO results SELECT * REPLACE ('20990101T000000Z-dead00' AS run_id) "
+            "FROM results"
+        )
+    assert len(stored_rows(db, "20990101T000000Z-dead00")) == 80
+    latest = evaluate(settings)
+    write_run(db, latest)
+    assert stored_rows(db, "20990101T000000Z-dead00") == []
+    assert len(stored_rows(db, latest.run_id)) == 80
+    with duckdb.connect(str(db), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM storing").fetchone() == (0,)

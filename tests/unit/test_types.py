@@ -158,3 +158,32 @@ def test_response_defaults() -> None:
     response = Response(text="hi", model="sim:small")
     assert response.usage == Usage()
     assert response.error is None and not response.cache_hit and not response.batch
+
+
+def test_with_model_copies_every_other_field() -> None:
+    # with_model builds the copy field by field (it is on every routed case's path):
+    # a field added to Request must be copied too.
+    values = {
+        "model": "sim:frontier",
+        "messages": (Message(role="user", content="q"),),
+        "params": (("temperature", 0.0),),
+        "batch": True,
+        "case_id": "c-1",
+        "knowledge_version": "v2",
+        "timestamp": 12.5,
+        "purpose": "summarize",
+    }
+    assert set(values) == {f.name for f in dataclasses.fields(Request)}
+    moved = Request(**values).with_model("sim:small")
+    assert moved == dataclasses.replace(Request(**values), model="sim:small")
+
+
+def test_request_hash_of_a_list_parameter() -> None:
+    request = Request(
+        model="openai:gpt-4o",
+        messages=(Message(role="user", content="q"),),
+        params=(("stop", ["\n"]),),
+    )
+    blob = '{"messages":[["user","q"]],"model":"openai:gpt-4o","params":[["stop",["\\n"]]]}'
+    assert request.hash() == hashlib.sha256(blob.encode()).hexdigest()[:32]
+    assert request.hash() == request.hash()

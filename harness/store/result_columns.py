@@ -1,0 +1,72 @@
+"""A batch of case results as the ``results`` table's columns (no dict per result).
+
+Shared by :func:`harness.store.runs.write_run` (results held in memory) and the
+run's spool (:mod:`harness.store.result_spool`), which keeps them on disk as these
+columns until the run is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from harness.store.database import MONEY_STEP, USAGE_FIELDS
+from harness.types import SCHEMA_VERSION, CaseResult
+
+RESULT_FIELDS = (
+    "suite",
+    "config",
+    "case_id",
+    "category",
+    "model",
+    "output",
+    "reference",
+    "expected",
+    "score",
+    "baseline_score",
+    "delta",
+    "latency_ms",
+    "cache_hit",
+    "calls",
+    "error",
+    "flagged",
+    "rationale",
+    "cost_source",
+    "baseline_cost_source",
+    "prompt",
+    "prompt_context",
+)
+"""The result columns that are :class:`CaseResult` fields of the same name."""
+
+RESULT_MONEY = ("cost_usd", "baseline_cost_usd", "eval_cost_usd")
+"""The result columns holding money (quantized to the column's 12 decimals)."""
+
+
+def result_columns(
+    results: Sequence[CaseResult], *, money_text: bool = False
+) -> dict[str, list[Any]]:
+    """The columns of ``results`` (without ``run_id`` and ``schema_version``).
+
+    ``money_text``: amounts as their text (for the spool's file, which holds plain
+    values only); otherwise as :class:`~decimal.Decimal`.
+    """
+    money: Any = (lambda v: str(v.quantize(MONEY_STEP))) if money_text else _quantized
+    return {
+        **{name: [getattr(r, name) for r in results] for name in RESULT_FIELDS},
+        **{name: [money(getattr(r, name)) for r in results] for name in RESULT_MONEY},
+        **{name: [getattr(r.usage, name) for r in results] for name in USAGE_FIELDS},
+    }
+
+
+def with_run(columns: dict[str, list[Any]], run_id: str) -> dict[str, list[Any]]:
+    """``columns`` with the ``run_id`` and ``schema_version`` of every row."""
+    n = len(columns["case_id"])
+    return {"schema_version": [SCHEMA_VERSION] * n, "run_id": [run_id] * n, **columns}
+
+
+def _quantized(value: Decimal) -> Decimal:
+    return value.quantize(MONEY_STEP)
+
+
+__all__ = ["RESULT_FIELDS", "RESULT_MONEY", "result_columns", "with_run"]
