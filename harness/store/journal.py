@@ -69,8 +69,7 @@ class Journal:
         """Write one response; flushed to the OS before returning."""
         if self._handle is None:
             self._handle = self._open_locked()
-        record = record_of(key, request, response)
-        self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._handle.write(record_line(key, request, response) + "\n")
         self._handle.flush()
         self.entries += 1
 
@@ -116,6 +115,23 @@ def record_of(key: str, request: Request, response: Response) -> dict[str, objec
     if response.cost_usd is not None:
         record["cost_usd"] = str(response.cost_usd)  # as a string: every digit kept
     return record
+
+
+_last_line: tuple[str, Response, str] | None = None
+
+
+def record_line(key: str, request: Request, response: Response) -> str:
+    """:func:`record_of` as one JSON line (no newline).
+
+    The journal and the request's lease both write a paid answer, one after the
+    other: the line is encoded once (the last one is remembered) for both.
+    """
+    global _last_line
+    if _last_line is not None and _last_line[0] == key and _last_line[1] is response:
+        return _last_line[2]
+    line = json.dumps(record_of(key, request, response), ensure_ascii=False)
+    _last_line = (key, response, line)
+    return line
 
 
 def read_record(record: object) -> tuple[Request, Response] | None:

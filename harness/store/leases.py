@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from harness.store.journal import journal_dir, lock_file, read_record, record_of, still_at
+from harness.store.journal import journal_dir, lock_file, read_record, record_line, still_at
 from harness.types import Request, Response
 
 FIRST_POLL = 0.01
@@ -183,7 +183,7 @@ class FileLeases:
         if self._answers is None:
             self._answers = (self.folder / "answers.jsonl").open("a", encoding="utf-8")
         # A leading newline: a line a killed writer cut short ends here, not in ours.
-        line = json.dumps(record_of(key, request, response), ensure_ascii=False)
+        line = record_line(key, request, response)
         self._answers.write("\n" + line + "\n")
         self._answers.flush()
 
