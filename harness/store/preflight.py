@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import suppress
 from pathlib import Path
 
 from harness.errors import StorageError
@@ -69,7 +70,10 @@ def _check_folder(folder: Path, path: Path, what: str, option: str) -> None:
             f"path in a folder you can write with {option} in [tool.cost-eval]."
         ) from None
     if folder.name.endswith(".journal") and folder in missing:
-        folder.rmdir()  # made only for the probe: the run makes it when it first pays
+        # Made only for the probe: the run makes it when it first pays. A run started
+        # at the same moment may be using it already: then it stays.
+        with suppress(OSError):
+            folder.rmdir()
 
 
 def _check_database(db: Path) -> None:
