@@ -44,6 +44,7 @@ from harness.formatting import money
 from harness.plugin.items import ConfigItem, SuiteFile, visible
 from harness.plugin.options import limited, option_or_ini, read_settings
 from harness.plugin.verdict_lines import verdict_lines
+from harness.plugin.warm_up import warm_up
 from harness.plugin.xdist import (
     absorb,
     empty_outcome,
@@ -53,7 +54,6 @@ from harness.plugin.xdist import (
 )
 from harness.report import MAX_CASES, render_report, write_markdown_summary
 from harness.report.notes import scorer_notes
-from harness.report.render import TEMPLATE, environment
 from harness.store.batches import DuckBatchStore
 from harness.store.database import shared_reads
 from harness.store.journal import Journal, recover_journals
@@ -572,19 +572,6 @@ def _seconds(value: object) -> float:
             'positive number of seconds, e.g. cost_eval_progress_interval = "5".'
         )
     return seconds
-
-
-def warm_up() -> None:
-    """Import what storing and reporting a run need, and load the report's templates.
-
-    Called in a thread while the run waits for answers: the CPU is idle then, and
-    these ~0.1 s come off the end of the run. It does nothing the end of the run
-    would not do the same way (the template environment is cached).
-    """
-    import duckdb  # noqa: F401  (the run is stored through it)
-    import numpy.ma  # noqa: F401  (NULL numbers go to DuckDB as masked arrays)
-
-    environment().get_template(TEMPLATE)
 
 
 def _os_problem(exc: OSError) -> str:
