@@ -138,7 +138,7 @@ def test_batch_timeout_records_errors_and_the_next_run_resumes(
         assert pending.fetchone() == (0,)
         errors = con.execute(
             "SELECT count(*) FROM results WHERE run_id = (SELECT run_id FROM runs "
-            "ORDER BY started_at DESC, run_id DESC LIMIT 1) AND error IS NOT NULL"
+            "ORDER BY started_at DESC, rowid DESC LIMIT 1) AND error IS NOT NULL"
         ).fetchone()
     assert errors == (0,)
 

@@ -150,7 +150,7 @@ def test_a_local_evaluate_metric_scores_a_dataset_suite(pytester: pytest.Pyteste
     with duckdb.connect(str(pytester.path / "results" / "cost_eval.duckdb"), read_only=True) as con:
         rows = con.execute(
             "SELECT config, output, expected, score FROM results WHERE run_id = "
-            "(SELECT max(run_id) FROM runs)"
+            "(SELECT run_id FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1)"
         ).fetchall()
     assert len(rows) == 20
     for _config, output, expected, score in rows:

@@ -64,7 +64,7 @@ def query(pytester: pytest.Pytester, sql: str, *params: Any) -> list[tuple[Any, 
 def latest(pytester: pytest.Pytester, sql: str) -> list[tuple[Any, ...]]:
     """Rows of ``sql`` (with one ``?``: the latest run's id)."""
     [(run_id,)] = query(
-        pytester, "SELECT run_id FROM runs ORDER BY started_at DESC, run_id DESC LIMIT 1"
+        pytester, "SELECT run_id FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1"
     )
     return query(pytester, sql, run_id)
 

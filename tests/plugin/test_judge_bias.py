@@ -113,7 +113,7 @@ def query(pytester: pytest.Pytester, sql: str) -> list[tuple[Any, ...]]:
     db = pytester.path / "results" / "cost_eval.duckdb"
     with duckdb.connect(str(db), read_only=True) as con:
         [(run_id,)] = con.execute(
-            "SELECT run_id FROM runs ORDER BY started_at DESC, run_id DESC LIMIT 1"
+            "SELECT run_id FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1"
         ).fetchall()
         return con.execute(sql, [run_id]).fetchall()
 

@@ -60,7 +60,7 @@ def summaries(pytester: pytest.Pytester) -> list[dict[str, object]]:
         rows = con.execute(
             "SELECT suite, config, n, quality, delta, ci_low, ci_high, verdict, "
             "cost_per_query FROM summaries WHERE run_id = "
-            "(SELECT run_id FROM runs ORDER BY started_at DESC, run_id DESC LIMIT 1) "
+            "(SELECT run_id FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1) "
             "ORDER BY suite, config"
         ).fetchall()
     return [

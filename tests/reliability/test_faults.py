@@ -328,7 +328,7 @@ def fault_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def latest_rows(root: Path, sql: str) -> list[tuple[Any, ...]]:
     """Rows of ``sql`` (with ``{run}`` standing for the latest run id)."""
     with duckdb.connect(str(root / "results" / "cost_eval.duckdb"), read_only=True) as con:
-        run = "(SELECT run_id FROM runs ORDER BY started_at DESC, run_id DESC LIMIT 1)"
+        run = "(SELECT run_id FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1)"
         return con.execute(sql.format(run=run)).fetchall()
 
 
