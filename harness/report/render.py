@@ -509,7 +509,10 @@ def template_cache() -> jinja2.BytecodeCache | None:
     """
     import jinja2
 
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    home = os.path.expanduser("~")
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
+    if not os.path.isabs(base):
+        return None  # no home to keep a cache in (HOME unset): never a "~" folder here
     folder = Path(base) / "cost-eval-harness" / "templates"
     try:
         folder.mkdir(parents=True, exist_ok=True)
