@@ -21,6 +21,7 @@ from harness.formatting import (
     verdict_word,
 )
 from harness.report.notes import scorer_notes
+from harness.report.redaction import stored_case_limit
 
 if TYPE_CHECKING:
     from harness.store.run_queries import ReportRun
@@ -70,6 +71,13 @@ def render_markdown(stored: StoredRun | ReportRun, *, redact: bool = False) -> s
         + (" Case texts are redacted in the report." if redact else ""),
         "",
     ]
+    limit = stored_case_limit(run)
+    if limit is not None:
+        lines += [
+            f"> **Partial run:** only the first {limit} case(s) of each suite "
+            f"(`--cost-eval-limit {limit}`); its verdicts are not the full suites'.",
+            "",
+        ]
     lines.append(
         f"**Verdicts:** {summaries_counts_line(stored.summaries)} (suite, configuration) pairs."
     )

@@ -22,6 +22,7 @@ __all__ = [
     "redact_case",
     "redact_error",
     "redact_requested",
+    "stored_case_limit",
     "text_hash",
 ]
 
@@ -72,6 +73,18 @@ def redact_case(case: CaseResult) -> CaseResult:
         prompt=placeholder(case.prompt) if case.prompt else "",
         prompt_context=placeholder(case.prompt_context) if case.prompt_context else "",
     )
+
+
+def stored_case_limit(run: Mapping[str, Any]) -> int | None:
+    """The ``--cost-eval-limit`` a stored run was made with (``settings_json``
+    ``case_limit``), or None: every case of each suite was evaluated."""
+    raw = run.get("settings_json")
+    try:
+        settings = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return None
+    limit = settings.get("case_limit") if isinstance(settings, Mapping) else None
+    return limit if isinstance(limit, int) and not isinstance(limit, bool) else None
 
 
 def redact_requested(run: Mapping[str, Any]) -> bool:

@@ -37,7 +37,7 @@ from harness.report.charts import ChartPoint, cost_quality_svg, pareto_frontier
 from harness.report.degraded import build_degraded
 from harness.report.footnotes import Reason, say_once
 from harness.report.notes import scorer_notes
-from harness.report.redaction import redact_case
+from harness.report.redaction import redact_case, stored_case_limit
 from harness.report.sweeps import build_sweeps
 from harness.report.tune import build_tunes
 from harness.store.run_queries import ReportRun, report_run
@@ -447,6 +447,7 @@ def build_context(
         "run": run,
         "run_id": str(run.get("run_id") or "unknown run"),
         "git_sha_short": sha[:12],
+        "case_limit": stored_case_limit(run),
         "report_version": __version__,
         "problems": sorted(stored.problems.items()),
         "scorer_problems": [n for n in scorer_notes(stored.summaries) if n.blocking],

@@ -130,12 +130,22 @@ def test_limit_takes_the_first_cases_of_each_suite(mini_project: pytest.Pytester
         "--cost-eval", "--cost-eval-update-goldens", *NO_CACHE
     )
     recorded.assert_outcomes(passed=2)
+    summary = mini_project.path / "results" / "summary.md"
+    assert "Partial run" not in summary.read_text(encoding="utf-8")
     result = mini_project.runpytest_subprocess("--cost-eval", "--cost-eval-limit", "3", *NO_CACHE)
     result.assert_outcomes(passed=2)
     out = " ".join(result.stdout.str().split())
     assert "limited to the first 3 case(s) of each suite (--cost-eval-limit)" in out
+    # Where people read the verdicts, too: the report's header and the summary.
+    page = (mini_project.path / "results" / "report.html").read_text(encoding="utf-8")
+    assert 'id="case-limit">only the first 3 of each suite' in page
+    assert "**Partial run:** only the first 3 case(s) of each suite" in summary.read_text(
+        encoding="utf-8"
+    )
     with duckdb.connect(str(mini_project.path / "results" / "cost_eval.duckdb")) as con:
-        runs = con.execute("SELECT run_id, settings_json FROM runs ORDER BY started_at").fetchall()
+        runs = con.execute(
+            "SELECT run_id, settings_json FROM runs ORDER BY started_at, rowid"
+        ).fetchall()
         latest = runs[-1][0]
         cases = con.execute(
             "SELECT DISTINCT case_id FROM results WHERE run_id = ? ORDER BY case_id", [latest]
