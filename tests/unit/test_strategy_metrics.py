@@ -158,9 +158,9 @@ def test_plain_configuration_has_no_lever_figures(tmp_path: Path) -> None:
     assert summary.extras == {}
 
 
-def test_the_report_draws_the_sweep_and_shows_a_short_table(tmp_path: Path) -> None:
+def page_with_a_cache_sweep(tmp_path: Path) -> str:
+    """The sample report with a semantic cache's configuration (and its sweep) added."""
     import dataclasses
-    import re
 
     from harness.report.render import render_html
     from tests.unit.test_report import sample_run
@@ -175,9 +175,15 @@ def test_the_report_draws_the_sweep_and_shows_a_short_table(tmp_path: Path) -> N
         },
     )
     stored = sample_run()
-    page = render_html(
+    return render_html(
         dataclasses.replace(stored, summaries=(*stored.summaries, summary)), max_cases=10
     )
+
+
+def test_the_report_draws_the_sweep_and_shows_a_short_table(tmp_path: Path) -> None:
+    import re
+
+    page = page_with_a_cache_sweep(tmp_path)
     section = page[page.index("Similarity threshold sweep: faq") :]
     section = section[: section.index("</section>")]
     assert section.count("<svg") == 1 and 'id="k0-' in section  # ids prefixed per chart

@@ -18,13 +18,10 @@ from harness.report.charts import (
     cost_quality_svg,
     sweep_curve_svg,
 )
-from harness.report.render import render_html
 from harness.report.svg_axis import linear_ticks, log_ticks, percent_text
 from harness.report.svg_chart import MARK_SIZE
 from harness.report.svg_labels import Box, text_size
-from tests.unit.test_report import sample_run
-from tests.unit.test_strategy_metrics import evaluate
-from tests.unit.tiny_project import FAQ
+from tests.unit.test_strategy_metrics import page_with_a_cache_sweep
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -168,17 +165,7 @@ def test_the_sweep_note_stays_inside_the_chart() -> None:
 
 def test_every_id_on_the_page_is_unique(tmp_path: Path) -> None:
     # Two suites' cost charts and a semantic cache's sweep on one page.
-    cache = evaluate(
-        tmp_path,
-        FAQ,
-        {
-            "name": "s",
-            "model": "sim:frontier",
-            "cache": {"kind": "semantic", "embedder": "static", "threshold": 0.3},
-        },
-    )
-    stored = sample_run()
-    page = render_html(dataclasses.replace(stored, summaries=(*stored.summaries, cache)))
+    page = page_with_a_cache_sweep(tmp_path)
     assert page.count("<svg") == 3
     ids = Counter(re.findall(r'\bid="([^"]+)"', page))
     assert ids and [i for i, n in ids.items() if n > 1] == []
