@@ -165,18 +165,16 @@ def score_case(
             golden_costs[case.id] = known
     baseline_cost, baseline_source = known
     if len(sent.calls) == 1:  # the common case: the one call's own figures
-        usage, latency = sent.calls[0][1].usage, sent.calls[0][1].latency_ms
+        ((only_request, only_call),) = sent.calls
+        usage, latency, models = only_call.usage, only_call.latency_ms, [only_request.model]
     else:
         usage, latency = Usage(), 0.0
         for _request, call in sent.calls:
             usage = usage + call.usage
             latency += call.latency_ms
+        models = list(dict.fromkeys(request.model for request, _ in sent.calls))
     if response.cache_hit:
         latency = response.latency_ms
-    if len(sent.calls) == 1:
-        models = [sent.calls[0][0].model]
-    else:
-        models = list(dict.fromkeys(request.model for request, _ in sent.calls))
     score: float | None = None
     delta: float | None = None
     if response.error is None and recorded is not None:

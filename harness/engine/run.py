@@ -221,7 +221,6 @@ def run(
                 continue
             jobs.append(
                 evaluate_within(
-                    budget,
                     len(item.suite.cases),
                     evaluate_pair(
                         plan,
@@ -242,9 +241,7 @@ def run(
     budget = CaseBudget()
 
     async def evaluate_within(
-        budget: CaseBudget,
-        cases: int,
-        job: Coroutine[Any, Any, tuple[list[CaseResult], Summary]],
+        cases: int, job: Coroutine[Any, Any, tuple[list[CaseResult], Summary]]
     ) -> None:
         # Within the budget until its results are handed on: memory stays bounded.
         async with budget.take(cases):
@@ -282,8 +279,7 @@ def run(
         gc.unfreeze()
     # Stable order whatever order the pairs finished in.
     outcome.summaries = [outcome_summaries[p] for p in selected if p in outcome_summaries]
-    order = {pair: index for index, pair in enumerate(selected)}
-    outcome.results.sort(key=lambda r: (order[(r.suite, r.config)],))
+    outcome.results = in_pair_order(outcome.results, outcome.summaries)
     outcome.streamed = sink is not None
     outcome.calls = executor.calls
     outcome.remote_calls = executor.remote_calls

@@ -54,6 +54,7 @@ __all__ = [
     "lock_wait_seconds",
     "query_rows",
     "shared_reads",
+    "stored_money",
     "table_names",
     "unreadable_database",
 ]
@@ -68,6 +69,13 @@ MONEY = "DECIMAL(28, 12)"
 """The column type of every amount of money."""
 MONEY_STEP = Decimal("1e-12")
 """The smallest amount :data:`MONEY` keeps: amounts are quantized to it before insert."""
+
+
+def stored_money(value: Decimal) -> Decimal:
+    """``value`` as a :data:`MONEY` column keeps it (quantized to :data:`MONEY_STEP`)."""
+    return value.quantize(MONEY_STEP)
+
+
 HISTORY_SELECT = """
     SELECT r.run_id, r.rowid AS run_order, r.started_at, r.git_sha, r.git_branch,
            s.suite, s.config, s.n, s.errors,

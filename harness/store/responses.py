@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.store.database import (
-    MONEY_STEP,
     USAGE_FIELDS,
     connect,
     insert_rows,
     query_rows,
+    stored_money,
     table_names,
 )
 from harness.types import SCHEMA_VERSION, Request, Response, Usage
@@ -46,7 +46,7 @@ def response_row(key: str, request: Request, response: Response) -> dict[str, An
         "response": response.text,
         **{f: getattr(response.usage, f) for f in USAGE_FIELDS},
         "latency_ms": response.latency_ms,
-        "cost_usd": None if response.cost_usd is None else response.cost_usd.quantize(MONEY_STEP),
+        "cost_usd": None if response.cost_usd is None else stored_money(response.cost_usd),
     }
 
 

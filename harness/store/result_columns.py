@@ -8,10 +8,9 @@ columns until the run is stored.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
-from harness.store.database import MONEY_STEP, USAGE_FIELDS
+from harness.store.database import USAGE_FIELDS, stored_money
 from harness.types import SCHEMA_VERSION, CaseResult
 
 RESULT_FIELDS = (
@@ -51,7 +50,7 @@ def result_columns(
     ``money_text``: amounts as their text (for the spool's file, which holds plain
     values only); otherwise as :class:`~decimal.Decimal`.
     """
-    money: Any = (lambda v: str(v.quantize(MONEY_STEP))) if money_text else _quantized
+    money: Any = (lambda v: str(stored_money(v))) if money_text else stored_money
     return {
         **{name: [getattr(r, name) for r in results] for name in RESULT_FIELDS},
         **{name: [money(getattr(r, name)) for r in results] for name in RESULT_MONEY},
@@ -63,10 +62,6 @@ def with_run(columns: dict[str, list[Any]], run_id: str) -> dict[str, list[Any]]
     """``columns`` with the ``run_id`` and ``schema_version`` of every row."""
     n = len(columns["case_id"])
     return {"schema_version": [SCHEMA_VERSION] * n, "run_id": [run_id] * n, **columns}
-
-
-def _quantized(value: Decimal) -> Decimal:
-    return value.quantize(MONEY_STEP)
 
 
 __all__ = ["RESULT_FIELDS", "RESULT_MONEY", "result_columns", "with_run"]

@@ -26,6 +26,7 @@ from harness.store.database import (
     insert_columns,
     insert_rows,
     query_rows,
+    stored_money,
     table_names,
 )
 from harness.store.responses import insert_responses
@@ -57,10 +58,6 @@ __all__ = [
 ]
 
 
-def _money(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("1e-12"))
-
-
 def _run_row(outcome: RunOutcome) -> dict[str, Any]:
     """The ``runs`` row of a run: what :func:`write_run` stores and :func:`stored_run` shows."""
     settings = outcome.settings
@@ -88,7 +85,7 @@ def _run_row(outcome: RunOutcome) -> dict[str, Any]:
         ),
         "prices_json": json.dumps(outcome.price_snapshot),
         "calls": outcome.calls,
-        "spend_usd": _money(outcome.spend_usd),
+        "spend_usd": stored_money(outcome.spend_usd),
         # API keys found in answers and replaced before anything was stored or shown.
         "redacted": outcome.redacted,
     }
@@ -259,11 +256,11 @@ def _summary_row(run_id: str, s: Summary) -> dict[str, Any]:
         "verdict": s.verdict,
         "reasons_json": json.dumps(list(s.reasons)),
         "enforced": s.enforced,
-        "cost_per_query": _money(s.cost_per_query),
-        "baseline_cost_per_query": _money(s.baseline_cost_per_query),
+        "cost_per_query": stored_money(s.cost_per_query),
+        "baseline_cost_per_query": stored_money(s.baseline_cost_per_query),
         "savings_pct": s.savings_pct,
-        "monthly_cost": _money(s.monthly_cost),
-        "baseline_monthly_cost": _money(s.baseline_monthly_cost),
+        "monthly_cost": stored_money(s.monthly_cost),
+        "baseline_monthly_cost": stored_money(s.baseline_monthly_cost),
         "flagged_cases": s.flagged_cases,
         "categories_json": json.dumps([asdict(c) for c in s.categories]),
         "p_value": s.p_value,

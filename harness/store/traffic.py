@@ -24,7 +24,7 @@ from harness.analysis.monitor import Projection, WindowStats
 from harness.config.volume import parse_volume
 from harness.errors import StorageError
 from harness.importers.traffic import TrafficCall
-from harness.store.database import MONEY, MONEY_STEP, connect, insert_rows, table_names
+from harness.store.database import MONEY, connect, insert_rows, stored_money, table_names
 from harness.types import SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class StoredQuery:
 
 
 def _row(call: TrafficCall, imported_at: str) -> dict[str, Any]:
-    cost = None if call.cost_usd is None else call.cost_usd.quantize(MONEY_STEP)
+    cost = None if call.cost_usd is None else stored_money(call.cost_usd)
     return {
         "schema_version": SCHEMA_VERSION,
         "source_id": call.source_id,
