@@ -8,12 +8,25 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from tests.fakes.llm_server import Reply
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+LATEST_RUN = "(SELECT run_id FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1)"
+"""SQL for the latest stored run's id. Runs started in the same second (they are fast)
+are told apart by insertion order, as ``harness`` itself does; never by run id."""
+
+
+def latest_run_rows(root: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` over ``root/results/cost_eval.duckdb``; each ``?`` is the latest
+    run's id."""
+    with duckdb.connect(str(root / "results" / "cost_eval.duckdb"), read_only=True) as con:
+        return con.execute(sql.replace("?", LATEST_RUN)).fetchall()
+
 
 MINI_SUITE = """\
 suite: mini

@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from tests.fakes.llm_server import PLANTED_KEY, FakeLLMServer
-from tests.helpers import mini_suite_text
+from tests.helpers import LATEST_RUN, mini_suite_text
 from tests.plugin.test_batch_run import pytest_args
 
 PROJECT = """\
@@ -137,8 +137,7 @@ def test_batch_timeout_records_errors_and_the_next_run_resumes(
         pending = con.execute("SELECT count(*) FROM batches WHERE finished_at IS NULL")
         assert pending.fetchone() == (0,)
         errors = con.execute(
-            "SELECT count(*) FROM results WHERE run_id = (SELECT run_id FROM runs "
-            "ORDER BY started_at DESC, rowid DESC LIMIT 1) AND error IS NOT NULL"
+            f"SELECT count(*) FROM results WHERE run_id = {LATEST_RUN} AND error IS NOT NULL"
         ).fetchone()
     assert errors == (0,)
 

@@ -23,7 +23,7 @@ from harness.config.volume import parse_volume
 from harness.errors import ConfigError
 from harness.tokens import count_message_tokens, count_tokens
 from harness.types import Message
-from tests.helpers import SHARED_DATA
+from tests.helpers import LATEST_RUN, SHARED_DATA
 
 BIG, SMALL = "acme:big-v3", "acme:small-v1"
 """Models genai-prices has never heard of (checked in the test)."""
@@ -91,8 +91,7 @@ def stored_summary(config: str) -> dict[str, Any]:
     """The ``summaries`` row of ``config`` in the latest run, money as Decimal."""
     with duckdb.connect("results/cost_eval.duckdb", read_only=True) as con:
         cursor = con.execute(
-            "SELECT * FROM summaries WHERE config = ? AND run_id = "
-            "(SELECT run_id FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1)",
+            f"SELECT * FROM summaries WHERE config = ? AND run_id = {LATEST_RUN}",
             [config],
         )
         names = [d[0] for d in cursor.description]

@@ -15,10 +15,10 @@ import re
 from decimal import Decimal
 from typing import Any
 
-import duckdb
 import pytest
 
 from tests.fakes.llm_server import PLANTED_KEY, FakeLLMServer, Reply
+from tests.helpers import latest_run_rows
 
 JUDGE = "openai:gpt-4o-mini"
 JUDGE_CALL_USD = Decimal(100 * 1 + 10 * 2) / 1_000_000
@@ -137,16 +137,6 @@ def judge_reply(body: Any) -> Reply:
     )
 
 
-def query(pytester: pytest.Pytester, sql: str) -> list[tuple[Any, ...]]:
-    """Rows of ``sql`` over the latest run (``?`` is its id)."""
-    db = pytester.path / "results" / "cost_eval.duckdb"
-    with duckdb.connect(str(db), read_only=True) as con:
-        [(run_id,)] = con.execute(
-            "SELECT run_id FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1"
-        ).fetchall()
-        return con.execute(sql, [run_id]).fetchall()
-
-
 @pytest.fixture
 def project(
     pytester: pytest.Pytester, fake_llm: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
@@ -174,8 +164,8 @@ def test_the_judge_verifier_is_priced_stored_and_replayed(
         "--cost-eval", "--cost-eval-update-goldens", "-p", "no:cacheprovider", *workers
     )
     assert "Traceback" not in first.stdout.str()
-    rows = query(
-        project,
+    rows = latest_run_rows(
+        project.path,
         "SELECT config, case_id, cache_hit, calls, cost_usd, baseline_cost_usd, error, output "
         "FROM results WHERE run_id = ? ORDER BY config, case_id",
     )
@@ -198,8 +188,8 @@ def test_the_judge_verifier_is_priced_stored_and_replayed(
         model = Decimal(0) if hit else Decimal(str(baseline))
         assert Decimal(str(cost)) == model + checks * JUDGE_CALL_USD
     # The configuration's cost per query is the mean of what its cases paid.
-    [(per_query, extras)] = query(
-        project,
+    [(per_query, extras)] = latest_run_rows(
+        project.path,
         "SELECT cost_per_query, extras_json FROM summaries WHERE run_id = ? "
         "AND config = 'cache-judged'",
     )
@@ -231,8 +221,8 @@ def test_the_judge_verifier_is_priced_stored_and_replayed(
     again = project.runpytest("--cost-eval", "-p", "no:cacheprovider", *workers)
     assert "Traceback" not in again.stdout.str()
     assert fake_llm.stats.total == 0
-    rerun = query(
-        project,
+    rerun = latest_run_rows(
+        project.path,
         "SELECT config, case_id, cache_hit, calls, cost_usd FROM results "
         "WHERE run_id = ? AND config = 'cache-judged' ORDER BY case_id",
     )
@@ -241,8 +231,8 @@ def test_the_judge_verifier_is_priced_stored_and_replayed(
 
 def test_a_failing_verifier_makes_error_rows_naming_the_cache(project: pytest.Pytester) -> None:
     project.runpytest("--cost-eval", "--cost-eval-update-goldens", "-p", "no:cacheprovider")
-    rows = query(
-        project,
+    rows = latest_run_rows(
+        project.path,
         "SELECT case_id, cache_hit, output, error FROM results "
         "WHERE run_id = ? AND config = 'cache-broken' ORDER BY case_id",
     )

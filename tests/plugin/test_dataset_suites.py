@@ -10,7 +10,7 @@ from pathlib import Path
 import datasets
 import pytest
 
-from tests.helpers import MINI_CASES, PYPROJECT
+from tests.helpers import LATEST_RUN, MINI_CASES, PYPROJECT
 
 ROWS = [
     {"question": prompt, "answer": expected, "level": category, "qid": case_id}
@@ -149,8 +149,7 @@ def test_a_local_evaluate_metric_scores_a_dataset_suite(pytester: pytest.Pyteste
     assert "Traceback" not in result.stdout.str()
     with duckdb.connect(str(pytester.path / "results" / "cost_eval.duckdb"), read_only=True) as con:
         rows = con.execute(
-            "SELECT config, output, expected, score FROM results WHERE run_id = "
-            "(SELECT run_id FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1)"
+            f"SELECT config, output, expected, score FROM results WHERE run_id = {LATEST_RUN}"
         ).fetchall()
     assert len(rows) == 20
     for _config, output, expected, score in rows:

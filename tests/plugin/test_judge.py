@@ -20,6 +20,7 @@ from tests.helpers import (
     PROJECT_HEAD,
     PYPROJECT,
     judge_reply,
+    latest_run_rows,
     set_pyproject,
 )
 
@@ -63,10 +64,7 @@ def query(pytester: pytest.Pytester, sql: str, *params: Any) -> list[tuple[Any, 
 
 def latest(pytester: pytest.Pytester, sql: str) -> list[tuple[Any, ...]]:
     """Rows of ``sql`` (with one ``?``: the latest run's id)."""
-    [(run_id,)] = query(
-        pytester, "SELECT run_id FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1"
-    )
-    return query(pytester, sql, run_id)
+    return latest_run_rows(pytester.path, sql)
 
 
 def test_heuristic_judge_offline(mini_project: pytest.Pytester) -> None:

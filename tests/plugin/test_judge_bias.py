@@ -17,7 +17,6 @@ import math
 from decimal import Decimal
 from typing import Any
 
-import duckdb
 import pytest
 
 from harness.cli import main
@@ -25,7 +24,7 @@ from harness.formatting import money
 from harness.scoring.extract import final_number
 from harness.scoring.judge_protocol import read_user_prompt
 from tests.fakes.llm_server import PLANTED_KEY, FakeLLMServer, Reply
-from tests.helpers import OPENAI_PROVIDER, PROJECT_HEAD, judge_reply, set_pyproject
+from tests.helpers import OPENAI_PROVIDER, PROJECT_HEAD, judge_reply, latest_run_rows, set_pyproject
 
 PROJECT = (
     PROJECT_HEAD
@@ -109,15 +108,6 @@ def honest(body: Any) -> Reply:
     return reply("tie" if a_right == b_right else ("A" if a_right else "B"))
 
 
-def query(pytester: pytest.Pytester, sql: str) -> list[tuple[Any, ...]]:
-    db = pytester.path / "results" / "cost_eval.duckdb"
-    with duckdb.connect(str(db), read_only=True) as con:
-        [(run_id,)] = con.execute(
-            "SELECT run_id FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1"
-        ).fetchall()
-        return con.execute(sql, [run_id]).fetchall()
-
-
 @pytest.fixture
 def project(
     mini_project: pytest.Pytester, fake_llm: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
@@ -139,8 +129,8 @@ def run_judged(
         "--cost-eval", "--cost-eval-update-goldens", "-p", "no:cacheprovider"
     )
     assert "Traceback" not in result.stdout.str()
-    [(verdict, reasons, extras, warnings, categories)] = query(
-        project,
+    [(verdict, reasons, extras, warnings, categories)] = latest_run_rows(
+        project.path,
         "SELECT verdict, reasons_json, extras_json, scorer_warnings_json, categories_json "
         "FROM summaries WHERE run_id = ?",
     )
@@ -249,7 +239,9 @@ def test_judge_cost_is_every_call_the_server_saw(
     seen = fake_llm.stats.routes["chat.completions"]
     # 40 cases x 2 orders, and 2 repeats x 2 orders of half of them.
     assert seen == 80 + 20 * 2 * 2
-    [(eval_cost,)] = query(project, "SELECT sum(eval_cost_usd) FROM results WHERE run_id = ?")
+    [(eval_cost,)] = latest_run_rows(
+        project.path, "SELECT sum(eval_cost_usd) FROM results WHERE run_id = ?"
+    )
     assert Decimal(str(eval_cost)) == seen * CALL_USD
     figures = summary["judge"]
     assert figures["calls"] == seen

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.llm_server import PLANTED_KEY, FakeLLMServer
-from tests.helpers import set_pyproject
+from tests.helpers import LATEST_RUN, set_pyproject
 
 PROJECT = """\
 [tool.cost-eval]
@@ -59,8 +59,7 @@ def summaries(pytester: pytest.Pytester) -> list[dict[str, object]]:
     with duckdb.connect(str(db), read_only=True) as con:
         rows = con.execute(
             "SELECT suite, config, n, quality, delta, ci_low, ci_high, verdict, "
-            "cost_per_query FROM summaries WHERE run_id = "
-            "(SELECT run_id FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1) "
+            f"cost_per_query FROM summaries WHERE run_id = {LATEST_RUN} "
             "ORDER BY suite, config"
         ).fetchall()
     return [

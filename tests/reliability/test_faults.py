@@ -35,7 +35,7 @@ from tests.fakes import (
     FakeLLMServer,
     Reply,
 )
-from tests.helpers import mini_suite_text, set_pyproject
+from tests.helpers import LATEST_RUN, mini_suite_text, set_pyproject
 
 FAMILIES = {
     "openai": ("chat.completions", "openai:gpt-4o"),
@@ -328,8 +328,7 @@ def fault_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def latest_rows(root: Path, sql: str) -> list[tuple[Any, ...]]:
     """Rows of ``sql`` (with ``{run}`` standing for the latest run id)."""
     with duckdb.connect(str(root / "results" / "cost_eval.duckdb"), read_only=True) as con:
-        run = "(SELECT run_id FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1)"
-        return con.execute(sql.format(run=run)).fetchall()
+        return con.execute(sql.format(run=LATEST_RUN)).fetchall()
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
