@@ -1,7 +1,7 @@
 """Whole commands in fresh processes, side by side with the bare SDK, as a user times them.
 
     python benchmarks/bench_process.py [--cases 1000] [--concurrency 64] [--latency-ms 100]
-                                       [--reps 3] [--installed] [--quick]
+                                       [--reps 3] [--installed] [--post] [--quick]
 
 One fake server (the peer kit's, 100 ms injected latency), one workload (the
 peer kit's ``Compute A op B`` cases), and, interleaved rep by rep:
@@ -16,7 +16,12 @@ peer kit's ``Compute A op B`` cases), and, interleaved rep by rep:
 * ``rerun``: ``pytest -p harness.plugin --cost-eval`` in the same project right
   after, every answer in the store (the server must count 0 requests);
 * with ``--installed``, ``first-installed``: ``first`` with pytest's plugin
-  autoloading on (whatever else this environment has installed loads too).
+  autoloading on (whatever else this environment has installed loads too);
+* with ``--post``, ``bare-post``: the bare loop calling the SDK as the harness's
+  ``openai:`` provider does (its generic ``post()``, the JSON read directly, no
+  typed transform or response model): the SDK's own floor, beside which the
+  harness's overhead shows apart from the 0.3 ms per call that ``create()`` costs
+  the ``bare`` loop.
 
 Plugin autoloading is off (``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1``) for ``first``
 and ``rerun``: the dev environment's other plugins (hypothesis, xdist,
@@ -65,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--installed", action="store_true", help="also time pytest as installed")
+    parser.add_argument("--post", action="store_true", help="also time the bare loop on post()")
     parser.add_argument("--quick", action="store_true", help="200 cases, one rep")
     args = parser.parse_args(argv)
     if args.quick:
@@ -73,7 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"skipped: {missing}")
         return 0
-    runners = ["bare", "first", "rerun"] + (["first-installed"] if args.installed else [])
+    runners = (
+        ["bare"]
+        + (["bare-post"] if args.post else [])
+        + ["first", "rerun"]
+        + (["first-installed"] if args.installed else [])
+    )
     figures: dict[str, list[dict[str, Any]]] = {name: [] for name in runners}
     with (
         tempfile.TemporaryDirectory(prefix="bench-process-") as tmp,
@@ -105,19 +116,18 @@ def main(argv: list[str] | None = None) -> int:
         quiet = dict(base, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
         installed = dict(base)
         pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--cost-eval"]
+        bare = [
+            sys.executable,
+            str(HERE / "fixtures" / "bare_sdk_loop.py"),
+            str(cases_path),
+            server.base_url,
+            MODEL,
+            "--concurrency",
+            str(args.concurrency),
+        ]
         commands: dict[str, tuple[list[str], dict[str, str]]] = {
-            "bare": (
-                [
-                    sys.executable,
-                    str(HERE / "fixtures" / "bare_sdk_loop.py"),
-                    str(cases_path),
-                    server.base_url,
-                    MODEL,
-                    "--concurrency",
-                    str(args.concurrency),
-                ],
-                quiet,
-            ),
+            "bare": (bare, quiet),
+            "bare-post": ([*bare, "--post"], quiet),
             "first": (
                 [*pytest, "-p", "harness.plugin", "--cost-eval-update-goldens"],
                 quiet,
@@ -136,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                     shutil.rmtree(project / "results", ignore_errors=True)
                 cmd, env = commands[name]
                 server.reset(args.latency_ms)
-                result = run_timed(cmd, cwd=project if name != "bare" else work, env=env)
+                result = run_timed(cmd, cwd=work if name.startswith("bare") else project, env=env)
                 result["tail"] = result.pop("output")[-1500:]
                 result["requests"] = server.stats().get("total_requests")
                 if result["exit"] != 0:

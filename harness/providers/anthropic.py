@@ -33,7 +33,6 @@ its text.
 from __future__ import annotations
 
 import functools
-import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -44,12 +43,14 @@ from harness.providers.remote import (
     RemoteProvider,
     attempts_of_response,
     clean_text,
-    deadline_http_client,
+    json_body,
+    json_field,
     model_name,
     parse_answer,
     token_count,
     truncated_answer,
 )
+from harness.providers.sdk_http import deadline_http_client, http_response_type
 from harness.types import Message, Request, Usage
 
 if TYPE_CHECKING:
@@ -109,15 +110,8 @@ class AnthropicProvider(RemoteProvider["AsyncAnthropic"]):
             body=message_params(request, cache_system_prompt=self.cache_system_prompt),
         )
         attempts = attempts_of_response(response)
-        try:
-            data = response.json()
-        except ValueError as exc:
-            raise CallFailed(
-                "InvalidResponse",
-                f"the provider's response is not JSON ({type(exc).__name__}: {exc})",
-                attempts=attempts,
-            ) from None
-        if not isinstance(data, Mapping) or data.get("type") != "message":
+        data = json_body(response, what="a message", attempts=attempts)
+        if data.get("type") != "message":
             raise CallFailed(
                 "InvalidResponse",
                 "the provider's response is not a message",
@@ -132,11 +126,9 @@ class AnthropicProvider(RemoteProvider["AsyncAnthropic"]):
 
 @functools.cache
 def _http_response_type() -> Any:
-    """The ``Response`` class of the HTTP library the SDK is built on (httpx2 or httpx)."""
     from anthropic import DefaultAsyncHttpxClient
 
-    package = DefaultAsyncHttpxClient.__mro__[1].__module__.partition(".")[0]
-    return importlib.import_module(package).Response
+    return http_response_type(DefaultAsyncHttpxClient)
 
 
 def message_params(request: Request, *, cache_system_prompt: bool = False) -> dict[str, Any]:
@@ -182,13 +174,6 @@ def split_system(messages: tuple[Message, ...]) -> tuple[str, list[MessageParam]
     return system, turns
 
 
-def _get(obj: Any, name: str) -> Any:
-    """A field of an SDK object or of its JSON form."""
-    if isinstance(obj, Mapping):
-        return obj.get(name)
-    return getattr(obj, name, None)
-
-
 def usage_from_message(usage: AnthropicUsage | Mapping[str, Any] | None) -> Usage:
     """The harness usage of a Messages API ``usage`` (SDK object or JSON).
 
@@ -197,16 +182,16 @@ def usage_from_message(usage: AnthropicUsage | Mapping[str, Any] | None) -> Usag
     """
     if usage is None:
         return Usage()
-    thinking = _get(_get(usage, "output_tokens_details"), "thinking_tokens")
+    thinking = json_field(json_field(usage, "output_tokens_details"), "thinking_tokens")
     return Usage(
-        input_tokens=token_count(_get(usage, "input_tokens"), "input_tokens"),
+        input_tokens=token_count(json_field(usage, "input_tokens"), "input_tokens"),
         cached_input_tokens=token_count(
-            _get(usage, "cache_read_input_tokens"), "cache_read_input_tokens"
+            json_field(usage, "cache_read_input_tokens"), "cache_read_input_tokens"
         ),
         cache_write_tokens=token_count(
-            _get(usage, "cache_creation_input_tokens"), "cache_creation_input_tokens"
+            json_field(usage, "cache_creation_input_tokens"), "cache_creation_input_tokens"
         ),
-        output_tokens=token_count(_get(usage, "output_tokens"), "output_tokens"),
+        output_tokens=token_count(json_field(usage, "output_tokens"), "output_tokens"),
         reasoning_tokens=token_count(thinking, "thinking_tokens"),
     )
 
@@ -224,28 +209,28 @@ def answer_from_message(
         CallFailed: refused, cut at ``max_tokens``, no text block, or a body of
             another shape.
     """
-    stop_reason = _get(message, "stop_reason")
+    stop_reason = json_field(message, "stop_reason")
     if stop_reason == "refusal":
         raise CallFailed(
             "Refusal",
             "the model declined to answer (stop_reason=refusal)",
             attempts=attempts,
         )
-    content = _get(message, "content") or ()
+    content = json_field(message, "content") or ()
     if isinstance(content, str | bytes | Mapping) or not isinstance(content, list | tuple):
         raise CallFailed(
             "InvalidResponse",
             f"the provider's response is not a message (content = {content!r:.80})",
             attempts=attempts,
         )
-    usage = usage_from_message(_get(message, "usage"))
+    usage = usage_from_message(json_field(message, "usage"))
     if stop_reason == "max_tokens":
         failure = truncated_answer(
             "stop_reason=max_tokens", purpose, attempts=attempts, usage=usage
         )
         if failure is not None:
             raise failure
-    texts = [_get(block, "text") for block in content if _get(block, "type") == "text"]
+    texts = [json_field(block, "text") for block in content if json_field(block, "type") == "text"]
     if not texts:
         raise CallFailed(
             "EmptyResponse",

@@ -22,7 +22,7 @@ from harness.providers.openai import (
     body_params,
     to_openai_message,
 )
-from harness.providers.remote import CallFailed, RemoteProvider, model_name
+from harness.providers.remote import CallFailed, RemoteProvider, model_name, parse_answer
 from harness.types import Request, Response
 
 if TYPE_CHECKING:
@@ -189,8 +189,6 @@ class _OpenAIBatches(BatchBackend[OpenAIProvider]):
     async def results(
         self, batch_id: str, group: Mapping[str, Request], latency_ms: float
     ) -> dict[str, Response]:
-        from openai.types.chat import ChatCompletion
-
         batch = self._status[batch_id]
         client = await self.client()
         out: dict[str, Response] = {}
@@ -205,9 +203,7 @@ class _OpenAIBatches(BatchBackend[OpenAIProvider]):
                 request = group.get(str(row.get("custom_id")))
                 if request is None:
                     continue
-                out[request.hash()] = self._response(
-                    row, request, latency_ms, ChatCompletion, answer_from_completion
-                )
+                out[request.hash()] = self._response(row, request, latency_ms)
         if batch.status != "completed":
             reason = f"batch {batch_id} ended with status {batch.status!r}"
             errors = getattr(batch, "errors", None)
@@ -223,8 +219,6 @@ class _OpenAIBatches(BatchBackend[OpenAIProvider]):
         row: Mapping[str, Any],
         request: Request,
         latency_ms: float,
-        completion_type: Any,
-        to_answer: Any,
     ) -> Response:
         error = row.get("error")
         response = row.get("response") or {}
@@ -235,7 +229,11 @@ class _OpenAIBatches(BatchBackend[OpenAIProvider]):
             failure = CallFailed(f"BatchRequestFailed (HTTP {status})", message)
             return _error_response(request, self.describe(failure))
         try:
-            answer = to_answer(completion_type.model_validate(body), purpose=request.purpose)
+            answer = parse_answer(
+                lambda: answer_from_completion(body, purpose=request.purpose),
+                what="a chat completion",
+                attempts=1,
+            )
         except Exception as exc:
             return _error_response(request, self.describe(exc))
         return Response(

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from harness.providers.remote import DEADLINE_NOTE
+from harness.providers.sdk_http import DEADLINE_NOTE
 from tests.fakes import FakeLLMServer, Reply
 from tests.helpers import set_pyproject
 from tests.reliability.test_faults import (

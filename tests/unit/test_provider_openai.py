@@ -14,7 +14,8 @@ import pytest
 from harness.errors import ConfigError, MissingDependency, ProviderError
 from harness.providers import make_provider
 from harness.providers.limits import RateLimiter
-from harness.providers.openai import OpenAIProvider
+from harness.providers.openai import OpenAIProvider, answer_from_completion
+from harness.providers.remote import CallFailed
 from harness.providers.sim import answer
 from harness.types import Message, Request, Response
 from tests.fakes import EMPTY_CHOICES, MALFORMED_JSON, PLANTED_KEY, FakeLLMServer, Reply
@@ -80,6 +81,89 @@ def test_answers_like_the_simulated_model(fake_llm: FakeLLMServer) -> None:
         {"role": "system", "content": "You are a careful assistant."},
         {"role": "user", "content": QUESTION},
     ]
+
+
+def test_sends_what_chat_completions_create_sends(fake_llm: FakeLLMServer) -> None:
+    """The provider posts its own body (skipping create()'s typed transform, see
+    ``OpenAIProvider._call``): the server must see the same request as from
+    ``chat.completions.create``, body and headers alike."""
+    from openai import AsyncOpenAI
+
+    request = ask(temperature=0.2, max_tokens=64, seed=7)
+    [response] = complete(provider(fake_llm), request)
+    assert response.error is None
+
+    async def through_create() -> None:
+        client = AsyncOpenAI(base_url=fake_llm.openai_base_url, api_key=PLANTED_KEY)
+        try:
+            await client.chat.completions.create(
+                model="gpt-4o",
+                messages=[
+                    {"role": "system", "content": "You are a careful assistant."},
+                    {"role": "user", "content": QUESTION},
+                ],
+                temperature=0.2,
+                max_completion_tokens=64,
+                seed=7,
+            )
+        finally:
+            await client.close()
+
+    asyncio.run(through_create())
+    ours, sdks = fake_llm.stats.bodies["chat.completions"]
+    assert ours == sdks
+    ignored = {"x-stainless-read-timeout", "x-stainless-timeout"}  # set per client timeout
+    ours_headers, sdk_headers = (
+        {k.lower() for k in h} - ignored for h in fake_llm.stats.headers[-2:]
+    )
+    assert ours_headers == sdk_headers
+
+
+def test_reads_the_answer_from_json_as_from_the_sdk_model() -> None:
+    from openai.types.chat import ChatCompletion
+
+    body = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "gpt-4o",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": "ANSWER: 23", "refusal": None},
+            }
+        ],
+        "usage": {
+            "prompt_tokens": 1000,
+            "completion_tokens": 300,
+            "total_tokens": 1300,
+            "prompt_tokens_details": {"cached_tokens": 600},
+            "completion_tokens_details": {"reasoning_tokens": 250},
+        },
+    }
+    from_json = answer_from_completion(body)
+    assert from_json == answer_from_completion(ChatCompletion.model_validate(body))
+    assert from_json.text == "ANSWER: 23"
+    assert (from_json.usage.input_tokens, from_json.usage.cached_input_tokens) == (400, 600)
+    assert from_json.usage.reasoning_tokens == 250
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        ({"choices": "many"}, "InvalidResponse"),
+        ({"choices": ["text"]}, "InvalidResponse"),
+        ({"choices": [{"message": "text"}]}, "InvalidResponse"),
+        ({"choices": [{"message": {"content": 7}}]}, "InvalidResponse"),
+        ({"choices": [{"message": {}}]}, "EmptyResponse"),
+        ({}, "EmptyResponse"),
+    ],
+)
+def test_a_body_of_another_shape_is_a_failed_call(body: dict[str, Any], kind: str) -> None:
+    with pytest.raises(CallFailed) as failed:
+        answer_from_completion(body)
+    assert failed.value.kind == kind
 
 
 def test_small_model_names_get_the_small_simulation(fake_llm: FakeLLMServer) -> None:
