@@ -60,11 +60,14 @@ async def prepare_goldens(
     # file, and the request hashes, name that model.
     identity = base_model(baseline)
     goldens = load_goldens(settings.goldens_dir, suite.name, identity)
-    requests = {case.id: suite.request(case, identity) for case in suite.cases}
     missing, stale = golden_gaps(suite, goldens, identity)
     if update:
         to_record = [c.id for c in suite.cases] if update == "all" else missing + stale
         if to_record:
+            wanted = set(to_record)
+            requests = {
+                case.id: suite.request(case, identity) for case in suite.cases if case.id in wanted
+            }
             responses = await asyncio.gather(
                 *(
                     executor.send(requests[cid].with_model(baseline), fresh=update == "all")

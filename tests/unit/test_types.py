@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness.types import CONTEXT_PREFIX, Case, Message, Request, Response, Usage
 
@@ -82,6 +85,65 @@ def test_request_hash_known_value() -> None:
     assert Request(model="sim:frontier", messages=(user("hello"),)).hash() == (
         "0c9f59cdf5cd06b08490a3a7912a5b92"
     )
+
+
+def reference_hash(req: Request) -> str:
+    """The hash as first defined: ``json.dumps`` of the payload (what stored answers carry)."""
+    payload = {
+        "model": req.model,
+        "messages": [[m.role, m.content] for m in req.messages],
+        "params": [[k, v] for k, v in sorted(req.params)],
+    }
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+
+
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text()
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    model=st.text(),
+    messages=st.lists(
+        st.tuples(st.sampled_from(["system", "user", "assistant"]), st.text()), max_size=4
+    ),
+    params=st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=4),
+)
+def test_request_hash_is_the_json_dumps_hash(
+    model: str, messages: list[tuple[str, str]], params: dict[str, object]
+) -> None:
+    """Any text (quotes, escapes, control characters, non-ASCII) and any JSON param
+    (0 and 0.0, True and 1, NaN, nested): the same bytes as ``json.dumps``."""
+    req = Request(
+        model=model,
+        messages=tuple(Message(role=role, content=content) for role, content in messages),
+        params=tuple(sorted(params.items())),
+    )
+    assert req.hash() == reference_hash(req)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [(("t", 0),), (("t", 0.0),), (("t", False),), (("t", 1),), (("t", True),), (("t", None),)],
+)
+def test_request_hash_tells_equal_params_of_other_types_apart(
+    params: tuple[tuple[str, object], ...],
+) -> None:
+    req = request(params=params)
+    assert req.hash() == reference_hash(req)
+    others = {request(params=((("t", v),))).hash() for v in (0, 0.0, False, 1, True, None)}
+    assert len(others) == 6
 
 
 def test_request_hash_ignores_batch_and_case_id() -> None:
