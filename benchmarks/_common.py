@@ -52,6 +52,22 @@ def emit(name: str, figures: Mapping[str, Any]) -> None:
     print("RESULT " + json.dumps({"bench": name, **figures}, default=str), flush=True)
 
 
+def machine_probe() -> float:
+    """Seconds this machine takes, now, to build and sum a million small dicts.
+
+    This shared machine's speed drifts by tens of percent within an evening, the
+    load average staying under 1: a 1,000,000-result run of nearly the same code
+    took 35 s at 20:00 and 52 s at 22:00. A pure arithmetic loop hardly moves when that
+    happens; building objects, as the harness does, does. Printed beside figures,
+    it tells a slower machine from slower code; compare figures of one sitting.
+    """
+    start = time.perf_counter()
+    rows = [{"id": str(i), "value": i * 0.5, "pair": (i, str(i))} for i in range(1_000_000)]
+    sum(row["value"] for row in rows)
+    del rows
+    return time.perf_counter() - start
+
+
 def cpu_seconds() -> float:
     """User + system CPU of this process so far."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
