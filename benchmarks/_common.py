@@ -57,7 +57,8 @@ def machine_probe() -> float:
 
     This shared machine's speed drifts by tens of percent within an evening, the
     load average staying under 1: a 1,000,000-result run of nearly the same code
-    took 35 s at 20:00 and 52 s at 22:00. A pure arithmetic loop hardly moves when that
+    took 35 s in one sitting and 52 s about an hour later. A pure arithmetic loop
+    hardly moves when that
     happens; building objects, as the harness does, does. Printed beside figures,
     it tells a slower machine from slower code; compare figures of one sitting.
     """
