@@ -58,9 +58,9 @@ def machine_probe() -> float:
     This shared machine's speed drifts by tens of percent within an evening, the
     load average staying under 1: a 1,000,000-result run of nearly the same code
     took 35 s in one sitting and 52 s about an hour later. A pure arithmetic loop
-    hardly moves when that
-    happens; building objects, as the harness does, does. Printed beside figures,
-    it tells a slower machine from slower code; compare figures of one sitting.
+    hardly moves when that happens; building objects, as the harness does, does.
+    Printed beside figures, it tells a slower machine from slower code; compare
+    figures of one sitting.
     """
     start = time.perf_counter()
     rows = [{"id": str(i), "value": i * 0.5, "pair": (i, str(i))} for i in range(1_000_000)]
