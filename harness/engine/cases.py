@@ -14,7 +14,7 @@ from harness.config.suites import (
 from harness.engine.case_budget import PAIR_WINDOW
 from harness.engine.costs import calls_cost, golden_cost
 from harness.engine.executor import Executor
-from harness.engine.run_data import Plan, PreparedSuite, SentCase
+from harness.engine.run_data import Plan, PreparedSuite, SentCase, SuiteMemo
 from harness.errors import CostEvalError
 from harness.scoring import RecordedScorer, Scorer
 from harness.scoring.judge import JudgedSuite
@@ -23,7 +23,6 @@ from harness.strategies.chain import Chain
 from harness.types import (
     Case,
     CaseResult,
-    CostSource,
     Request,
     Response,
     Usage,
@@ -31,9 +30,15 @@ from harness.types import (
 
 
 async def send_case(
-    chain: Chain, suite: Suite, case: Case, executor: Executor, plan: Plan
+    chain: Chain,
+    suite: Suite,
+    case: Case,
+    executor: Executor,
+    plan: Plan,
+    memo: SuiteMemo | None = None,
 ) -> SentCase:
-    """Send one case through a configuration's chain, recording every model call."""
+    """Send one case through a configuration's chain, recording every model call
+    (``memo``: the suite's, which builds the case's request once per run)."""
     calls: list[tuple[Request, Response]] = []
 
     async def provider(request: Request) -> Response:
@@ -41,7 +46,9 @@ async def send_case(
         calls.append((request, response))
         return response
 
-    response = await chain.send(suite.request(case, plan.settings.baseline), provider)
+    baseline = plan.settings.baseline
+    request = memo.request(suite, case, baseline) if memo else suite.request(case, baseline)
+    response = await chain.send(request, provider)
     executor.cases_done += 1
     return SentCase(response=response, calls=tuple(calls))
 
@@ -54,8 +61,7 @@ async def send_and_score(
     plan: Plan,
     gate: GateSpec,
     *,
-    baselines: dict[str, float] | None = None,
-    golden_costs: dict[str, tuple[Decimal, CostSource]] | None = None,
+    memo: SuiteMemo | None = None,
     window: int = PAIR_WINDOW,
 ) -> tuple[list[CaseResult], int]:
     """Send a suite's cases through a stateless chain, scoring each as it comes back.
@@ -75,12 +81,10 @@ async def send_and_score(
         nonlocal batched
         for index in order:
             case = cases[index]
-            sent = await send_case(chain, item.suite, case, executor, plan)
+            sent = await send_case(chain, item.suite, case, executor, plan, memo)
             if any(response.batch for _, response in sent.calls):
                 batched += 1
-            results[index] = score_case(
-                item, spec, case, sent, plan, gate, baselines=baselines, golden_costs=golden_costs
-            )
+            results[index] = score_case(item, spec, case, sent, plan, gate, memo=memo)
 
     await asyncio.gather(*(worker() for _ in range(min(window, len(cases)))))
     return [result for result in results if result is not None], batched
@@ -111,17 +115,14 @@ def score_case(
     gate: GateSpec,
     *,
     judged: JudgedSuite | None = None,
-    baselines: dict[str, float] | None = None,
-    golden_costs: dict[str, tuple[Decimal, CostSource]] | None = None,
+    memo: SuiteMemo | None = None,
 ) -> CaseResult:
     """Score one case's output and its baseline golden; cost both.
 
     With a judge scorer, ``judged`` holds the verdicts (made before, asynchronously):
     the golden against itself is a tie, so the baseline scores 1.0; a case the judge
-    could not judge is an error row. ``baselines`` (case id -> the golden's score),
-    shared by every configuration of the suite in one run, scores each golden once:
-    the golden, the scorer and the reference are the same for every configuration;
-    ``golden_costs`` (case id -> the golden's cost and its source) likewise.
+    could not judge is an error row. ``memo``, shared by every configuration of the
+    suite in one run, scores and costs each golden once.
     """
     suite = item.suite
     golden = item.goldens[case.id]
@@ -143,26 +144,27 @@ def score_case(
     elif judged is not None:
         baseline_score = 1.0
     else:
-        baseline_score = baselines.get(case.id) if baselines is not None else None
+        baseline_score = memo.baseline_scores.get(case.id) if memo is not None else None
         if baseline_score is None:
             baseline_score = reference_scores(
                 item.scorer, golden.text, golden.text, case.expected, suite.reference
             )
-            if baselines is not None:
-                baselines[case.id] = baseline_score
+            if memo is not None:
+                memo.baseline_scores[case.id] = baseline_score
     # Billed cost first, then usage at the price table's rates, then an offline estimate.
     where = f"{item.shown_path or display_path(suite.path)}: case {case.id!r}"
     cost, cost_source = calls_cost(prices, sent.calls, where=where)
-    known = golden_costs.get(case.id) if golden_costs is not None else None
+    known = memo.golden_costs.get(case.id) if memo is not None else None
     if known is None:
+        baseline = plan.settings.baseline
         known = golden_cost(
             prices,
-            suite.request(case, plan.settings.baseline),
+            memo.request(suite, case, baseline) if memo else suite.request(case, baseline),
             golden,
             where=f"{where}, the baseline's golden",
         )
-        if golden_costs is not None:
-            golden_costs[case.id] = known
+        if memo is not None:
+            memo.golden_costs[case.id] = known
     baseline_cost, baseline_source = known
     if len(sent.calls) == 1:  # the common case: the one call's own figures
         ((only_request, only_call),) = sent.calls

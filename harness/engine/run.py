@@ -40,6 +40,7 @@ from harness.engine.run_data import (
     ResultSink,
     RunOutcome,
     SentCase,
+    SuiteMemo,
 )
 from harness.engine.scorer_check import scorer_findings
 from harness.engine.summary import summarize_pair
@@ -59,7 +60,6 @@ from harness.stats.gates import GateSpec
 from harness.strategies.chain import Chain, build_chain
 from harness.types import (
     CaseResult,
-    CostSource,
     Request,
     Response,
     Summary,
@@ -202,11 +202,8 @@ def run(
                 say(f"suite {name!r}: {problem or 'judge ' + calibration.summary()}")
         jobs = []
         collecting: list[Coroutine[Any, Any, SentCase]] = []
-        # Each golden's score, per suite: computed by the first configuration, reused.
-        baselines: dict[str, dict[str, float]] = {name: {} for name in prepared}
-        golden_costs: dict[str, dict[str, tuple[Decimal, CostSource]]] = {
-            name: {} for name in prepared
-        }
+        # Per suite, what its configurations share: filled by the first, reused.
+        memos = {name: SuiteMemo() for name in prepared}
         for suite_name, config_name in selected:
             item = prepared[suite_name]
             if item.problem:
@@ -228,8 +225,7 @@ def run(
                         plan.configs[config_name],
                         executor,
                         sweeps=outcome.sweeps,
-                        baselines=baselines[suite_name],
-                        golden_costs=golden_costs[suite_name],
+                        memo=memos[suite_name],
                         calibration=calibrations.get(suite_name),
                     ),
                 )
@@ -328,15 +324,14 @@ async def evaluate_pair(
     executor: Executor,
     *,
     sweeps: dict[tuple[str, str], dict[str, Any]] | None = None,
-    baselines: dict[str, float] | None = None,
-    golden_costs: dict[str, tuple[Decimal, CostSource]] | None = None,
+    memo: SuiteMemo | None = None,
     calibration: JudgeCalibration | None = None,
 ) -> tuple[list[CaseResult], Summary]:
     """Run one configuration over one suite's cases and judge it.
 
     A threshold sweep (``threshold = "sweep"``) goes to :mod:`harness.engine.router_sweep`;
-    its curve is put in ``sweeps``. ``baselines`` holds the goldens' scores already
-    computed in this run (see :func:`~harness.engine.cases.score_case`); ``calibration``
+    its curve is put in ``sweeps``. ``memo`` holds what the suite's configurations
+    share in this run (see :class:`~harness.engine.run_data.SuiteMemo`); ``calibration``
     the suite's judge calibration, when its judge has ``calibrate = true``.
     """
     suite = item.suite
@@ -352,17 +347,17 @@ async def evaluate_pair(
     compresses = any(getattr(s, "lever", None) == "compress" for s in chain.strategies)
     if not chain.stateful and not compresses and not isinstance(item.scorer, JudgeScorer):
         # The common case: each answer scored as it arrives and then dropped.
-        results, batched = await send_and_score(
-            chain, item, spec, executor, plan, gate, baselines=baselines, golden_costs=golden_costs
-        )
+        results, batched = await send_and_score(chain, item, spec, executor, plan, gate, memo=memo)
         return await _judge_pair(plan, item, spec, gate, chain, executor, results, batched)
     if chain.stateful:
         # A cache's answer depends on the cases before: replay them in order.
-        outputs = [await send_case(chain, suite, case, executor, plan) for case in suite.cases]
+        outputs = [
+            await send_case(chain, suite, case, executor, plan, memo) for case in suite.cases
+        ]
     else:
         outputs = list(
             await asyncio.gather(
-                *(send_case(chain, suite, case, executor, plan) for case in suite.cases)
+                *(send_case(chain, suite, case, executor, plan, memo) for case in suite.cases)
             )
         )
     judged: JudgedSuite | None = None
@@ -393,8 +388,7 @@ async def evaluate_pair(
             plan,
             gate,
             judged=judged,
-            baselines=baselines,
-            golden_costs=golden_costs,
+            memo=memo,
         )
         for case, sent in zip(suite.cases, outputs, strict=True)
     ]

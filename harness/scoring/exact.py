@@ -22,7 +22,6 @@ from harness.errors import ConfigError
 from harness.scoring.base import scorers
 from harness.scoring.extract import (
     ALL_LETTERS,
-    PARSED_CACHE,
     Extractor,
     build_extractor,
     extract_choice,
@@ -30,6 +29,7 @@ from harness.scoring.extract import (
     read_number,
     read_pair,
 )
+from harness.scoring.memo import PARSED_CACHE, remember_first
 from harness.types import Score
 
 __all__ = [
@@ -260,10 +260,6 @@ def normalize_text(
     return text
 
 
-# The reference is normalized once per configuration, the same text each time.
-_normalized = functools.lru_cache(maxsize=PARSED_CACHE)(normalize_text)
-
-
 @checked_options
 class ExactScorer:
     """1.0 when output and reference are equal after normalization, else 0.0.
@@ -292,14 +288,26 @@ class ExactScorer:
         self.normalize_whitespace = require_bool(
             self.name, "normalize_whitespace", normalize_whitespace
         )
+        self._normalize = self._normalizer()
 
-    def _normalize(self, text: str) -> str:
-        return _normalized(
-            text,
-            ignore_case=self.ignore_case,
-            strip_punctuation=self.strip_punctuation,
-            normalize_whitespace=self.normalize_whitespace,
+    def _normalizer(self) -> Callable[[str], str]:
+        # The reference is normalized once per configuration, the same text each time.
+        return remember_first(PARSED_CACHE)(
+            functools.partial(
+                normalize_text,
+                ignore_case=self.ignore_case,
+                strip_punctuation=self.strip_punctuation,
+                normalize_whitespace=self.normalize_whitespace,
+            )
         )
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickled without its memory (a closure): the copy makes its own.
+        return {k: v for k, v in self.__dict__.items() if k != "_normalize"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._normalize = self._normalizer()
 
     def score(self, output: str, reference: str) -> Score:
         """1.0 if the normalized texts (or what the extractor read) are equal, else 0.0."""

@@ -42,12 +42,12 @@ from decimal import Decimal, InvalidOperation
 from harness.errors import ConfigError, UnknownComponent
 from harness.registry import load_import_path
 from harness.scoring.base import Scorer
+from harness.scoring.memo import PARSED_CACHE, remember_first
 from harness.types import Score
 
 __all__ = [
     "ALL_LETTERS",
     "EXTRACTORS",
-    "PARSED_CACHE",
     "ExtractingScorer",
     "Extractor",
     "Reading",
@@ -57,13 +57,6 @@ __all__ = [
     "read_number",
     "read_pair",
 ]
-
-
-PARSED_CACHE = 1 << 16
-"""How many texts each reading function remembers (LRU). A run reads the same
-reference once per configuration and the same golden once per case: parsing is
-a pure function of the text, so it is cached; the bound keeps memory flat on a
-million-result run (the texts themselves are held by the run anyway)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +150,7 @@ def _to_decimal(match: re.Match[str]) -> Decimal:
         return Decimal(0)
 
 
-@functools.lru_cache(maxsize=PARSED_CACHE)
+@remember_first(PARSED_CACHE)
 def final_number(text: str) -> Decimal | None:
     """The last number written in ``text``, or None when there is none.
 
@@ -192,7 +185,7 @@ def _last_box(text: str) -> str | None:
     return found
 
 
-@functools.lru_cache(maxsize=PARSED_CACHE)
+@remember_first(PARSED_CACHE)
 def read_number(text: str) -> tuple[Decimal | None, str]:
     """The answer's number, as :func:`last_number` reads it.
 
@@ -250,7 +243,7 @@ def last_number(text: str) -> Reading:
 # --- boxed, answer lines ------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=PARSED_CACHE)
+@remember_first(PARSED_CACHE)
 def boxed(text: str) -> Reading:
     """The content of the last ``\\boxed{...}``, braces inside it kept."""
     box = _last_box(text)
@@ -271,7 +264,7 @@ _ANSWER_LINE = re.compile(
 )
 
 
-@functools.lru_cache(maxsize=PARSED_CACHE)
+@remember_first(PARSED_CACHE)
 def answer_line(text: str) -> Reading:
     """The text after the last ``ANSWER:``, ``Final answer:`` or ``####`` at a line start.
 
@@ -312,7 +305,7 @@ _YES_NO_PATTERNS = (
 )
 
 
-@functools.lru_cache(maxsize=PARSED_CACHE)
+@remember_first(PARSED_CACHE)
 def yes_no(text: str) -> Reading:
     """The final Yes/No verdict, as ``"yes"`` or ``"no"`` (any case, bracketed or not).
 
@@ -363,7 +356,6 @@ def _choice_patterns(letters: str) -> tuple[re.Pattern[str], ...]:
     )
 
 
-@functools.lru_cache(maxsize=PARSED_CACHE)
 def extract_choice(text: str, letters: str = "ABCD") -> str | None:
     """The answer letter in ``text``, upper case, or None when there is none.
 
@@ -371,6 +363,12 @@ def extract_choice(text: str, letters: str = "ABCD") -> str | None:
         text: A model's answer or a reference.
         letters: The valid option letters, upper case.
     """
+    return _remembered_choice((text, letters))
+
+
+@remember_first(PARSED_CACHE)
+def _remembered_choice(key: tuple[str, str]) -> str | None:
+    text, letters = key
     for pattern in _choice_patterns(letters):
         matches = list(pattern.finditer(text))
         if matches:

@@ -7,7 +7,8 @@ columns until the run is stored.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from harness.store.database import USAGE_FIELDS, stored_money
@@ -51,11 +52,28 @@ def result_columns(
     values only); otherwise as :class:`~decimal.Decimal`.
     """
     money: Any = (lambda v: str(stored_money(v))) if money_text else stored_money
+    money_columns = _transposed(_MONEY_OF, results, RESULT_MONEY)
     return {
-        **{name: [getattr(r, name) for r in results] for name in RESULT_FIELDS},
-        **{name: [money(getattr(r, name)) for r in results] for name in RESULT_MONEY},
-        **{name: [getattr(r.usage, name) for r in results] for name in USAGE_FIELDS},
+        **_transposed(_FIELDS_OF, results, RESULT_FIELDS),
+        **{name: [money(v) for v in values] for name, values in money_columns.items()},
+        **_transposed(_USAGE_OF, [r.usage for r in results], USAGE_FIELDS),
     }
+
+
+def _transposed(
+    fields_of: Callable[[Any], tuple[Any, ...]], items: Sequence[Any], names: Sequence[str]
+) -> dict[str, list[Any]]:
+    # Each item's fields as one tuple, then the tuples turned into columns: both
+    # loops run in C (a comprehension per column cost 4 % of a 250,000-result run).
+    rows = list(map(fields_of, items))
+    if not rows:
+        return {name: [] for name in names}
+    return dict(zip(names, map(list, zip(*rows, strict=True)), strict=True))
+
+
+_FIELDS_OF = operator.attrgetter(*RESULT_FIELDS)
+_MONEY_OF = operator.attrgetter(*RESULT_MONEY)
+_USAGE_OF = operator.attrgetter(*USAGE_FIELDS)
 
 
 def with_run(columns: dict[str, list[Any]], run_id: str) -> dict[str, list[Any]]:

@@ -22,6 +22,8 @@ from harness.engine.prepare import load_suites, prepare
 from harness.engine.run import run
 from harness.engine.run_data import NOTABLE_PER_PAIR, RunOutcome
 from harness.store import runs
+from harness.store.database import USAGE_FIELDS, stored_money
+from harness.store.result_columns import RESULT_FIELDS, RESULT_MONEY, result_columns
 from harness.store.result_spool import ResultSpool
 from harness.store.runs import write_run
 from tests.unit.tiny_project import BATCH, SMALL, evaluate, make_settings, write_suite
@@ -182,3 +184,24 @@ def test_the_rows_of_a_run_cut_short_while_stored_are_deleted_by_the_next_write(
     assert len(stored_rows(db, latest.run_id)) == 80
     with duckdb.connect(str(db), read_only=True) as connection:
         assert connection.execute("SELECT count(*) FROM storing").fetchone() == (0,)
+
+
+def test_result_columns_are_each_results_fields_in_order(tmp_path: Path) -> None:
+    """The columns hold, row by row, each result's own field (money quantized)."""
+    write_suite(tmp_path, CASES)
+    settings = make_settings(tmp_path, configs=(BATCH, SMALL))
+    evaluate(settings, update_goldens="new")
+    results = evaluate(settings).results
+    assert len(results) == 80 and any(r.error is None and r.score is not None for r in results)
+    columns = result_columns(results)
+    assert list(columns) == [*RESULT_FIELDS, *RESULT_MONEY, *USAGE_FIELDS]
+    for name in RESULT_FIELDS:
+        assert columns[name] == [getattr(r, name) for r in results], name
+    for name in RESULT_MONEY:
+        assert columns[name] == [stored_money(getattr(r, name)) for r in results], name
+    assert result_columns(results, money_text=True)["cost_usd"] == [
+        str(stored_money(r.cost_usd)) for r in results
+    ]
+    for name in USAGE_FIELDS:
+        assert columns[name] == [getattr(r.usage, name) for r in results], name
+    assert result_columns([]) == {name: [] for name in columns}
