@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import duckdb
@@ -246,3 +247,28 @@ def test_a_pair_with_no_answered_case_reports_no_measurement(
     assert "no answers (10 error(s)): nothing measured, no cost" in line
     assert "quality 0.000" not in line and "$0/query" not in line
     assert "not recorded" in out
+
+
+def test_the_heap_is_thawed_after_the_run_and_frozen_again_at_exit(
+    mini_project: pytest.Pytester,
+) -> None:
+    """A process that goes on after ``pytest.main()`` gets its collector back; at the
+    interpreter's exit the heap is frozen, so CPython's last collection skips it."""
+    mini_project.makepyfile(
+        driver="""
+        import atexit, gc, sys
+
+        # Registered first, so it runs last at exit: after the plugin's freeze.
+        atexit.register(lambda: print(f"frozen at exit: {gc.get_freeze_count() > 0}"))
+        import pytest
+
+        code = pytest.main(["--cost-eval", "--cost-eval-update-goldens", "-q", "-p", "no:randomly"])
+        print(f"thawed after the run: {gc.get_freeze_count() == 0}")
+        pytest.main(["--cost-eval", "-q", "-p", "no:randomly"])
+        sys.exit(code)
+        """
+    )
+    result = mini_project.run(sys.executable, "driver.py")
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(["thawed after the run: True", "frozen at exit: True"])
+    assert result.stdout.str().count("frozen at exit") == 1
