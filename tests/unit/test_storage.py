@@ -93,6 +93,27 @@ def test_load_responses_round_trip(tmp_path: Path, outcome: RunOutcome) -> None:
     assert len(loaded) == 12
 
 
+def test_responses_of_a_database_from_before_billed_costs_load(tmp_path: Path) -> None:
+    """A file written before ``cost_usd`` existed, opened read-only (never migrated)."""
+    db = tmp_path / "old.duckdb"
+    with duckdb.connect(str(db)) as connection:
+        connection.execute(
+            "CREATE TABLE responses (schema_version INTEGER, request_hash VARCHAR PRIMARY KEY, "
+            "model VARCHAR, request_json VARCHAR, response VARCHAR, input_tokens BIGINT, "
+            "cached_input_tokens BIGINT, cache_write_tokens BIGINT, output_tokens BIGINT, "
+            "reasoning_tokens BIGINT, latency_ms DOUBLE, recorded_at VARCHAR)"
+        )
+        connection.execute(
+            "INSERT INTO responses VALUES (1, 'abc', 'sim:small', '{}', 'ANSWER: 4', "
+            "12, 3, 0, 5, 2, 40.5, '2026-01-01T00:00:00Z')"
+        )
+    [(key, response)] = load_responses(db).items()
+    assert key == "abc"
+    assert (response.text, response.model, response.latency_ms) == ("ANSWER: 4", "sim:small", 40.5)
+    assert dataclasses.astuple(response.usage) == (12, 3, 0, 5, 2)
+    assert response.cost_usd is None
+
+
 def test_stored_responses_make_a_rerun_free(tmp_path: Path) -> None:
     write_suite(tmp_path)
     settings = make_settings(tmp_path)
