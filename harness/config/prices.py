@@ -16,7 +16,7 @@ from typing import Any
 from harness.config.settings import Price
 from harness.errors import ConfigError
 from harness.providers import base_model
-from harness.types import NO_USAGE, Usage
+from harness.types import Usage
 
 MILLION = Decimal(1_000_000)
 BATCH_DISCOUNT = Decimal("0.5")
@@ -70,7 +70,7 @@ class PriceTable:
 
     def cost(self, model: str, usage: Usage, *, batch: bool = False) -> Decimal:
         """USD for ``usage`` on ``model``, at batch rates when ``batch``."""
-        if usage == NO_USAGE:
+        if usage.empty:
             return Decimal(0)
         price = self.price_of(model)
         total = (

@@ -23,7 +23,7 @@ from decimal import Decimal
 from harness.config.prices import PriceTable
 from harness.errors import ConfigError
 from harness.tokens import count_message_tokens, count_tokens
-from harness.types import COST_SOURCES, NO_USAGE, CostSource, Golden, Request, Response, Usage
+from harness.types import COST_SOURCES, CostSource, Golden, Request, Response, Usage
 
 __all__ = [
     "answer_cost",
@@ -62,7 +62,7 @@ def answer_cost(
             cost *= prices.batch_factor(request.model)
         return cost, "recorded"
     usage, source = response.usage, "priced"
-    if usage == NO_USAGE:
+    if usage.empty:
         if response.error is not None:
             return Decimal(0), None
         usage, source = estimated_usage(request, response.text), "estimated"

@@ -249,3 +249,19 @@ def test_request_hash_of_a_list_parameter() -> None:
     blob = '{"messages":[["user","q"]],"model":"openai:gpt-4o","params":[["stop",["\\n"]]]}'
     assert request.hash() == hashlib.sha256(blob.encode()).hexdigest()[:32]
     assert request.hash() == request.hash()
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "input_tokens",
+        "cached_input_tokens",
+        "cache_write_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+    ],
+)
+def test_usage_is_empty_only_without_any_token(field: str) -> None:
+    assert Usage().empty
+    assert Usage(**{field: 0}).empty
+    assert not Usage(**{field: 1}).empty
