@@ -52,30 +52,6 @@ def emit(name: str, figures: Mapping[str, Any]) -> None:
     print("RESULT " + json.dumps({"bench": name, **figures}, default=str), flush=True)
 
 
-def machine_probe() -> float:
-    """Seconds this machine takes, now, to build and sum a million small dicts.
-
-    This shared machine's speed drifts by tens of percent within an evening, the
-    load average staying under 1: a 1,000,000-result run of nearly the same code
-    took 35 s in one sitting and 52 s about an hour later. A pure arithmetic loop
-    hardly moves when that happens; building objects, as the harness does, does.
-    Printed beside figures, it tells a slower machine from slower code; compare
-    figures of one sitting.
-
-    Run in a child process: the million dicts would otherwise raise this process's
-    peak RSS, which Linux passes on to every child forked after (``ru_maxrss``).
-    """
-    code = (
-        "import time\n"
-        "start = time.perf_counter()\n"
-        "rows = [{'id': str(i), 'value': i * 0.5, 'pair': (i, str(i))} for i in range(1_000_000)]\n"
-        "sum(row['value'] for row in rows)\n"
-        "print(time.perf_counter() - start)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return float(done.stdout)
-
-
 def cpu_seconds() -> float:
     """User + system CPU of this process so far."""
     usage = resource.getrusage(resource.RUSAGE_SELF)

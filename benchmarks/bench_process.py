@@ -53,7 +53,6 @@ from _common import (
     fake_server,
     fmt_range,
     generate_workload,
-    machine_probe,
     median,
     read_cases,
     run_timed,
@@ -140,8 +139,6 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}"
         )
-        probe = machine_probe()
-        print(f"machine probe: {probe:.2f} s to build a million small dicts")
         for rep in range(args.reps):
             for name in runners:
                 if name.startswith("first"):
@@ -170,7 +167,6 @@ def main(argv: list[str] | None = None) -> int:
         "latency_ms": args.latency_ms,
         "latency_limit_s": args.cases / args.concurrency * args.latency_ms / 1000,
         "load_before": load_before[0],
-        "machine_probe_s": probe,
         "load_after": load_after[0],
     }
     bare_wall = median([r["wall_s"] for r in figures["bare"]])

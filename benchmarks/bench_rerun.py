@@ -45,7 +45,6 @@ from _common import (
     emit,
     fake_server,
     generate_workload,
-    machine_probe,
     read_cases,
     run_timed,
     run_worker,
@@ -189,8 +188,6 @@ def main(argv: list[str] | None = None) -> int:
         emit("rerun", {"skipped": missing})
         return 0
     n = args.cases or (2_000 if args.quick else 10_000)
-    probe = machine_probe()
-    print(f"machine probe: {probe:.2f} s to build a million small dicts")
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as tmp, fake_server(100) as server:
         cases = read_cases(generate_workload(n, Path(tmp) / "workload"))
         configs = (
@@ -257,7 +254,6 @@ def main(argv: list[str] | None = None) -> int:
         {
             "cases": n,
             "configs": args.configs,
-            "machine_probe_s": probe,
             "zero_requests": ok,
             "server_requests": inproc_requests + e2e_requests,
             **{f"inproc_{k}": v for k, v in inproc.items()},
