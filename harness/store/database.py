@@ -168,13 +168,19 @@ def lock_wait_seconds() -> float:
         return DEFAULT_LOCK_WAIT
 
 
+OTHER_FILE = (
+    "--cost-eval-db with pytest, --db with the harness commands, or `db` in [tool.cost-eval]"
+)
+"""How to point a run or a command at another database file (the same file serves both)."""
+
+
 def unreadable_database(path: Path, problem: object) -> StorageError:
     """The error for a database file that cannot be read (truncated, corrupted, not
     DuckDB, or a path that cannot hold one): the path, what is wrong, what to do."""
     return StorageError(
         f"{path}: cannot open the results database: {problem}. Is it a DuckDB file written "
-        "by this harness? Move it aside to start a new one (or give another file with "
-        "--cost-eval-db); the answers it holds are then paid for again."
+        f"by this harness? Move it aside to start a new one (or give another file: {OTHER_FILE}); "
+        "the answers it holds are then paid for again."
     )
 
 
@@ -231,7 +237,7 @@ def connect(
                 raise StorageError(
                     f"{path}: another process is using the results database and did not "
                     f"release it within {wait:g} s. Wait for that run to finish, give this "
-                    "run its own file with --cost-eval-db, or wait longer by setting "
+                    f"one its own file ({OTHER_FILE}), or wait longer by setting "
                     f"{LOCK_WAIT_ENV} (seconds)."
                 ) from None
             raise unreadable_database(path, exc) from None

@@ -185,7 +185,8 @@ def test_a_database_held_by_another_process_leaves_the_files_unwritten(tmp_path:
     # Every line is fine; the store cannot be written: no suite, goldens or labels change.
     with duckdb.connect(str(out / "results" / "cost_eval.duckdb")):
         done = run_import(source, out, env={"COST_EVAL_DB_LOCK_WAIT": "0"})
-    check_failed(done, "another process is using the results database")
+    # The fix it names works for a command (--db), not only for pytest.
+    check_failed(done, "another process is using the results database", "--db with the harness")
     assert snapshot(out) == before
     assert stored_rows(out) == rows
 
