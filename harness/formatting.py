@@ -125,8 +125,16 @@ def delta_interval(summary: Summary) -> str:
 
 
 def summary_cost_note(summary: Summary) -> str:
-    """Where a summary's cost and its baseline's came from (:func:`cost_source_note`)."""
-    return cost_source_note(summary.cost_sources, summary.baseline_cost_sources)
+    """Where a summary's cost and its baseline's came from (:func:`cost_source_note`),
+    after ``batch rate on N case(s)`` when a batch API answered cases: their cost is at
+    batch rates, the baseline's is not. Every view's cost note (terminal, summary.md,
+    ``harness summary``, the report) is this one."""
+    batch = summary.extras.get("batch")
+    parts = [
+        f"batch rate on {batch['cases']} case(s)" if batch else "",
+        cost_source_note(summary.cost_sources, summary.baseline_cost_sources),
+    ]
+    return ", ".join(part for part in parts if part)
 
 
 def summaries_counts_line(summaries: Iterable[Summary]) -> str:

@@ -86,6 +86,7 @@ class CostEvalSession:
         self.plan: Plan = prepare(self.settings)
         self.journal: Journal | None = None
         self.spool: ResultSpool | None = None
+        self.warming: threading.Thread | None = None  # warm_up's, joined at the end
         """Where this process writes its case results while the run goes on."""
         self.recorded: dict[str, Response] | None = None
         """Every answer known to this process: the store, then each evaluation's new ones."""
@@ -219,10 +220,13 @@ class CostEvalSession:
             if interval and not self.config.getoption("cost_eval_batch"):
                 options["progress_interval"] = _seconds(interval)
             started = time.monotonic()
-            if not self.is_worker:
+            if not self.is_worker and self.warming is None:
                 # While the run waits for answers, the report's imports and templates
                 # load in the idle CPU (the controller renders; a worker does not).
-                threading.Thread(target=warm_up, name="cost-eval-warm-up", daemon=True).start()
+                self.warming = threading.Thread(
+                    target=warm_up, name="cost-eval-warm-up", daemon=True
+                )
+                self.warming.start()
             if self.config.getoption("cost_eval_batch"):
                 outcome = run_with_batches(
                     self.plan,
@@ -345,6 +349,10 @@ class CostEvalSession:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Store the run and write the report (pytest hook)."""
+        if self.warming is not None:
+            # Its imports are the end's own (done by now, or waited for anyway), and a
+            # run that failed early must not leave it importing past the session.
+            self.warming.join()
         try:
             self.finish(session)
         finally:

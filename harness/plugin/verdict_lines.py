@@ -63,8 +63,5 @@ def cost_text(summary: Summary) -> str:
     """``-92% cost``, with where the costs came from unless simply priced:
     ``recorded cost, -92% cost``; ``estimated cost, same cost``."""
     note = summary_cost_note(summary)
-    batch = summary.extras.get("batch")
-    if batch:  # answered by a batch API: its cost is at batch rates, the baseline's is not
-        note = ", ".join(filter(None, [f"batch rate on {batch['cases']} case(s)", note]))
     change = cost_change(summary.savings_pct)
     return f"{note}, {change}" if note else change

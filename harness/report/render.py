@@ -29,7 +29,7 @@ from markupsafe import Markup
 from harness import __version__
 from harness.errors import CostEvalError
 from harness.files import AtomicFile
-from harness.formatting import cost_source_note, money, verdict_word
+from harness.formatting import money, summary_cost_note, verdict_word
 from harness.report.cache_sweeps import build_cache_sweeps
 from harness.report.cells import NO_ANSWERS, finite, fmt_points, fmt_quality, sort_value
 from harness.report.changes import build_changes
@@ -219,7 +219,7 @@ def summary_view(index: int, s: Summary, why: tuple[Reason, ...] = ()) -> Summar
         savings=f"{s.savings_pct:.1f}%" if answered and finite(s.savings_pct) else "—",
         monthly=money(s.monthly_cost) if answered else "—",
         baseline_monthly=money(s.baseline_monthly_cost) if answered else "—",
-        cost_source=cost_source_note(s.cost_sources, s.baseline_cost_sources),
+        cost_source=summary_cost_note(s),
         error_share=_error_share(s),
         why=why or tuple(Reason(text=r) for r in s.reasons),
     )

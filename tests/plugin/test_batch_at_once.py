@@ -11,12 +11,16 @@ query is at batch rates and says so.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from harness.plugin import session as session_module
+from harness.plugin.warm_up import warm_up
 from tests.fakes.llm_server import PLANTED_KEY, FakeLLMServer
 from tests.helpers import LATEST_RUN, mini_suite_text
 from tests.plugin.test_batch_run import pytest_args
@@ -104,7 +108,11 @@ def test_both_providers_are_submitted_before_the_first_poll(
     full = (Decimal("0.8") * inp + Decimal(4) * outp) / Decimal(1_000_000)
     assert Decimal(str(cost)) == pytest.approx(full / 2 / 10)
     assert json.loads(extras)["batch"] == {"cases": 10, "rate": "batch"}
-    assert "batch rate" in out
+    # Said wherever the cost is shown: the terminal, summary.md and the report.
+    assert "batch rate on 10 case(s)" in out
+    results = project / "results"
+    assert "batch rate on 10 case(s)" in (results / "summary.md").read_text()
+    assert "batch rate on 10 case(s)" in (results / "report.html").read_text()
 
 
 def test_batch_timeout_records_errors_and_the_next_run_resumes(
@@ -143,9 +151,18 @@ def test_batch_timeout_records_errors_and_the_next_run_resumes(
 
 
 def test_a_bad_batch_timeout_is_an_error_to_act_on(
-    project: Path, pytester: pytest.Pytester
+    project: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    def slow_warm_up() -> None:  # a cold machine: the imports take a while
+        time.sleep(0.5)
+        warm_up()
+
+    monkeypatch.setattr(session_module, "warm_up", slow_warm_up)
     result = pytester.runpytest(*pytest_args("--cost-eval-batch-timeout", "0"))
     out = result.stdout.str()
     assert "--cost-eval-batch-timeout must be a positive number of seconds" in out
     assert "Traceback" not in out
+    # The run failed as it began: the thread warming up the report's imports was
+    # joined with the session, not left importing in this process (in-process
+    # pytester then removed those modules under it: a KeyError in that thread).
+    assert not [t for t in threading.enumerate() if t.name == "cost-eval-warm-up"]

@@ -39,7 +39,7 @@ def test_summary_text(stored: tuple[Path, RunOutcome], capsys: pytest.CaptureFix
     assert lines[0] == f"run {outcome.run_id} ({outcome.started_at}), baseline sim:frontier"
     assert lines[1] == (
         "PASS          tiny :: batch-frontier (enforced): quality 1.000, delta +0.0 pts "
-        "[+0.0, +0.0], $0.000204/query, -50% cost"
+        "[+0.0, +0.0], $0.000204/query (batch rate on 6 case(s)), -50% cost"
     )
     small = outcome.summaries[1]
     assert small.verdict != "pass"
