@@ -191,12 +191,14 @@ def _print(
         p50 = "-" if stats.latency_p50_ms is None else f"{stats.latency_p50_ms:.0f}"
         p95 = "-" if stats.latency_p95_ms is None else f"{stats.latency_p95_ms:.0f}"
         print(
-            f"{stats.start}  {stats.queries:,} queries  {money(stats.cost_per_query)}/query  "
+            f"{stats.start}  {stats.queries:,} {'query' if stats.queries == 1 else 'queries'}  "
+            f"{money(stats.cost_per_query)}/query  "
             f"{stats.tokens / queries:.0f} tokens/query  cache hits {stats.cache_hit_rate:.0%}"
             f"  latency p50 {p50} ms, p95 {p95} ms"
         )
         if stats.unpriced:
-            print(f"    {stats.unpriced:,} calls unpriced (no known price): not in the cost")
+            calls = "call" if stats.unpriced == 1 else "calls"
+            print(f"    {stats.unpriced:,} {calls} unpriced (no known price): not in the cost")
         if check is None or projection is None:
             mix = ", ".join(f"{m} {c / queries:.0%}" for m, c in sorted(stats.models.items()))
             print(f"    models: {mix}")

@@ -50,7 +50,11 @@ DAY = 86_400
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Projection]:
     """A project whose last run evaluated the router 'route', and that run's projection."""
-    root = tmp_path_factory.mktemp("monitor")
+    return ship(tmp_path_factory.mktemp("monitor"))
+
+
+def ship(root: Path) -> tuple[Path, Projection]:
+    """Make ``root`` a project whose last run evaluated 'route'; that run's projection."""
     (root / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
     write_suite(root)
     settings = load_settings(root)
@@ -194,3 +198,29 @@ def test_the_rerun_command_selects_a_sweep_point_in_a_real_pytest() -> None:
     assert collected.returncode == 0, collected.stdout + collected.stderr
     items = [line for line in collected.stdout.splitlines() if "::" in line]
     assert items and all(line.endswith("::route-length[threshold=0.53]") for line in items)
+
+
+def test_a_window_of_one_query_says_query(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, projection = ship(tmp_path)  # its own: the module's project keeps its windows
+    monkeypatch.chdir(root)
+    one = root / "one.jsonl"
+    record = {
+        "request": {"messages": [{"role": "user", "content": "q1"}]},
+        "response": {
+            "id": "one-1",
+            "model": "small",
+            "usage": {"prompt_tokens": round(projection.prompt_tokens), "completion_tokens": 5},
+        },
+        "time": DAY_ONE,
+        "cost_usd": str(projection.cost_per_query),
+        "latency_ms": 120,
+    }
+    one.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    assert main(["import", "traces", str(one)]) == 0
+    capsys.readouterr()
+    main(["monitor"])
+    out = capsys.readouterr().out
+    assert "  1 query  " in out, out
+    assert "1 queries" not in out
