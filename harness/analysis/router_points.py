@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal
 
 import numpy as np
@@ -92,6 +93,44 @@ class Routing:
         if share <= 0.0:
             return float(self.keys[0])
         return float(np.quantile(self.values, share))
+
+
+def simplest_threshold(scores: FloatArray, threshold: float) -> float:
+    """The number with the fewest decimals that routes ``scores`` as ``threshold`` does.
+
+    A router sends a case to the strong model when its score >= the threshold, so
+    every threshold between the highest score below it (excluded) and the lowest
+    score at or above it (included) routes these cases alike. Of those, the one
+    with the fewest decimals, nearest the threshold: ``0.48`` for a quantile's
+    ``0.47000000000000003`` between scores 0.47 and 0.48, ``0.4`` for ``0.46``
+    between 0.2 and 0.47. Rounding instead could cross a score and move a case:
+    scores such as a prompt's length scaled are quantized.
+    """
+    keys = np.unique(scores)
+    at = int(np.searchsorted(keys, threshold, side="left"))
+    # Under every score (all strong) the threshold itself bounds the search: it is
+    # the lowest score. Over every score (none strong) it is the next float after
+    # the highest: the search goes one typical step between scores past it.
+    low = float(keys[at - 1]) if at > 0 else float(np.nextafter(threshold, -math.inf))
+    if at < keys.size:
+        high = float(keys[at])
+    else:
+        step = float(np.median(np.diff(keys))) if keys.size > 1 else 1.0
+        high = max(threshold, float(keys[-1]) + step)
+    original = Decimal(repr(threshold))
+    for digits in range(18):
+        # The coarsest decimals first; of their multiples in the interval, the one
+        # nearest the threshold.
+        unit = Decimal(1).scaleb(-digits)
+        candidate = (original / unit).to_integral_value() * unit
+        if float(candidate) <= low:
+            candidate += unit
+        elif float(candidate) > high:
+            candidate -= unit
+        value = float(candidate)
+        if low < value <= high:
+            return value
+    return threshold
 
 
 def _points(

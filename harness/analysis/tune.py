@@ -32,6 +32,7 @@ import numpy as np
 
 from harness.analysis.router_curves import pareto_front
 from harness.analysis.router_input import FloatArray, IntArray, SweepInput
+from harness.analysis.router_points import simplest_threshold
 from harness.analysis.router_sweep import SweepPoint, sweep_router_thresholds
 from harness.analysis.tune_model import (
     Confirmed,
@@ -288,7 +289,12 @@ def tune_stacks(
         if not check.confirmed:
             break
         if confirmed is None or check.cost_per_query < confirmed.cost_per_query:
-            winner, confirmed = _at(choice, point), check
+            # The threshold to paste: the simplest one routing every case of the suite alike.
+            scores = stacks[choice.router].inp.router_score
+            simple = (
+                point.threshold if scores is None else simplest_threshold(scores, point.threshold)
+            )
+            winner, confirmed = replace(_at(choice, point), threshold=simple), check
     passing = [c for c in choices if c.passed]
     best = min(passing, key=lambda c: (c.cost_per_query, -(c.delta or 0.0)), default=None)
     if best is None:

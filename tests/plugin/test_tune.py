@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,9 @@ def test_example_tune_beats_every_passing_hand_written_configuration(
             confirmed["savings"] * confirmed["baseline_cost_per_query"] * 3_000_000
         )
         assert entry["pareto"] and entry["levers"][0]["lever"] == "router"
+        # A threshold a person would write, not a quantile's 0.47000000000000003.
+        (threshold,) = re.findall(r"threshold = ([-+.\deE]+)", entry["toml"])
+        assert not re.search(r"\d{8}", threshold), entry["toml"]
         tomls.append(entry["toml"])
 
     # The printed TOML runs as configurations that pass, cheaper than every passing
