@@ -244,8 +244,10 @@ def describe_table(computed: SuiteSweep, settings: Settings) -> list[str]:
         return "n/a" if value is None else f"{value:.3f}"
 
     lines = [
-        f"sweep of router score {router.score_name!r} on suite {computed.suite!r}: {result.n} "
-        f"case(s); score >= threshold -> {router.strong} (strong), else {router.weak} (weak)",
+        f"sweep of router score {router.score_name!r}"
+        + (f" ({router.score_detail})" if router.score_detail else "")
+        + f" on suite {computed.suite!r}: {result.n} case(s); score >= threshold -> "
+        f"{router.strong} (strong), else {router.weak} (weak)",
         f"strong quality {result.strong_quality:.3f}, weak {result.weak_quality:.3f}; baseline "
         f"{settings.baseline} {result.baseline_quality:.3f} at {money(base_cost)}/query",
         "",

@@ -129,12 +129,15 @@ class ThresholdRouter:
         score: ScoreFunction,
         score_name: str,
         sweep: SweepOptions | None = None,
+        score_detail: str = "",
     ) -> None:
         self.strong = strong
         self.weak = weak
         self.threshold = threshold
         self.score = score
         self.score_name = score_name
+        self.score_detail = score_detail
+        """The score's settings in words, defaults included (``scale 1,000 characters``)."""
         self.sweep = sweep
         """Set for ``threshold = "sweep"``: evaluated by :mod:`harness.engine.router_sweep`."""
         self.models = (strong, weak)
@@ -197,6 +200,7 @@ def threshold_router() -> Callable[[Mapping[str, Any], str], ThresholdRouter]:
             threshold = unit_interval(opts["threshold"], key="threshold", where=where)
         score_name = str(opts.get("score", "random"))
         score: ScoreFunction
+        detail = ""
         if score_name == "trained":
             if sweep is None:
                 raise ConfigError(
@@ -205,11 +209,12 @@ def threshold_router() -> Callable[[Mapping[str, Any], str], ThresholdRouter]:
                 )
             score = _trained_outside_sweep
         elif score_name == "random":
-            score = random_score(positive_int(opts.get("seed", 0), key="seed", where=where))
+            seed = positive_int(opts.get("seed", 0), key="seed", where=where)
+            score, detail = random_score(seed), f"seed {seed}"
         elif score_name == "length":
-            score = length_score(
-                positive_int(opts.get("scale", 1000), key="scale", where=where, minimum=1)
-            )
+            scale = positive_int(opts.get("scale", 1000), key="scale", where=where, minimum=1)
+            score = length_score(scale)
+            detail = f"scale {scale:,} characters: a question that long or longer scores 1"
         elif ":" in score_name:
             loaded = load_import_path(score_name, where=where)
             if not callable(loaded):
@@ -229,6 +234,7 @@ def threshold_router() -> Callable[[Mapping[str, Any], str], ThresholdRouter]:
             score=score,
             score_name=score_name,
             sweep=sweep,
+            score_detail=detail,
         )
 
     return build

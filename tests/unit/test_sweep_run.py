@@ -557,6 +557,19 @@ def test_harness_sweep_table_and_store(
     assert "0 provider call(s)" in capsys.readouterr().out
 
 
+def test_harness_sweep_says_the_scale_it_used(
+    cli_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(SWEEP_ARGS) == 0
+    assert "score 'length' (scale 40 characters: " in capsys.readouterr().out
+    without_scale = [a for a in SWEEP_ARGS if a not in ("--scale", "40")]
+    assert main(without_scale) == 0
+    out = capsys.readouterr().out
+    assert "score 'length' (scale 1,000 characters: a question that long or longer scores 1)" in (
+        out
+    )
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
