@@ -290,10 +290,7 @@ def tune_stacks(
             break
         if confirmed is None or check.cost_per_query < confirmed.cost_per_query:
             # The threshold to paste: the simplest one routing every case of the suite alike.
-            scores = stacks[choice.router].inp.router_score
-            simple = (
-                point.threshold if scores is None else simplest_threshold(scores, point.threshold)
-            )
+            simple = _simplest(stacks[choice.router], point.threshold)
             winner, confirmed = replace(_at(choice, point), threshold=simple), check
     passing = [c for c in choices if c.passed]
     best = min(passing, key=lambda c: (c.cost_per_query, -(c.delta or 0.0)), default=None)
@@ -326,13 +323,19 @@ def tune_stacks(
         and winner.cost_per_query <= best.cost_per_query,
         steps=tuple(steps),
         reason=reason,
-        frontier=_frontier(choices, held_out),
+        frontier=_frontier(choices, held_out, stacks),
         levers=() if winner is None else _levers(winner, held_out, stacks, confirm),
     )
 
 
-def _frontier(choices: Sequence[StackChoice], held_out: Any) -> tuple[FrontierPoint, ...]:
-    """Every judged (stack, threshold), on the confirming part: the Pareto frontier."""
+def _frontier(
+    choices: Sequence[StackChoice], held_out: Any, stacks: Sequence[StackInput]
+) -> tuple[FrontierPoint, ...]:
+    """Every judged (stack, threshold), on the confirming part: the Pareto frontier.
+
+    Thresholds as the winner's is written (:func:`_simplest`), so the winner's row
+    reads the same threshold as the TOML.
+    """
     points: list[FrontierPoint] = []
     for choice in choices:
         sub = held_out(choice)
@@ -343,7 +346,7 @@ def _frontier(choices: Sequence[StackChoice], held_out: Any) -> tuple[FrontierPo
                 FrontierPoint(
                     label=choice.label,
                     batch=choice.batch,
-                    threshold=t,
+                    threshold=_simplest(stacks[choice.router], t),
                     strong_share=share,
                     cost_per_query=cost,
                     quality=quality,
@@ -352,6 +355,12 @@ def _frontier(choices: Sequence[StackChoice], held_out: Any) -> tuple[FrontierPo
             )
     front = pareto_front([p.cost_per_query for p in points], [p.quality for p in points])
     return tuple(points[i] for i in front)
+
+
+def _simplest(stack: StackInput, threshold: float) -> float:
+    """The threshold to show and write: :func:`simplest_threshold` on all the suite's cases."""
+    scores = stack.inp.router_score
+    return threshold if scores is None else simplest_threshold(scores, threshold)
 
 
 def _levers(

@@ -344,10 +344,23 @@ def describe_suite(entry: dict[str, Any], settings: Settings) -> list[str]:
     lines.append(
         f"  {'stack':<44} {'threshold':>9} {'strong':>7} {'cost/query':>11} {'quality':>8}"
     )
+    shown = False
     for p in entry["pareto"]:
+        is_winner = (p["label"], p["batch"], p["threshold"]) == (
+            winner["label"],
+            winner["batch"],
+            winner["threshold"],
+        )
+        shown = shown or is_winner
         lines.append(
             f"  {_stack_name(p['label'], p['batch']):<44} {p['threshold']:>9.4g} "
             f"{p['strong_share']:>7.1%} {money(p['cost_per_query']):>11} {p['quality']:>8.3f}"
+            + ("  <- winner" if is_winner else "")
+        )
+    if not shown:
+        lines.append(
+            "  (the winner, chosen on the other cases, is not on this frontier: on these "
+            "held-out cases another point is as cheap and at least as good)"
         )
     lines += ["", "what each lever contributes (savings with it / without it):"]
     for lever in entry["levers"]:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from harness.cli import main
+from harness.cli.tune import describe_suite
 from harness.config.settings import load_settings
 from harness.engine.prepare import find_suite
 from tests.helpers import REPO, SHARED_DATA
@@ -114,6 +115,49 @@ def test_example_text_output_names_the_winner_and_the_toml(
     assert "Pareto frontier (held-out cases):" in out
     assert '[[tool.cost-eval.configs]]\nname = "tuned-arithmetic"' in out
     assert "suite 'faq'" not in out
+    # The winner (0.53, chosen on the choosing cases) is beaten on the held-out ones by
+    # 0.55 (as cheap, as good): the frontier says it is not there, rather than leave
+    # the reader looking for it.
+    assert "threshold 0.53 " in out and "threshold = 0.53 }" in out
+    assert "the winner, chosen on the other cases, is not on this frontier" in out
+    assert "<- winner" not in out
+
+
+def test_the_winner_is_marked_on_the_frontier_when_it_is_there() -> None:
+    winner = {"label": "length(a|b)", "batch": True, "threshold": 0.5, "strong_share": 0.4}
+    point = {**winner, "cost_per_query": 0.001, "quality": 1.0}
+    other = {**point, "threshold": 0.6, "strong_share": 0.2, "cost_per_query": 0.0005}
+    entry = {
+        "suite": "s",
+        "n": 10,
+        "choose_n": 5,
+        "confirm_n": 5,
+        "stacks_searched": 1,
+        "thresholds_judged": 4,
+        "left_out": 0,
+        "winner": winner,
+        "best_looking": None,
+        "confirmed": {
+            "n": 5,
+            "verdict": "pass",
+            "delta": 0.0,
+            "ci_low": 0.0,
+            "ci_high": 0.0,
+            "cost_per_query": 0.001,
+            "baseline_cost_per_query": 0.002,
+            "savings": 0.5,
+            "monthly_cost": {"estimate": 1, "low": 1, "high": 1},
+            "monthly_savings": {"estimate": 1, "low": 1, "high": 1},
+        },
+        "confirmation_steps": [{}],
+        "pareto": [other, point],
+        "levers": [],
+        "toml": "",
+    }
+    lines = describe_suite(entry, load_settings(REPO))
+    (marked,) = [line for line in lines if line.endswith("<- winner")]
+    assert "0.5" in marked and "40.0%" in marked
+    assert not any("not on this frontier" in line for line in lines)
 
 
 def test_an_empty_search_space_is_an_actionable_error(
