@@ -7,6 +7,7 @@ and outputs and their JSON (``harness tune --json``).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from harness.analysis.router_input import SweepInput
 from harness.analysis.router_sweep import SweepPoint
 
 __all__ = [
+    "NOT_ON_FRONTIER",
     "Confirmed",
     "FrontierPoint",
     "Interval",
@@ -22,6 +24,7 @@ __all__ = [
     "StackInput",
     "Step",
     "TuneResult",
+    "is_winner",
     "vars_of",
 ]
 
@@ -211,3 +214,17 @@ def _confirmed_json(confirmed: Confirmed) -> dict[str, Any]:
     data["monthly_cost"] = vars_of(confirmed.monthly_cost)
     data["monthly_savings"] = vars_of(confirmed.monthly_savings)
     return dict(_plain(data))
+
+
+def is_winner(point: Mapping[str, Any], winner: Mapping[str, Any] | None) -> bool:
+    """Whether a frontier point (as stored, JSON) is the winner's stack at its threshold."""
+    if winner is None:
+        return False
+    return all(point.get(key) == winner.get(key) for key in ("label", "batch", "threshold"))
+
+
+NOT_ON_FRONTIER = (
+    "the winner, chosen on the other cases, is not on this frontier: on these held-out "
+    "cases another point is as cheap and at least as good"
+)
+"""Said under the frontier when the winner is not on it (every view: terminal, report)."""

@@ -28,6 +28,7 @@ from typing import Any
 
 from harness.analysis.router_input import SweepInput
 from harness.analysis.tune import StackChoice, StackInput, TuneResult, tune_stacks
+from harness.analysis.tune_model import NOT_ON_FRONTIER, is_winner
 from harness.cli.command import Command, add_response_store_arguments
 from harness.config.record_mode import default_record_mode
 from harness.config.settings import ConfigSpec, Settings, StrategySpec, load_settings
@@ -344,24 +345,14 @@ def describe_suite(entry: dict[str, Any], settings: Settings) -> list[str]:
     lines.append(
         f"  {'stack':<44} {'threshold':>9} {'strong':>7} {'cost/query':>11} {'quality':>8}"
     )
-    shown = False
     for p in entry["pareto"]:
-        is_winner = (p["label"], p["batch"], p["threshold"]) == (
-            winner["label"],
-            winner["batch"],
-            winner["threshold"],
-        )
-        shown = shown or is_winner
         lines.append(
             f"  {_stack_name(p['label'], p['batch']):<44} {p['threshold']:>9.4g} "
             f"{p['strong_share']:>7.1%} {money(p['cost_per_query']):>11} {p['quality']:>8.3f}"
-            + ("  <- winner" if is_winner else "")
+            + ("  <- winner" if is_winner(p, winner) else "")
         )
-    if not shown:
-        lines.append(
-            "  (the winner, chosen on the other cases, is not on this frontier: on these "
-            "held-out cases another point is as cheap and at least as good)"
-        )
+    if not any(is_winner(p, winner) for p in entry["pareto"]):
+        lines.append(f"  ({NOT_ON_FRONTIER})")
     lines += ["", "what each lever contributes (savings with it / without it):"]
     for lever in entry["levers"]:
         lines.append(

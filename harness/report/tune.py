@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from harness.analysis.tune_model import NOT_ON_FRONTIER, is_winner
 from harness.formatting import money, points
 
 __all__ = ["build_tunes"]
@@ -37,6 +38,7 @@ def build_tunes(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             "thresholds_judged": entry["thresholds_judged"],
             "reason": entry["reason"],
             "winner": None,
+            "frontier_note": "",
             "not_confirmed": None,
             "toml": entry.get("toml"),
             "frontier": [
@@ -47,6 +49,7 @@ def build_tunes(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                     "cost": money(p["cost_per_query"]),
                     "quality": f"{p['quality']:.3f}",
                     "delta": points(p["delta"]),
+                    "winner": is_winner(p, winner),
                 }
                 for p in entry.get("pareto") or []
             ],
@@ -65,6 +68,9 @@ def build_tunes(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 f"({money(best['cost_per_query'])}/query) passed on the choosing cases only"
             )
         if winner is not None and confirmed is not None:
+            frontier = entry.get("pareto") or []
+            if frontier and not any(is_winner(p, winner) for p in frontier):
+                view["frontier_note"] = NOT_ON_FRONTIER[:1].upper() + NOT_ON_FRONTIER[1:] + "."
             view["winner"] = {
                 "stack": _stack(winner["label"], winner["batch"]),
                 "threshold": f"{winner['threshold']:.4g}",

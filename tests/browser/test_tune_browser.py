@@ -38,8 +38,10 @@ def test_tune_section_in_the_browser(
     assert "tune" in {a.get("id") for a in dom.elements("section")}
     text = " ".join(" ".join(dom.text).split())
     assert "Tune" in text and "arithmetic 60 cases: 30 to choose on, 30 to confirm on" in text
-    assert "confirmed length(sim:frontier|sim:small) + batch , threshold 0.521" in text
+    assert "confirmed length(sim:frontier|sim:small) + batch , threshold 0.53" in text
     assert "Pareto frontier of cost and quality (held-out cases)" in text
+    # arithmetic's winner (0.53) is beaten on the held-out cases: the report says so.
+    assert "The winner, chosen on the other cases, is not on this frontier" in text
     assert 'name = "tuned-arithmetic"' in text
     tables = [a for a in dom.elements("table") if "tune-frontier" in (a.get("class") or "")]
     assert len(tables) == 2  # one per tuned suite
