@@ -11,7 +11,7 @@ novelty against the project's suites; near-duplicates dropped; e-mail addresses,
 numbers redacted) and writes it as a suite whose references are the baseline's
 goldens. Record them, then run it as usual::
 
-    pytest --cost-eval --cost-eval-update-goldens=new
+    pytest --cost-eval --cost-eval-update-goldens
 """
 
 from __future__ import annotations
@@ -141,12 +141,14 @@ def run_sample(args: argparse.Namespace) -> int:
             "committing.\n"
         )
         handle.write(yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100))
+    repeats = "exact repeat" if result.repeats == 1 else "exact repeats"
+    near = "near-duplicate" if result.near_duplicates == 1 else "near-duplicates"
     print(
         f"wrote {display_path(out)}: {len(result.cases)} cases from {result.seen} recent queries "
-        f"({result.repeats} exact repeats and {result.near_duplicates} near-duplicates left out)"
+        f"({result.repeats} {repeats} and {result.near_duplicates} {near} left out)"
     )
     for stratum, count in sorted(result.strata.items()):
         print(f"  {stratum}: {count}")
     print("record the baseline's goldens for it, then run it:")
-    print("  pytest --cost-eval --cost-eval-update-goldens=new")
+    print("  pytest --cost-eval --cost-eval-update-goldens")
     return 0

@@ -58,7 +58,9 @@ def test_sample_writes_a_suite_pytest_runs(
     assert main(["import", "traces", traffic_file]) == 0
     assert main(["sample", "--n", "20", "--out", "suites/prod.yaml"]) == 0
     out = capsys.readouterr().out
-    assert "1 exact repeats and 1 near-duplicates left out" in out
+    assert "(1 exact repeat and 1 near-duplicate left out)" in out
+    # The next step, spelt as everywhere else (`new` is the flag's default).
+    assert "  pytest --cost-eval --cost-eval-update-goldens\n" in out
     path = mini_project.path / "suites" / "prod.yaml"
     text = path.read_text(encoding="utf-8")
     assert EMAIL not in text and "555" not in text and "4477" not in text
