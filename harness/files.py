@@ -10,6 +10,7 @@ and labels): all of them, or none and no folder made for them.
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 import shutil
@@ -20,7 +21,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-__all__ = ["AtomicFile", "StagedTree", "missing_folders", "remove_empty_folders"]
+from harness.errors import StorageError
+
+__all__ = [
+    "AtomicFile",
+    "StagedTree",
+    "clear_leftover_trees",
+    "missing_folders",
+    "remove_empty_folders",
+]
 
 
 class _AllOrNothing(ABC):
@@ -124,6 +133,52 @@ def remove_empty_folders(folders: list[Path]) -> None:
             continue  # not empty (someone else wrote there) or already gone: leave it
 
 
+STAGING_PREFIX = ".staging-"
+OWNER_LOCK = "owner.lock"
+
+
+def clear_leftover_trees(root: Path) -> None:
+    """Delete the hidden folders of :class:`StagedTree` s in ``root`` whose process died.
+
+    A tree killed before it moved anything (SIGKILL, a power cut) left only its
+    staged copies: deleted. One killed while moving its files into place also
+    holds, under ``old/``, files it had moved aside: that is for a person to
+    settle, so nothing is touched and the error says what to do. A tree whose
+    process still runs (its lock is held) is left alone.
+
+    Raises:
+        StorageError: a leftover holds replaced files.
+    """
+    for leftover in sorted(root.glob(f"{STAGING_PREFIX}*")):
+        if not leftover.is_dir() or _owner_alive(leftover):
+            continue
+        replaced = sorted(p for p in (leftover / "old").rglob("*") if p.is_file())
+        if replaced:
+            shown = ", ".join(str(p.relative_to(leftover / "old")) for p in replaced[:3])
+            more = f" and {len(replaced) - 3} more" if len(replaced) > 3 else ""
+            raise StorageError(
+                f"{leftover}: an earlier import into {root} was stopped while moving its "
+                f"files into place. {leftover / 'old'} holds {len(replaced)} file(s) it had "
+                f"replaced ({shown}{more}). Move each back to the same path under {root} "
+                f"(or keep the new ones), delete {leftover}, then run the import again."
+            )
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _owner_alive(folder: Path) -> bool:
+    try:
+        fd = os.open(folder / OWNER_LOCK, os.O_RDWR)
+    except FileNotFoundError:
+        return False  # killed before it took the lock, or made by an older version
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing lets go of a lock just taken
+    return False
+
+
 class StagedTree(_AllOrNothing):
     """Files built in a hidden folder inside ``root`` and moved into place together.
 
@@ -142,9 +197,15 @@ class StagedTree(_AllOrNothing):
     def __init__(self, root: Path) -> None:
         self.root = root
         self._made = missing_folders(root)
+        if root.is_dir():
+            clear_leftover_trees(root)
         root.mkdir(parents=True, exist_ok=True)
-        self.folder = Path(tempfile.mkdtemp(dir=root, prefix=".staging-"))
+        self.folder = Path(tempfile.mkdtemp(dir=root, prefix=STAGING_PREFIX))
         """The hidden folder: staged files under ``new/``, replaced ones under ``old/``."""
+        # Held while the tree lives (the kernel lets go when the process dies): how a
+        # later tree in the same root tells this one from a leftover.
+        self._owner = os.open(self.folder / OWNER_LOCK, os.O_CREAT | os.O_RDWR, 0o644)
+        fcntl.flock(self._owner, fcntl.LOCK_EX)
         self._files: list[Path] = []
         self._moved: list[tuple[Path, Path | None]] = []
         self._made_on_publish: list[Path] = []
@@ -206,6 +267,9 @@ class StagedTree(_AllOrNothing):
     def close(self) -> None:
         """Delete the hidden folder (what was not published, and the replaced files)."""
         shutil.rmtree(self.folder, ignore_errors=True)
+        if self._owner >= 0:
+            os.close(self._owner)
+            self._owner = -1
 
     def discard(self) -> None:
         """Leave ``root`` as it was before the tree: undo any publish, delete everything."""

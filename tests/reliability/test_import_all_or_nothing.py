@@ -310,3 +310,87 @@ def test_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
     # fill up to the import's 64 MB limit (147 and 164 MiB measured), nothing else grows.
     assert peaks[large] < 220, f"peak RSS {peaks[large]} MiB at 50 MiB of input"
     assert peaks[large] - peaks[small] < 30, f"peak RSS grew from {peaks}"
+
+
+# --------------------------------------------------------------------------- an import killed
+
+
+HOLD_TREE = """
+import sys, time
+from pathlib import Path
+from harness.files import StagedTree
+
+tree = StagedTree(Path(sys.argv[1]))
+tree.file("suites/s.yaml").write_text("staged by a process that is then killed\\n")
+if sys.argv[2] == "publish":
+    tree.publish()  # the suite in place moved aside under old/, the staged one in
+print("ready", flush=True)
+time.sleep(120)
+"""
+
+
+def hold_tree(out: Path, step: str) -> subprocess.Popen[str]:
+    """A process with a staged tree in ``out``, stopped at ``step`` (``stage``/``publish``)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD_TREE, str(out), step], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None and process.stdout.readline() == "ready\n"
+    return process
+
+
+def kill(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+def leftovers(out: Path) -> list[Path]:
+    return sorted(out.glob(".staging-*"))
+
+
+def test_the_leftover_of_an_import_killed_before_publishing_is_cleared(tmp_path: Path) -> None:
+    out = tmp_path / "project"
+    out.mkdir()
+    kill(hold_tree(out, "stage"))
+    assert len(leftovers(out)) == 1  # SIGKILL: nothing could clean up
+    done = run_import(write_lines(tmp_path / "a.jsonl", records("was")), out)
+    assert done.returncode == 0, done.stderr
+    assert leftovers(out) == []  # only its staged copies: deleted by the next import
+
+
+def test_an_import_killed_while_publishing_stops_the_next_with_what_to_do(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "project"
+    first = run_import(write_lines(tmp_path / "old.jsonl", records("was")), out)
+    assert first.returncode == 0, first.stderr
+    original = (out / "suites" / "s.yaml").read_bytes()
+    kill(hold_tree(out, "publish"))
+    [leftover] = leftovers(out)
+    assert (leftover / "old" / "suites" / "s.yaml").read_bytes() == original
+    before = snapshot(out)
+
+    done = run_import(write_lines(tmp_path / "new.jsonl", records("now")), out)
+    # The replaced suite is for a person to put back: nothing is touched, and the
+    # message names the folder, the file and the fix.
+    check_failed(
+        done,
+        f"{leftover}: an earlier import into {out} was stopped while moving its files",
+        "holds 1 file(s) it had replaced (suites/s.yaml)",
+        "Move each back to the same path",
+    )
+    assert snapshot(out) == before
+
+
+def test_a_live_import_is_not_taken_for_a_leftover(tmp_path: Path) -> None:
+    out = tmp_path / "project"
+    out.mkdir()
+    live = hold_tree(out, "stage")
+    try:
+        done = run_import(write_lines(tmp_path / "a.jsonl", records("was")), out)
+        assert done.returncode == 0, done.stderr
+        [kept] = leftovers(out)  # the other process's tree, still in use
+        assert (kept / "new" / "suites" / "s.yaml").is_file()
+    finally:
+        kill(live)
