@@ -47,6 +47,7 @@ __all__ = [
     "held_out_share",
     "oracle_curve",
     "pareto_front",
+    "random_ranking_warning",
 ]
 
 CPT_LEVELS = (0.2, 0.5, 0.8)
@@ -116,6 +117,23 @@ def apgr(shares: Any, quality: Any, *, weak: float, strong: float) -> float | No
         return None
     area = float(np.sum((y[1:] + y[:-1]) * np.diff(x)) / 2.0)
     return (area - weak * width) / ((strong - weak) * width)
+
+
+def random_ranking_warning(apgr_value: float | None, random_apgr: float = 0.5) -> str:
+    """What to say of a router whose curve recovers no more of the quality gap than
+    routing at random (its APGR at or under random's); empty otherwise.
+
+    Its threshold can still pass the gate, by sending enough cases to the strong
+    model; but its score does not tell the cases that need the strong model from
+    the others, which the recommendation would otherwise suggest.
+    """
+    if apgr_value is None or apgr_value > random_apgr:
+        return ""
+    return (
+        f"the router's score ranks the cases no better than chance (APGR {apgr_value:.3f}, "
+        f"random {random_apgr:.1f}): what it saves comes from sending fewer cases to the "
+        "strong model, not from choosing which"
+    )
 
 
 def cpt(shares: Any, quality: Any, p: float, *, weak: float, strong: float) -> float | None:

@@ -29,6 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.analysis.router_curves import random_ranking_warning
 from harness.cli.command import Command, add_response_store_arguments
 from harness.config.record_mode import default_record_mode
 from harness.config.settings import ConfigSpec, Settings, StrategySpec, load_settings
@@ -94,7 +95,11 @@ class SweepCommand(Command):
             help="Points at 0, 1/N, ..., 100%% strong calls. Default: 20",
         )
         parser.add_argument(
-            "--scale", type=int, default=None, help="length score: characters that score 1.0."
+            "--scale",
+            type=int,
+            default=None,
+            help="length score: characters that score 1.0 (default 1000; a configuration's "
+            "own scale is used with --config NAME).",
         )
         parser.add_argument(
             "--router-seed", type=int, default=None, help="random score: its seed. Default: 0"
@@ -273,6 +278,9 @@ def describe_table(computed: SuiteSweep, settings: Settings) -> list[str]:
         f"APGR {metric(result.apgr)} (random router {result.random_apgr:.1f}, oracle "
         f"{metric(result.oracle_apgr)}); {cpts}",
     ]
+    warning = random_ranking_warning(result.apgr, result.random_apgr)
+    if warning:
+        lines.append(f"WARNING: {warning}")
     rec = result.recommended
     if rec is not None:
         saved = f", {1 - rec.cost_per_query / base_cost:.1%} saved" if base_cost else ""

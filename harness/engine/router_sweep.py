@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from harness.analysis.router_curves import random_ranking_warning
 from harness.analysis.router_input import SweepInput
 from harness.analysis.router_sweep import SweepPoint, SweepResult, sweep_router_thresholds
 from harness.config.settings import ConfigSpec
@@ -514,10 +515,12 @@ def describe_sweep(record: Mapping[str, Any]) -> str:
             f"recommended threshold {rec['threshold']:.4g}: {rec['strong_share']:.0%} to "
             f"{record['strong']}, {money(rec['cost_per_query'])}/query{saved}"
         )
+    warning = random_ranking_warning(record.get("apgr"), record.get("random_apgr", 0.5))
     return (
         f"{head}; {len(record.get('points') or [])} thresholds, APGR "
         f"{metric(record.get('apgr'))} (oracle {metric(record.get('oracle_apgr'))}, "
         f"random {record.get('random_apgr', 0.5):.1f})"
+        + (f". WARNING: {warning}" if warning else "")
     )
 
 

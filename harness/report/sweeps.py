@@ -13,6 +13,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from harness.analysis.router_curves import random_ranking_warning
 from harness.engine.router_sweep import threshold_text
 from harness.formatting import money
 from harness.report.charts import SweepChart, sweep_curve_svg
@@ -80,6 +81,8 @@ class SweepView:
     oracle_cpt: tuple[tuple[str, str], ...]
     ci_policy: str
     notes: tuple[str, ...] = ()
+    warning: str = ""
+    """Said beside the APGR when the router ranks cases no better than chance."""
     """Reasons more than one threshold gives, said once under the table (numbered)."""
 
 
@@ -223,6 +226,7 @@ def sweep_view(index: int, record: Mapping[str, Any], pair_index: int | None) ->
         oracle_cpt=_cpt((record.get("oracle") or {}).get("cpt")),
         ci_policy=str(record.get("ci_policy", "")),
         notes=tuple(notes),
+        warning=random_ranking_warning(record.get("apgr"), record.get("random_apgr", 0.5)),
     )
 
 
