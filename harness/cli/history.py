@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.cli.command import Command, add_stored_run_arguments, database_path
+from harness.errors import CostEvalError
 from harness.formatting import cost_change, money, points, verdict_mode, verdict_word
 from harness.store.runs import load_history
 
@@ -112,11 +113,31 @@ class HistoryCommand(Command):
         parser.add_argument("--json", action="store_true", help="One JSON object per line.")
 
     def run(self, args: argparse.Namespace) -> int:
+        recent = load_history(database_path(args), limit=args.limit)
         rows = [
             row
-            for row in load_history(database_path(args), suite=args.suite, limit=args.limit)
-            if args.config_name is None or matches_config(str(row["config"]), args.config_name)
+            for row in recent
+            if (args.suite is None or row["suite"] == args.suite)
+            and (args.config_name is None or matches_config(str(row["config"]), args.config_name))
         ]
+        if recent and not rows:
+            # A name that matches nothing is a typo more often than an empty history.
+            configs = ", ".join(sorted({str(r["config"]) for r in recent}))
+            suites = ", ".join(sorted({str(r["suite"]) for r in recent}))
+            raise CostEvalError(
+                f"no run among the last {args.limit} has "
+                + " and ".join(
+                    part
+                    for part in (
+                        f"configuration {args.config_name!r}" if args.config_name else "",
+                        f"suite {args.suite!r}" if args.suite else "",
+                    )
+                    if part
+                )
+                + f". Their configurations: {configs}; their suites: {suites}. A sweep's "
+                "base name takes all its points (route matches route[threshold=0.5]); "
+                "--limit looks further back."
+            )
         if args.json:
             for row in rows:
                 record = {k: float(v) if hasattr(v, "as_tuple") else v for k, v in row.items()}
@@ -124,7 +145,7 @@ class HistoryCommand(Command):
                 print(json.dumps(record, default=str))
             return 0
         if not rows:
-            print("no runs match")
+            print("no runs yet: `pytest --cost-eval` stores one")
             return 0
         print_table([history_cells(row) for row in rows])
         return 0

@@ -364,8 +364,11 @@ def test_history_filters_by_base_name_and_aligns_cost_beside_quality(
     assert all(r["cost_per_query"] > 0 and "savings_pct" in r for r in rows)
     assert main(["history", "--config", "route[threshold=0.3]", "--json"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 2
-    assert main(["history", "--config", "rou"]) == 0
-    assert capsys.readouterr().out == "no runs match\n"
+    # A name that matches nothing is an error that lists the names there are.
+    assert main(["history", "--config", "rou"]) == 2
+    err = capsys.readouterr().err
+    assert "no run among the last 30 has configuration 'rou'" in err
+    assert "route[threshold=0.3], route[threshold=0.6]" in err and "Their configurations: " in err
 
     assert main(["history", "--config", "route"]) == 0
     out = capsys.readouterr().out
