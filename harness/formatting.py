@@ -85,9 +85,12 @@ def verdict_word(verdict: str, *, enforced: bool) -> str:
     return "inconclusive" if verdict == "inconclusive" else "fail"
 
 
-def verdict_mode(*, enforced: bool) -> str:
-    """What goes beside the word: ``enforced`` or ``report-only``."""
-    return "enforced" if enforced else "report-only"
+def verdict_mode(*, enforced: bool, verdict: str = "pass") -> str:
+    """What goes beside the word: ``enforced``, ``report-only``, or, for a flagged
+    result (report-only, not passing), what its gate said: ``report-only: fail``."""
+    if enforced:
+        return "enforced"
+    return "report-only" if verdict == "pass" else f"report-only: {verdict}"
 
 
 def verdict_counts(verdicts: Iterable[tuple[str, bool]]) -> dict[str, int]:
@@ -115,7 +118,7 @@ def counts_line(counts: Mapping[str, int]) -> str:
 def verdict_head(summary: Summary, *, width: int) -> str:
     """``FAIL          suite :: config (enforced): ``: the word upper-cased, padded to ``width``."""
     word = verdict_word(summary.verdict, enforced=summary.enforced).upper()
-    mode = verdict_mode(enforced=summary.enforced)
+    mode = verdict_mode(enforced=summary.enforced, verdict=summary.verdict)
     return f"{word:<{width}} {summary.suite} :: {summary.config} ({mode}): "
 
 

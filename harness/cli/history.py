@@ -33,7 +33,7 @@ def history_cells(row: Mapping[str, Any]) -> tuple[str, ...]:
     ``no answers`` and no cost (errors are never savings).
     """
     word = verdict_word(str(row["verdict"]), enforced=bool(row["enforced"]))
-    mode = verdict_mode(enforced=bool(row["enforced"]))
+    mode = verdict_mode(enforced=bool(row["enforced"]), verdict=str(row["verdict"]))
     answered, errors = int(row["n"] or 0), int(row["errors"] or 0)
     head = (
         str(row["started_at"])[:19],

@@ -44,7 +44,10 @@ def test_summary_text(stored: tuple[Path, RunOutcome], capsys: pytest.CaptureFix
     small = outcome.summaries[1]
     assert small.verdict != "pass"
     # A report-only configuration that does not pass is "flagged", as in every output.
-    assert lines[2].startswith("FLAGGED       tiny :: small-only (report-only): quality ")
+    # Flagged: what its gate said beside report-only.
+    assert lines[2].startswith(
+        "FLAGGED       tiny :: small-only (report-only: inconclusive): quality "
+    )
     assert f"quality {small.quality:.3f}, delta {small.delta * 100:+.1f} pts" in lines[2]
     assert lines[2].endswith(f"{-small.savings_pct:+.0f}% cost")
     assert lines[3] == "verdicts: 1 pass, 0 fail, 0 inconclusive, 1 flagged (report-only) of 2"
