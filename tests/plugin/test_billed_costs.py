@@ -233,7 +233,7 @@ def test_recordings_without_usage_or_cost_are_estimated_never_free(
     result.assert_outcomes(passed=1)
     text = result.stdout.str()
     assert "$0/query" not in text and "same cost" not in text
-    assert "open-mixtral-8x7b-only (report-only)" in text and "(estimated cost, -" in text
+    assert "open-mixtral-8x7b-only (report-only: fail)" in text and "(estimated cost, -" in text
 
     # The estimate: each prompt and answer counted with the offline tokenizer, priced by
     # genai-prices (never $0).

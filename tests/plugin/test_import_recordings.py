@@ -63,4 +63,4 @@ def test_import_recordings_then_replay(
     result.assert_outcomes(passed=1)
     text = result.stdout.str()
     assert "0 of them to paid APIs" in text
-    assert "traffic :: gpt-4o-mini-only (report-only): quality 0.667" in text
+    assert "traffic :: gpt-4o-mini-only (report-only: inconclusive): quality 0.667" in text

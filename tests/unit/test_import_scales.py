@@ -237,7 +237,7 @@ def test_bare_baseline_run_end_to_end(
         "--cost-eval", "--cost-eval-config", "cost-eval.toml", "--cost-eval-record-mode=none"
     )
     result.assert_outcomes(passed=1)
-    assert "bare :: claude-3-5-haiku-20241022-only (report-only): quality 0.667" in (
+    assert "bare :: claude-3-5-haiku-20241022-only (report-only: inconclusive): quality 0.667" in (
         result.stdout.str()
     )
 
