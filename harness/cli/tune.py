@@ -326,7 +326,8 @@ def describe_suite(entry: dict[str, Any], settings: Settings) -> list[str]:
         return lines
     lines.append(
         f"winner: {_stack_name(winner['label'], winner['batch'])}, threshold "
-        f"{winner['threshold']:.4g} ({winner['strong_share']:.1%} strong on the choosing cases)"
+        f"{winner['threshold']:.4g} ({winner['strong_share']:.1%} strong on the choosing cases, "
+        f"{confirmed['strong_share']:.1%} on the held-out ones)"
     )
     lines.append(
         f"confirmed on {confirmed['n']} held-out cases ({confirmed['verdict']}, "

@@ -119,6 +119,8 @@ def test_example_text_output_names_the_winner_and_the_toml(
     # 0.55 (as cheap, as good): the frontier says it is not there, rather than leave
     # the reader looking for it.
     assert "threshold 0.53 " in out and "threshold = 0.53 }" in out
+    # Its strong share on both halves: the choosing one's alone misled (53.3 % vs 66.7 %).
+    assert "(53.3% strong on the choosing cases, 66.7% on the held-out ones)" in out
     assert "the winner, chosen on the other cases, is not on this frontier" in out
     assert "<- winner" not in out
 
@@ -140,6 +142,7 @@ def test_the_winner_is_marked_on_the_frontier_when_it_is_there() -> None:
         "confirmed": {
             "n": 5,
             "verdict": "pass",
+            "strong_share": 0.4,
             "delta": 0.0,
             "ci_low": 0.0,
             "ci_high": 0.0,
