@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import IO, Any, Self
 
 from harness.errors import StorageError
 
@@ -27,6 +27,7 @@ __all__ = [
     "AtomicFile",
     "StagedTree",
     "clear_leftover_trees",
+    "lock_file",
     "missing_folders",
     "remove_empty_folders",
 ]
@@ -165,18 +166,24 @@ def clear_leftover_trees(root: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
+def lock_file(handle: IO[Any], *, wait: bool) -> bool:
+    """Take the exclusive lock on ``handle`` (``flock``: the kernel lets go when the
+    process dies); False when another process holds it."""
+    flags = fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB
+    try:
+        fcntl.flock(handle.fileno(), flags)
+    except BlockingIOError:
+        return False
+    return True
+
+
 def _owner_alive(folder: Path) -> bool:
     try:
-        fd = os.open(folder / OWNER_LOCK, os.O_RDWR)
+        handle = (folder / OWNER_LOCK).open("rb")
     except FileNotFoundError:
         return False  # killed before it took the lock, or made by an older version
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # closing lets go of a lock just taken
-    return False
+    with handle:  # closing lets go of a lock just taken
+        return not lock_file(handle, wait=False)
 
 
 class StagedTree(_AllOrNothing):
@@ -204,8 +211,8 @@ class StagedTree(_AllOrNothing):
         """The hidden folder: staged files under ``new/``, replaced ones under ``old/``."""
         # Held while the tree lives (the kernel lets go when the process dies): how a
         # later tree in the same root tells this one from a leftover.
-        self._owner = os.open(self.folder / OWNER_LOCK, os.O_CREAT | os.O_RDWR, 0o644)
-        fcntl.flock(self._owner, fcntl.LOCK_EX)
+        self._owner: IO[bytes] | None = (self.folder / OWNER_LOCK).open("wb")
+        lock_file(self._owner, wait=True)
         self._files: list[Path] = []
         self._moved: list[tuple[Path, Path | None]] = []
         self._made_on_publish: list[Path] = []
@@ -267,9 +274,9 @@ class StagedTree(_AllOrNothing):
     def close(self) -> None:
         """Delete the hidden folder (what was not published, and the replaced files)."""
         shutil.rmtree(self.folder, ignore_errors=True)
-        if self._owner >= 0:
-            os.close(self._owner)
-            self._owner = -1
+        if self._owner is not None:
+            self._owner.close()
+            self._owner = None
 
     def discard(self) -> None:
         """Leave ``root`` as it was before the tree: undo any publish, delete everything."""

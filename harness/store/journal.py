@@ -19,7 +19,6 @@ that run pays for afterwards, and make its rerun pay for them again).
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from harness.config.suites import now_iso, recorded_cost
+from harness.files import lock_file
 from harness.store.responses import store_responses
 from harness.types import Message, Request, Response, Usage
 
@@ -35,16 +35,6 @@ from harness.types import Message, Request, Response, Usage
 def journal_dir(db: Path) -> Path:
     """Where the journals of the runs of ``db`` live."""
     return db.with_name(db.name + ".journal")
-
-
-def lock_file(handle: IO[str], *, wait: bool) -> bool:
-    """Take the exclusive lock on ``handle``; False when another process holds it."""
-    flags = fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB
-    try:
-        fcntl.flock(handle.fileno(), flags)
-    except BlockingIOError:
-        return False
-    return True
 
 
 def still_at(handle: IO[str], path: Path) -> bool:

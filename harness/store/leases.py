@@ -38,7 +38,8 @@ import time
 from pathlib import Path
 from typing import IO
 
-from harness.store.journal import journal_dir, lock_file, read_record, record_line, still_at
+from harness.files import lock_file
+from harness.store.journal import journal_dir, read_record, record_line, still_at
 from harness.types import Request, Response
 
 FIRST_POLL = 0.01
