@@ -46,11 +46,17 @@ async def send_case(
         calls.append((request, response))
         return response
 
-    baseline = plan.settings.baseline
-    request = memo.request(suite, case, baseline) if memo else suite.request(case, baseline)
-    response = await chain.send(request, provider)
+    response = await chain.send(baseline_request(suite, case, plan, memo), provider)
     executor.cases_done += 1
     return SentCase(response=response, calls=tuple(calls))
+
+
+def baseline_request(suite: Suite, case: Case, plan: Plan, memo: SuiteMemo | None) -> Request:
+    """The request ``case`` sends the baseline (built once per run with the suite's ``memo``)."""
+    baseline = plan.settings.baseline
+    return (
+        memo.request(suite, case, baseline) if memo is not None else suite.request(case, baseline)
+    )
 
 
 async def send_and_score(
@@ -156,10 +162,9 @@ def score_case(
     cost, cost_source = calls_cost(prices, sent.calls, where=where)
     known = memo.golden_costs.get(case.id) if memo is not None else None
     if known is None:
-        baseline = plan.settings.baseline
         known = golden_cost(
             prices,
-            memo.request(suite, case, baseline) if memo else suite.request(case, baseline),
+            baseline_request(suite, case, plan, memo),
             golden,
             where=f"{where}, the baseline's golden",
         )
