@@ -337,6 +337,7 @@ def _frontier(
     reads the same threshold as the TOML.
     """
     points: list[FrontierPoint] = []
+    routers: list[int] = []
     for choice in choices:
         sub = held_out(choice)
         base_q = float(sub.baseline_score.mean())
@@ -346,15 +347,20 @@ def _frontier(
                 FrontierPoint(
                     label=choice.label,
                     batch=choice.batch,
-                    threshold=_simplest(stacks[choice.router], t),
+                    threshold=t,
                     strong_share=share,
                     cost_per_query=cost,
                     quality=quality,
                     delta=quality - base_q,
                 )
             )
+            routers.append(choice.router)
     front = pareto_front([p.cost_per_query for p in points], [p.quality for p in points])
-    return tuple(points[i] for i in front)
+    # Written simply only for the points shown: each costs a pass over the suite's scores.
+    return tuple(
+        replace(points[i], threshold=_simplest(stacks[routers[i]], points[i].threshold))
+        for i in front
+    )
 
 
 def _simplest(stack: StackInput, threshold: float) -> float:
