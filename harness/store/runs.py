@@ -334,21 +334,19 @@ def previous_run_id(path: Path, run_id: str) -> str | None:
     return None if found is None else str(found[0])
 
 
-def load_history(
-    path: Path, *, config: str | None = None, suite: str | None = None, limit: int = 30
-) -> list[dict[str, Any]]:
+def load_history(path: Path, *, limit: int = 30) -> list[dict[str, Any]]:
     """Per (run, suite, configuration): quality, delta, verdict and cost, newest runs first.
 
-    ``limit`` counts runs, not rows.
+    ``limit`` counts runs, not rows. Callers filter the rows (``harness history``
+    names the suites and configurations there are when a filter matches none).
     """
     with connect(path, read_only=True) as connection:
         return query_rows(
             connection,
             f"SELECT * FROM ({HISTORY_SELECT}) WHERE run_id IN ("
             "  SELECT run_id FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?)"
-            " AND (? IS NULL OR config = ?) AND (? IS NULL OR suite = ?)"
             " ORDER BY started_at DESC, run_order DESC, suite, config",
-            [limit, config, config, suite, suite],
+            [limit],
         )
 
 
